@@ -1,0 +1,107 @@
+"""Activation extraction to Parquet, and reading it back (SPEC 3).
+
+One file per (model, layer, split) with the columns
+
+=============  ==================================  ===================================
+``index``      int64                               datum id in its split
+``label``      int64                               true label
+``prediction`` int64                               the model's predicted label
+``logits``     fixed_size_list<float32>[classes]   the model's logits
+``activation`` fixed_size_list<float32>[d]         the layer's activation
+=============  ==================================  ===================================
+
+and the key-value metadata ``featurelab`` (a JSON object naming the model:
+architecture, width, seed, member, ensemble, dataset, split, subset size, epoch,
+layer). pandas, pyarrow and DuckDB read it as it is; :func:`read_activations`
+gives the arrays without a Python-object detour.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+META_KEY = b"featurelab"
+COLUMNS = ("index", "label", "prediction", "logits", "activation")
+
+
+def activation_schema(num_classes: int, dim: int, metadata: dict[str, Any] | None = None) -> pa.Schema:
+    schema = pa.schema([
+        pa.field("index", pa.int64(), nullable=False),
+        pa.field("label", pa.int64(), nullable=False),
+        pa.field("prediction", pa.int64(), nullable=False),
+        pa.field("logits", pa.list_(pa.float32(), num_classes), nullable=False),
+        pa.field("activation", pa.list_(pa.float32(), dim), nullable=False),
+    ])
+    if metadata is not None:
+        schema = schema.with_metadata({META_KEY: json.dumps(metadata, sort_keys=True).encode()})
+    return schema
+
+
+def _fixed_list(a: np.ndarray) -> pa.FixedSizeListArray:
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    return pa.FixedSizeListArray.from_arrays(pa.array(a.reshape(-1)), a.shape[1])
+
+
+def write_activations(path: str | os.PathLike, *, index: np.ndarray, label: np.ndarray,
+                      prediction: np.ndarray, logits: np.ndarray, activation: np.ndarray,
+                      metadata: dict[str, Any]) -> Path:
+    """Write one activation file atomically (temp name + rename)."""
+    n = len(index)
+    for name, arr in (("label", label), ("prediction", prediction), ("logits", logits),
+                      ("activation", activation)):
+        if len(arr) != n:
+            raise ValueError(f"{name} has {len(arr)} rows, index has {n}")
+    if activation.ndim != 2 or logits.ndim != 2:
+        raise ValueError("logits and activation must be 2-D (points × dims)")
+    schema = activation_schema(logits.shape[1], activation.shape[1], metadata)
+    table = pa.Table.from_arrays([
+        pa.array(np.asarray(index, dtype=np.int64)),
+        pa.array(np.asarray(label, dtype=np.int64)),
+        pa.array(np.asarray(prediction, dtype=np.int64)),
+        _fixed_list(logits), _fixed_list(activation),
+    ], schema=schema)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass
+class Activations:
+    index: np.ndarray
+    label: np.ndarray
+    prediction: np.ndarray
+    logits: np.ndarray
+    activation: np.ndarray
+    metadata: dict[str, Any]
+
+
+def _fixed_to_numpy(col: pa.ChunkedArray) -> np.ndarray:
+    arr = col.combine_chunks()
+    width = arr.type.list_size
+    return arr.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    md = pq.read_schema(path).metadata or {}
+    return json.loads(md[META_KEY]) if META_KEY in md else {}
+
+
+def read_activations(path: str | os.PathLike, columns: tuple[str, ...] = COLUMNS) -> Activations:
+    """Read an activation file into NumPy arrays (float32 matrices for the list columns)."""
+    table = pq.read_table(path, columns=list(columns))
+    md = table.schema.metadata or {}
+    out: dict[str, Any] = {c: None for c in COLUMNS}
+    for c in columns:
+        col = table.column(c)
+        out[c] = _fixed_to_numpy(col) if pa.types.is_fixed_size_list(col.type) else col.to_numpy()
+    return Activations(metadata=json.loads(md[META_KEY]) if META_KEY in md else {}, **out)

@@ -1,0 +1,112 @@
+"""Configuration: schema validation with defaults, and the checks a schema cannot make.
+
+``validate_config(config)`` fills every missing key with its schema default, then
+reports *all* problems at once as a :class:`ConfigError` whose message names each
+offending key and what is allowed there. The Snakefile calls it before the DAG is
+built, so a bad config stops the run before any job starts.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+
+#: Training-split sizes of the public datasets (for checking ``subset``).
+TRAIN_SIZES = {"cifar10": 50_000, "svhn": 73_257, "fashion_mnist": 60_000}
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message lists every problem found."""
+
+
+def load_schema(path: str | Path | None = None) -> dict[str, Any]:
+    with open(path or SCHEMA_PATH) as fh:
+        return yaml.safe_load(fh)
+
+
+def _with_defaults(cls: type) -> type:
+    validate_properties = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator:
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(cls, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "enum":
+        return f"{error.instance!r} is not allowed; allowed: {', '.join(map(repr, error.validator_value))}"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{error.message}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "required":
+        return f"missing key: {error.message}"
+    return error.message
+
+
+def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fill defaults into ``config`` in place, validate it, and return it.
+
+    Raises :class:`ConfigError` listing every problem (key and what is allowed).
+    """
+    schema = schema or load_schema()
+    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [f"  - {_key(e.absolute_path)}: {_describe(e)}" for e in errors]
+    if not problems:
+        problems = [f"  - {p}" for p in _semantic_problems(config)]
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems))
+    return config
+
+
+def _semantic_problems(config: dict[str, Any]) -> list[str]:
+    """Cross-key checks the JSON schema cannot express."""
+    from .data.synthetic import WorldConfig
+
+    out: list[str] = []
+    data = config["data"]
+    try:
+        WorldConfig.from_dict(data["synthetic"]).validate()
+    except ValueError as exc:
+        out.append(f"data.synthetic: {exc}")
+    for name, ens in config["ensembles"].items():
+        key = f"ensembles.{name}"
+        if ens["recipe"] not in config["recipes"]:
+            out.append(f"{key}.recipe: {ens['recipe']!r} is not a recipe; defined: "
+                       f"{', '.join(sorted(config['recipes']))}")
+        ds = ens["dataset"]
+        size = data["synthetic"]["n_train"] if ds == "synthetic" else TRAIN_SIZES.get(ds)
+        if ens["subset"] is not None and size is not None and ens["subset"] > size:
+            out.append(f"{key}.subset: {ens['subset']} exceeds the {size} training images of {ds}")
+        if ds == "folder" and not data.get("folder"):
+            out.append(f"{key}.dataset: 'folder' needs data.folder (the root holding train/ and test/)")
+        if ds == "fashion_mnist" and ens["arch"] == "vgg16" and data.get("pad_to") is None:
+            out.append(f"{key}.arch: vgg16 halves the image five times and needs 32x32 inputs; "
+                       "set data.pad_to: 32 for fashion_mnist")
+    return out
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it (defaults filled)."""
+    with open(path) as fh:
+        return validate_config(yaml.safe_load(fh) or {})
+
+
+def member_seed(ensemble: dict[str, Any], member: int) -> int:
+    return int(ensemble["seed"]) + int(member)

@@ -1,0 +1,134 @@
+"""CIFAR variants of ResNet-18 and VGG-16 with a width factor (SPEC 3).
+
+* ``resnet18``: 3×3 stride-1 stem, no max-pool, four stages of BasicBlocks with
+  64/128/256/512 channels times ``width``, global average pooling, one linear layer.
+* ``vgg16``: VGG-16 with batch norm, every conv's channels times ``width``, global
+  average pooling over the last stage, one linear layer on the 512·width vector.
+
+Channel counts are ``max(1, round(c·width))`` so the width study's α = 1/16 gives 4
+channels in the first ResNet stage. Every model exposes ``features(x, layers)`` that
+returns the requested named activations: ``penultimate`` (input of the final linear
+layer) and ``block1``..``block4`` (globally average-pooled stage outputs, paper 000
+App. F.11), plus ``logits``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARCHITECTURES = ("resnet18", "vgg16")
+LAYERS = ("penultimate", "block1", "block2", "block3", "block4")
+
+
+def scaled(channels: int, width: float) -> int:
+    return max(1, int(round(channels * width)))
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
+        super().__init__()
+        chans = [scaled(c, width) for c in (64, 128, 256, 512)]
+        self.conv1 = nn.Conv2d(in_channels, chans[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(chans[0])
+        stages, cin = [], chans[0]
+        for i, c in enumerate(chans):
+            stride = 1 if i == 0 else 2
+            stages.append(nn.Sequential(BasicBlock(cin, c, stride), BasicBlock(c, c, 1)))
+            cin = c
+        self.stages = nn.ModuleList(stages)
+        self.linear = nn.Linear(chans[-1], num_classes)
+        self.feature_dim = chans[-1]
+
+    def features(self, x: torch.Tensor, layers: tuple[str, ...] = ("penultimate",)) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        h = F.relu(self.bn1(self.conv1(x)))
+        for i, stage in enumerate(self.stages, start=1):
+            h = stage(h)
+            if f"block{i}" in layers:
+                out[f"block{i}"] = h.mean(dim=(2, 3))
+        pen = h.mean(dim=(2, 3))
+        if "penultimate" in layers:
+            out["penultimate"] = pen
+        out["logits"] = self.linear(pen)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.bn1(self.conv1(x)))
+        for stage in self.stages:
+            h = stage(h)
+        return self.linear(h.mean(dim=(2, 3)))
+
+
+VGG16_CFG = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]
+
+
+class VGG16(nn.Module):
+    def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
+        super().__init__()
+        stages, cin = [], in_channels
+        for stage_cfg in VGG16_CFG:
+            layers: list[nn.Module] = []
+            for c in stage_cfg:
+                c = scaled(c, width)
+                layers += [nn.Conv2d(cin, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+                cin = c
+            layers.append(nn.MaxPool2d(2))
+            stages.append(nn.Sequential(*layers))
+        self.stages = nn.ModuleList(stages)
+        self.linear = nn.Linear(cin, num_classes)
+        self.feature_dim = cin
+
+    def features(self, x: torch.Tensor, layers: tuple[str, ...] = ("penultimate",)) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        h = x
+        for i, stage in enumerate(self.stages, start=1):
+            h = stage(h)
+            if f"block{i}" in layers:
+                out[f"block{i}"] = h.mean(dim=(2, 3))
+        pen = h.mean(dim=(2, 3))
+        if "penultimate" in layers:
+            out["penultimate"] = pen
+        out["logits"] = self.linear(pen)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for stage in self.stages:
+            h = stage(h)
+        return self.linear(h.mean(dim=(2, 3)))
+
+
+def build_model(arch: str, num_classes: int, width: float = 1.0, in_channels: int = 3) -> nn.Module:
+    """Instantiate ``arch`` (one of :data:`ARCHITECTURES`)."""
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    if arch == "resnet18":
+        return ResNet18(num_classes, width, in_channels)
+    if arch == "vgg16":
+        return VGG16(num_classes, width, in_channels)
+    raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ARCHITECTURES)}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,285 @@
+"""Training of one ensemble member (SPEC 3), in one readable loop.
+
+Recipe of paper 000 (from Jiang et al. 2022): SGD with momentum 0.9, lr 0.1,
+weight decay 1e-4, batch 100, no augmentation, lr ÷10 every 50 epochs, stop at 100%
+training accuracy or ``max_epochs``. Every number is a :class:`Recipe` field.
+
+Speed comes from doing little per step (airbench style): the member's whole
+training subset is normalised once and kept on the device as one tensor; a batch is
+an index into it. No DataLoader, no per-batch host work.
+
+Reproducibility: the member's training subset, its initialisation and its batch
+order all derive from its ``seed``, so the same seed gives the same weights bit for
+bit on CPU (with the same thread count). The state after each epoch (weights,
+optimiser, history, per-epoch checkpoints so far) is saved atomically to
+``state_path``, which is *not* a Snakemake output: a killed job, rerun, resumes from
+its last finished epoch and ends with exactly the weights of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data.prepared import Split
+from .models import build_model, count_parameters
+
+
+@dataclass(frozen=True)
+class Recipe:
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 100
+    lr_step_epochs: int = 50
+    lr_step_factor: float = 0.1
+    max_epochs: int = 200
+    stop_at_train_acc: float | None = 1.0
+    checkpoint_epochs: tuple[int, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Recipe":
+        d = dict(d)
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training-recipe keys: {sorted(unknown)}")
+        if "checkpoint_epochs" in d:
+            d["checkpoint_epochs"] = tuple(int(e) for e in d["checkpoint_epochs"] or ())
+        return cls(**d)
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of (0-based) ``epoch``: step decay."""
+        return self.lr * self.lr_step_factor ** (epoch // self.lr_step_epochs)
+
+
+def select_device(preference: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else CPU. ``cuda``/``cpu`` force one."""
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if preference.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA device")
+    return torch.device(preference)
+
+
+def member_subset(n_total: int, size: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of the member's training subset, drawn without replacement."""
+    if size is None or size == n_total:
+        return np.arange(n_total)
+    if not 0 < size <= n_total:
+        raise ValueError(f"subset size {size} must lie in [1, {n_total}] (the training split's size)")
+    rng = np.random.default_rng([seed, 7])
+    return np.sort(rng.choice(n_total, size=size, replace=False))
+
+
+def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 NHWC images, on the [0,1] scale."""
+    x = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
+    std = x.std(axis=0)
+    return x.mean(axis=0).tolist(), np.where(std > 0, std, 1.0).tolist()
+
+
+def to_input(images: np.ndarray | torch.Tensor, mean: list[float], std: list[float],
+             device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 NHWC → normalised float NCHW on ``device``."""
+    x = torch.as_tensor(images).to(device)
+    x = x.permute(0, 3, 1, 2).to(dtype).div_(255.0)
+    m = torch.tensor(mean, device=device, dtype=dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=device, dtype=dtype).view(1, -1, 1, 1)
+    return ((x - m) / s).contiguous()
+
+
+def data_fingerprint(split: Split) -> str:
+    h = hashlib.sha1()
+    h.update(str(split.images.shape).encode())
+    h.update(np.ascontiguousarray(split.labels).tobytes())
+    h.update(np.ascontiguousarray(split.images[:: max(1, len(split) // 64)]).tobytes())
+    return h.hexdigest()
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, x.shape[0], batch_size):
+        correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+    return correct / max(1, x.shape[0])
+
+
+def train_member(
+    train: Split,
+    *,
+    arch: str,
+    width: float,
+    seed: int,
+    recipe: Recipe,
+    subset_size: int | None = None,
+    test: Split | None = None,
+    out_path: str | os.PathLike,
+    state_path: str | os.PathLike,
+    checkpoint_dir: str | os.PathLike | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    meta: dict[str, Any] | None = None,
+    log: Callable[[str], None] = print,
+    stop_after_epochs: int | None = None,
+) -> dict[str, Any]:
+    """Train one member and write its weights (``out_path``); returns its metrics.
+
+    ``state_path`` holds the resumable state (kept outside Snakemake's outputs and
+    removed on success). ``checkpoint_dir`` receives ``epoch{e:03d}.pt`` for each
+    ``e`` in ``recipe.checkpoint_epochs`` (epoch 0 = the initialisation; an epoch past
+    the stopping point gets the final weights). ``stop_after_epochs`` simulates a
+    killed job (tests): training stops after that many epochs in this call, leaving
+    the state behind, and returns ``{"interrupted": True}``.
+    """
+    out_path, state_path = Path(out_path), Path(state_path)
+    dev = select_device(device)
+    if threads:
+        torch.set_num_threads(int(threads))
+    if dev.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+    subset = member_subset(len(train), subset_size, seed)
+    mean, std = channel_stats(train.images)
+    x = to_input(train.images[subset], mean, std, dev)
+    y = torch.as_tensor(train.labels[subset], device=dev)
+    n = x.shape[0]
+    in_channels = train.images.shape[-1]
+    fingerprint = hashlib.sha1(json.dumps({
+        "arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe),
+        "subset_size": subset_size, "data": data_fingerprint(train),
+    }, sort_keys=True).encode()).hexdigest()
+
+    torch.manual_seed(seed)
+    model = build_model(arch, train.num_classes, width, in_channels).to(dev)
+    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                          weight_decay=recipe.weight_decay)
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    ckpt_tmp = state_path.with_name(state_path.name + ".checkpoints")
+    if state_path.exists():
+        state = torch.load(state_path, map_location=dev, weights_only=False)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            history = state["history"]
+            start_epoch = state["epoch"]
+            log(f"resuming from {state_path} after epoch {start_epoch}")
+        else:
+            log(f"ignoring {state_path}: it was written for another configuration")
+            shutil.rmtree(ckpt_tmp, ignore_errors=True)
+    want_ckpt = set(recipe.checkpoint_epochs)
+    if 0 in want_ckpt and start_epoch == 0:
+        _atomic_save(model.state_dict(), ckpt_tmp / "epoch000.pt")
+
+    log(f"training {arch} width {width} seed {seed} on {n} images "
+        f"({count_parameters(model):,} parameters) on {dev}, threads {torch.get_num_threads()}")
+    done = bool(history) and _should_stop(history[-1], recipe)
+    epochs_this_call = 0
+    epoch = start_epoch
+    while not done and epoch < recipe.max_epochs:
+        lr = recipe.lr_at(epoch)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        model.train()
+        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        perm = torch.randperm(n, generator=gen).to(dev)
+        bs = recipe.batch_size
+        n_used = n if n % bs != 1 else n - 1  # a batch of one breaks batch norm
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), device=dev)
+        correct = torch.zeros((), device=dev, dtype=torch.long)
+        for i in range(0, n_used, bs):
+            idx = perm[i:i + bs]
+            xb, yb = x[idx], y[idx]
+            out = model(xb)
+            loss = F.cross_entropy(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * yb.shape[0]
+            correct += (out.detach().argmax(1) == yb).sum()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        epoch += 1
+        rec = {"epoch": epoch, "lr": lr, "loss": loss_sum.item() / n_used,
+               "train_acc": correct.item() / n_used, "seconds": dt, "images_per_s": n_used / dt}
+        history.append(rec)
+        log(f"epoch {epoch:3d}/{recipe.max_epochs}  loss {rec['loss']:.4f}  "
+            f"train_acc {rec['train_acc']:.4f}  lr {lr:.4g}  {rec['images_per_s']:.0f} img/s  {dt:.1f}s")
+        if epoch in want_ckpt:
+            _atomic_save(model.state_dict(), ckpt_tmp / f"epoch{epoch:03d}.pt")
+        done = _should_stop(rec, recipe)
+        _atomic_save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
+                      "optimizer": opt.state_dict(), "history": history}, state_path)
+        epochs_this_call += 1
+        if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs and not done \
+                and epoch < recipe.max_epochs:
+            log(f"stopping after {epochs_this_call} epochs as asked (state kept in {state_path})")
+            return {"interrupted": True, "epoch": epoch}
+
+    stop_reason = "train_acc" if done else "max_epochs"
+    metrics: dict[str, Any] = {
+        "arch": arch, "width": width, "seed": seed, "subset_size": int(n),
+        "parameters": count_parameters(model), "epochs": epoch, "stop_reason": stop_reason,
+        "final_train_acc": history[-1]["train_acc"] if history else float("nan"),
+        "final_loss": history[-1]["loss"] if history else float("nan"),
+        "train_seconds": sum(h["seconds"] for h in history),
+        "device": str(dev), "history": history,
+    }
+    if test is not None:
+        xt = to_input(test.images, mean, std, dev)
+        yt = torch.as_tensor(test.labels, device=dev)
+        metrics["test_acc"] = evaluate(model, xt, yt)
+        log(f"test accuracy {metrics['test_acc']:.4f}")
+    # checkpoints past the stopping point are the final weights
+    final_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if checkpoint_dir is not None:
+        cdir = Path(checkpoint_dir)
+        cdir.mkdir(parents=True, exist_ok=True)
+        for e in sorted(want_ckpt):
+            src = ckpt_tmp / f"epoch{e:03d}.pt"
+            dst = cdir / f"epoch{e:03d}.pt"
+            if src.exists():
+                shutil.copyfile(src, dst)
+            else:
+                _atomic_save(final_state, dst)
+    payload = {
+        "state_dict": final_state, "arch": arch, "width": width,
+        "num_classes": train.num_classes, "in_channels": in_channels, "classes": list(train.classes),
+        "mean": mean, "std": std, "seed": seed, "subset": subset.astype(np.int32),
+        "metrics": {k: v for k, v in metrics.items() if k != "history"}, "meta": meta or {},
+    }
+    _atomic_save(payload, out_path)
+    state_path.unlink(missing_ok=True)
+    shutil.rmtree(ckpt_tmp, ignore_errors=True)
+    return metrics
+
+
+def _should_stop(rec: dict[str, float], recipe: Recipe) -> bool:
+    return recipe.stop_at_train_acc is not None and rec["train_acc"] >= recipe.stop_at_train_acc - 1e-12
+
+
+def load_member(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild a trained member from :func:`train_member`'s output file."""
+    payload = torch.load(Path(path), map_location=device, weights_only=False)
+    model = build_model(payload["arch"], payload["num_classes"], payload["width"], payload["in_channels"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval(), payload

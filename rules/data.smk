@@ -1,0 +1,106 @@
+# Datasets: generation of the synthetic world, download and preparation of the
+# public ones. Every dataset ends as resources/prepared/<dataset>/{train,test}.npz.
+
+
+localrules:
+    download_cifar10,
+    download_svhn,
+    download_fashion_mnist,
+
+
+rule synthetic_world:
+    output:
+        train="resources/prepared/synthetic/train.npz",
+        test="resources/prepared/synthetic/test.npz",
+        train_truth="resources/prepared/synthetic/train_truth.parquet",
+        test_truth="resources/prepared/synthetic/test_truth.parquet",
+        world="resources/prepared/synthetic/world.json",
+    log:
+        "results/logs/data/synthetic_world.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        world=config["data"]["synthetic"],
+    script:
+        "../scripts/synthetic_world.py"
+
+
+rule download_cifar10:
+    output:
+        "resources/downloads/cifar10/cifar-10-python.tar.gz",
+    log:
+        "results/logs/data/download_cifar10.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        dataset="cifar10",
+        mirror=config["data"]["mirror"],
+    script:
+        "../scripts/download.py"
+
+
+rule download_svhn:
+    output:
+        "resources/downloads/svhn/train_32x32.mat",
+        "resources/downloads/svhn/test_32x32.mat",
+    log:
+        "results/logs/data/download_svhn.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        dataset="svhn",
+        mirror=config["data"]["mirror"],
+    script:
+        "../scripts/download.py"
+
+
+rule download_fashion_mnist:
+    output:
+        "resources/downloads/fashion_mnist/train-images-idx3-ubyte.gz",
+        "resources/downloads/fashion_mnist/train-labels-idx1-ubyte.gz",
+        "resources/downloads/fashion_mnist/t10k-images-idx3-ubyte.gz",
+        "resources/downloads/fashion_mnist/t10k-labels-idx1-ubyte.gz",
+    log:
+        "results/logs/data/download_fashion_mnist.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        dataset="fashion_mnist",
+        mirror=config["data"]["mirror"],
+    script:
+        "../scripts/download.py"
+
+
+rule prepare_dataset:
+    input:
+        raw_files,
+    output:
+        train="resources/prepared/{dataset}/train.npz",
+        test="resources/prepared/{dataset}/test.npz",
+    log:
+        "results/logs/data/prepare_{dataset}.log",
+    wildcard_constraints:
+        dataset="cifar10|svhn|fashion_mnist",
+    conda:
+        "../envs/data.yaml"
+    params:
+        pad_to=config["data"]["pad_to"],
+    script:
+        "../scripts/prepare_dataset.py"
+
+
+rule prepare_folder:
+    input:
+        folder_images,
+    output:
+        train="resources/prepared/folder/train.npz",
+        test="resources/prepared/folder/test.npz",
+    log:
+        "results/logs/data/prepare_folder.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        root=config["data"]["folder"],
+        image_size=config["data"]["image_size"],
+    script:
+        "../scripts/prepare_folder.py"

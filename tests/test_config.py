@@ -1,0 +1,96 @@
+"""A bad config stops the run before any job, naming the key and what is allowed."""
+import copy
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import snakemake_cmd
+from featurelab.config import ConfigError, load_config, validate_config
+
+
+@pytest.fixture(scope="module")
+def default(repo_root):
+    with open(repo_root / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_default_and_presets_are_valid(repo_root, default):
+    cfg = validate_config(copy.deepcopy(default))
+    assert cfg["ensembles"]["synth"]["dataset"] == "synthetic"
+    for preset in (repo_root / "presets").glob("*.yaml"):
+        load_config(preset)
+
+
+def test_defaults_are_filled():
+    cfg = validate_config({"recipes": {"r": {}}, "ensembles": {"e": {"dataset": "synthetic", "arch": "vgg16",
+                                                                       "members": 2, "recipe": "r"}}})
+    assert cfg["recipes"]["r"]["lr"] == 0.1 and cfg["recipes"]["r"]["batch_size"] == 100
+    assert cfg["ensembles"]["e"]["width"] == 1.0 and cfg["ensembles"]["e"]["subset"] is None
+    assert cfg["data"]["synthetic"]["t_r"] == 40 and cfg["extract"]["layers"] == ["penultimate"]
+    assert cfg["device"] == "auto"
+
+
+def broken(default, path, value):
+    cfg = copy.deepcopy(default)
+    node = cfg
+    for k in path[:-1]:
+        node = node[k]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return cfg
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    (("ensembles", "synth", "dataset"), "imagenet",
+     r"ensembles\.synth\.dataset: 'imagenet' is not allowed; allowed: 'synthetic', 'cifar10'"),
+    (("ensembles", "synth", "arch"), "resnet50", r"ensembles\.synth\.arch: 'resnet50' is not allowed; allowed: 'resnet18', 'vgg16'"),
+    (("ensembles", "synth", "members"), -2, r"ensembles\.synth\.members: -2 is less than the minimum of 1"),
+    (("data", "synthetic", "n_train"), -5, r"data\.synthetic\.n_train: -5 is less than the minimum of 1"),
+    (("ensembles", "synth", "recipe"), KeyError, r"ensembles\.synth: missing key: 'recipe' is a required property"),
+    (("ensembles", "synth", "recipe"), "fast", r"ensembles\.synth\.recipe: 'fast' is not a recipe; defined: synthetic_small"),
+    (("ensembles", "synth", "subset"), 5000, r"ensembles\.synth\.subset: 5000 exceeds the 4000 training images"),
+    (("ensembles", "synth", "epochs"), 3, r"ensembles\.synth: Additional properties are not allowed \('epochs' was unexpected\); allowed keys:"),
+    (("data", "synthetic", "n_d"), 9, r"data\.synthetic: synthetic world: n_d \(9\) must not exceed t_d \(5\)"),
+    (("extract", "layers"), ["fc"], r"extract\.layers\.0: 'fc' is not allowed"),
+])
+def test_bad_config_names_the_key(default, path, value, expected):
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(broken(default, path, value))
+
+
+def test_all_problems_are_reported_at_once(default):
+    cfg = broken(broken(default, ("ensembles", "synth", "arch"), "x"), ("device", ), "tpu")
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+    assert "ensembles.synth.arch" in str(err.value) and "device" in str(err.value)
+
+
+@pytest.mark.slow
+def test_snakemake_refuses_a_bad_config_before_any_job(repo_root, default, tmp_path):
+    cfg = broken(default, ("ensembles", "synth", "dataset"), "imagenet")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    res = subprocess.run([*snakemake_cmd(), "-s", str(repo_root / "Snakefile"), "-d", str(tmp_path),
+                          "--configfile", str(tmp_path / "bad.yaml"), "--cores", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    assert "ensembles.synth.dataset: 'imagenet' is not allowed" in res.stdout + res.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+@pytest.mark.slow
+def test_paper_preset_plans_the_full_dag(repo_root, tmp_path):
+    res = subprocess.run([*snakemake_cmd(), "-s", str(repo_root / "Snakefile"), "-d", str(tmp_path), "-n",
+                          "--configfile", str(repo_root / "presets/paper000.yaml")],
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr[-2000:]
+    counts = {}
+    for line in res.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    assert counts["train_member"] == 60 and counts["extract_member"] == 60
+    assert counts["download_cifar10"] == 1 and counts["download_svhn"] == 1
+    assert counts["prepare_dataset"] == 2

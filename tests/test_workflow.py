@@ -1,0 +1,93 @@
+"""The whole DAG on a tiny config, the HTML report, and a killed run that resumes."""
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import snakemake_cmd
+from featurelab.activations import read_activations
+
+pytestmark = pytest.mark.slow
+
+
+def tiny_config(max_epochs=2, members=2, stop=1.0):
+    return {
+        "data": {"synthetic": {"n_train": 200, "n_test": 60, "num_classes": 4, "seed": 1}},
+        "recipes": {"tiny": {"lr": 0.05, "batch_size": 50, "max_epochs": max_epochs,
+                             "stop_at_train_acc": stop, "checkpoint_epochs": [0, 1]}},
+        "ensembles": {"tiny": {"dataset": "synthetic", "arch": "resnet18", "width": 0.0625,
+                               "members": members, "subset": 150, "recipe": "tiny"}},
+        "extract": {"layers": ["penultimate", "block1"], "splits": ["train", "test"]},
+        "device": "cpu",
+    }
+
+
+def snakemake(root, workdir, config, *args, **kw):
+    (workdir / "cfg.yaml").write_text(yaml.safe_dump(config))
+    cmd = [*snakemake_cmd(), "-s", str(root / "Snakefile"), "-d", str(workdir),
+           "--configfile", str(workdir / "cfg.yaml"), *args]
+    return cmd if kw.get("cmd_only") else subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
+    res = snakemake(repo_root, tmp_path, tiny_config(), "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    for m in range(2):
+        for layer, dim in (("penultimate", 32), ("block1", 4)):
+            for split, n in (("train", 200), ("test", 60)):
+                a = read_activations(tmp_path / f"results/tiny/activations/member{m}/{layer}/{split}.parquet")
+                assert a.activation.shape == (n, dim) and a.logits.shape == (n, 4)
+                assert a.metadata["seed"] == m and a.metadata["layer"] == layer
+                assert np.array_equal(a.index, np.arange(n))
+        ckpts = sorted(p for p in os.listdir(tmp_path / f"results/tiny/checkpoints/member{m}") if p.startswith("epoch"))
+        assert ckpts == ["epoch000.pt", "epoch001.pt"]
+        assert "epoch   1/2" in (tmp_path / f"results/logs/train/tiny/member{m}.log").read_text()
+    summary = pd.read_csv(tmp_path / "results/tiny/training_summary.csv")
+    assert list(summary["member"]) == [0, 1] and summary["test_acc"].between(0, 1).all()
+    truth = pd.read_parquet(tmp_path / "resources/prepared/synthetic/test_truth.parquet")
+    assert len(truth) == 60 and {"motifs", "dominant", "blue_level"} <= set(truth.columns)
+
+    again = snakemake(repo_root, tmp_path, tiny_config(), "-n", "--cores", "2")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    rep = snakemake(repo_root, tmp_path, tiny_config(), "--report", str(tmp_path / "report.html"))
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "training_curves.png" in html and "training_summary.csv" in html
+
+
+def test_killed_training_resumes_from_its_last_epoch(repo_root, tmp_path):
+    cfg = tiny_config(max_epochs=40, members=1, stop=None)
+    cmd = snakemake(repo_root, tmp_path, cfg, "--cores", "1", cmd_only=True)
+    log = tmp_path / "results/logs/train/tiny/member0.log"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline:
+            if log.exists() and "epoch   3/40" in log.read_text():
+                break
+            assert proc.poll() is None, "snakemake ended before it could be killed"
+            time.sleep(0.05)
+        else:
+            pytest.fail("training never reached epoch 3")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (tmp_path / "results/tiny/models/member0.pt").exists()
+    assert (tmp_path / "results/tiny/resume/member0.state.pt").exists()
+
+    # what a user does after a crash: remove the stale lock, rerun the incomplete job
+    assert snakemake(repo_root, tmp_path, cfg, "--unlock").returncode == 0
+    res = snakemake(repo_root, tmp_path, cfg, "--cores", "1", "--rerun-incomplete")
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = log.read_text()
+    assert "resuming from" in text
+    resumed_at = int(text.split("resuming from")[1].split("after epoch")[1].split()[0])
+    assert resumed_at >= 3 and f"epoch {resumed_at:3d}/40" not in text  # no epoch trained twice
+    assert "epoch  40/40" in text
+    assert not (tmp_path / "results/tiny/resume/member0.state.pt").exists()

@@ -21,6 +21,8 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/extract.smk"
+include: "rules/interaction.smk"
+include: "rules/theory.smk"
 
 
 rule all:

@@ -99,6 +99,37 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         if ds == "fashion_mnist" and ens["arch"] == "vgg16" and data.get("pad_to") is None:
             out.append(f"{key}.arch: vgg16 halves the image five times and needs 32x32 inputs; "
                        "set data.pad_to: 32 for fashion_mnist")
+    out += _interaction_problems(config)
+    return out
+
+
+def _interaction_problems(config: dict[str, Any]) -> list[str]:
+    inter, ensembles = config["interaction"], config["ensembles"]
+    layers, splits = config["extract"]["layers"], config["extract"]["splits"]
+    out = []
+    for i, name in enumerate(inter["ensembles"]):
+        if name not in ensembles:
+            out.append(f"interaction.ensembles.{i}: {name!r} is not an ensemble; defined: {', '.join(sorted(ensembles))}")
+        elif ensembles[name]["members"] < 2:
+            out.append(f"interaction.ensembles.{i}: {name!r} has {ensembles[name]['members']} member; "
+                       "the interaction tensor needs at least 2")
+    for key, layer in [("layer", inter["layer"])] + [(f"depths.{i}", d) for i, d in enumerate(inter["depths"])]:
+        if layer not in layers:
+            out.append(f"interaction.{key}: {layer!r} is not extracted; add it to extract.layers ({layers})")
+    if inter["split"] not in splits:
+        out.append(f"interaction.split: {inter['split']!r} is not extracted; add it to extract.splits ({splits})")
+    for name in inter["sensitivity"]:
+        if name == "main" or name in ("block1", "block2", "block3", "block4") or name.startswith("epoch"):
+            out.append(f"interaction.sensitivity.{name}: the name is reserved (main, blockN, epochN)")
+    for name, epochs in inter["epochs"].items():
+        if name not in inter["ensembles"]:
+            out.append(f"interaction.epochs.{name}: {name!r} is not in interaction.ensembles")
+            continue
+        have = set(config["recipes"].get(ensembles[name]["recipe"], {}).get("checkpoint_epochs", []))
+        missing = sorted(set(epochs) - have)
+        if missing:
+            out.append(f"interaction.epochs.{name}: epochs {missing} are not in the checkpoint_epochs of recipe "
+                       f"{ensembles[name]['recipe']!r}")
     return out
 
 

@@ -38,6 +38,7 @@ wildcard_constraints:
     member=r"\d+",
     split="train|test",
     layer="|".join(["penultimate", "block1", "block2", "block3", "block4"]),
+    variant=r"[A-Za-z][A-Za-z0-9_.]*",
 
 
 def ensemble_of(wildcards):
@@ -115,4 +116,133 @@ def all_targets():
         )
         targets.append(f"results/{name}/training_summary.csv")
         targets.append(f"results/{name}/training_curves.png")
+    for name in INTERACTION["ensembles"]:
+        targets += interaction_targets(name)
+        targets.append(f"results/{name}/theory/theory_vs_experiment.csv")
+        if ENSEMBLES[name]["dataset"] == "synthetic":
+            targets.append(f"results/{name}/theory/estimates_vs_truth.csv")
+    targets.append("results/theory/fig4.png")
+    return targets
+
+
+# ---------------------------------------------------------------- interaction study
+
+INTERACTION = config["interaction"]
+SETTING_KEYS = [
+    "layer",
+    "split",
+    "k",
+    "center",
+    "gamma_corr",
+    "corr_percentile",
+    "data_percentile",
+    "gamma_data_pool",
+]
+
+
+def epoch_variants(name):
+    return [f"epoch{e:03d}" for e in sorted(INTERACTION["epochs"].get(name, []))]
+
+
+def panel_variants(name):
+    """Variants with the full set of O.1-O.4 panels: main, sensitivity, depths."""
+    return ["main", *INTERACTION["sensitivity"], *INTERACTION["depths"]]
+
+
+def variant_settings(wildcards):
+    settings = {k: INTERACTION[k] for k in SETTING_KEYS}
+    v = wildcards.variant
+    if v in INTERACTION["sensitivity"]:
+        settings.update(INTERACTION["sensitivity"][v])
+    elif v in INTERACTION["depths"]:
+        settings["layer"] = v
+    elif v.startswith("epoch"):
+        settings["epoch"] = int(v[len("epoch") :])
+    elif v != "main":
+        raise WorkflowError(f"unknown interaction variant {v!r}")
+    return settings
+
+
+def variant_activations(wildcards):
+    name, v = wildcards.ensemble, wildcards.variant
+    if v.startswith("epoch"):
+        return expand(
+            "results/{ensemble}/activations/member{member}/epochs",
+            ensemble=name,
+            member=members(name),
+        )
+    layer = v if v in INTERACTION["depths"] else INTERACTION["layer"]
+    return expand(
+        "results/{ensemble}/activations/member{member}/{layer}/{split}.parquet",
+        ensemble=name,
+        member=members(name),
+        layer=layer,
+        split=INTERACTION["split"],
+    )
+
+
+def epoch_list(wildcards):
+    return sorted(INTERACTION["epochs"].get(wildcards.ensemble, []))
+
+
+def prepared_interaction_split(wildcards):
+    dataset = ensemble_of(wildcards)["dataset"]
+    return f"resources/prepared/{dataset}/{INTERACTION['split']}.npz"
+
+
+def epoch_tensors(wildcards):
+    return expand(
+        "results/{ensemble}/interaction/{variant}/omega.parquet",
+        ensemble=wildcards.ensemble,
+        variant=epoch_variants(wildcards.ensemble),
+    )
+
+
+def synthetic_truth(wildcards):
+    """The ground truth of the split, for ensembles trained on the synthetic world."""
+    if ensemble_of(wildcards)["dataset"] != "synthetic":
+        return []
+    return f"resources/prepared/synthetic/{INTERACTION['split']}_truth.parquet"
+
+
+def interaction_summary_inputs(wildcards):
+    name = wildcards.ensemble
+    inputs = {
+        "tensors": expand(
+            "results/{ensemble}/interaction/{variant}/tensor.json",
+            ensemble=name,
+            variant=panel_variants(name),
+        ),
+        "observations": expand(
+            "results/{ensemble}/interaction/{variant}/observations.json",
+            ensemble=name,
+            variant=panel_variants(name),
+        ),
+    }
+    if ENSEMBLES[name]["dataset"] == "synthetic":
+        inputs["truth"] = f"results/{name}/interaction/ground_truth.json"
+    return inputs
+
+
+INTERACTION_PANELS = ["fig2b", "fig2c", "fig3a", "fig3b", "fig3c"]
+INTERACTION_MAIN = ["fig1", "fig8", "fig9", "fig10", "fig11"]
+
+
+def interaction_targets(name):
+    targets = [f"results/{name}/interaction/summary.json"]
+    targets += expand(
+        "results/{ensemble}/interaction/{variant}/{fig}.png",
+        ensemble=name,
+        variant=panel_variants(name),
+        fig=INTERACTION_PANELS,
+    )
+    targets += expand(
+        "results/{ensemble}/interaction/main/{fig}.png",
+        ensemble=name,
+        fig=INTERACTION_MAIN,
+    )
+    if epoch_variants(name):
+        targets.append(f"results/{name}/interaction/fig2a.png")
+    if ENSEMBLES[name]["dataset"] == "synthetic":
+        targets.append(f"results/{name}/interaction/ground_truth.png")
     return targets

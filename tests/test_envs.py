@@ -36,8 +36,15 @@ def module_file(mod: str) -> Path | None:
     return None
 
 
+def package_of(path: Path) -> list[str]:
+    """Dotted package of a featurelab source file: featurelab/data/x.py -> [featurelab, data]."""
+    rel = path.resolve().relative_to(ROOT)
+    return list(rel.parts[:-1])
+
+
 def third_party_imports(path: Path, seen: set[Path] | None = None) -> set[str]:
-    """Top-level third-party modules imported by ``path``, following featurelab's own modules."""
+    """Top-level third-party modules imported by ``path``, following featurelab's own modules
+    (absolute and relative imports, at module level or inside functions)."""
     seen = set() if seen is None else seen
     if path in seen:
         return set()
@@ -46,8 +53,12 @@ def third_party_imports(path: Path, seen: set[Path] | None = None) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against the file's package
+                pkg = package_of(path)[: len(package_of(path)) - (node.level - 1)]
+                base = ".".join([*pkg, base]) if base else ".".join(pkg)
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
         else:
             continue
         for name in names:
@@ -96,6 +107,12 @@ def test_env_provides_what_the_script_imports(smk, rule, conda, script):
         needed |= RUNTIME_EXTRAS.get(m, set())
     missing = needed - set(pins)
     assert not missing, f"rule {rule}: {script} needs {sorted(missing)}, which {conda} does not provide"
+
+
+def test_relative_imports_are_followed():
+    # featurelab.train imports torch directly and numpy; featurelab.extract reaches
+    # pyarrow only through the relative import of featurelab.activations
+    assert {"torch", "pyarrow", "numpy"} <= third_party_imports(ROOT / "featurelab/extract.py")
 
 
 def test_env_pins_agree_with_the_tested_versions():

@@ -1,0 +1,18 @@
+"""Rule interaction_epochs_figure: Fig 2a, feature frequency over the training epochs."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from featurelab.workflow import log, logged  # noqa: E402
+
+with logged(snakemake.log[0]):
+    from featurelab import interaction as I
+    from featurelab import interaction_figures as F
+
+    freq_by_epoch = {}
+    for path in snakemake.input:
+        om = I.read_omega(path)
+        epoch = int(Path(path).parent.name[len("epoch"):])
+        freq_by_epoch[epoch] = I.feature_frequency(om.triplets, om.T)
+        log(f"epoch {epoch}: T={om.T}, max frequency {freq_by_epoch[epoch].max()}")
+    F.save(*F.fig2a_frequency_over_epochs(freq_by_epoch), snakemake.output.figure, snakemake.output.table)

@@ -14,7 +14,7 @@ min_version("9.0")
 # merged into it, so a preset never inherits the default's synthetic ensemble.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config.yaml"
+    configfile: f"{workflow.basedir}/config.yaml"
 
 
 include: "rules/common.smk"
@@ -23,6 +23,7 @@ include: "rules/train.smk"
 include: "rules/extract.smk"
 include: "rules/interaction.smk"
 include: "rules/theory.smk"
+include: "rules/gde.smk"
 
 
 rule all:

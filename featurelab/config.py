@@ -100,7 +100,61 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             out.append(f"{key}.arch: vgg16 halves the image five times and needs 32x32 inputs; "
                        "set data.pad_to: 32 for fashion_mnist")
     out += _interaction_problems(config)
+    out += _gde_problems(config)
     return out
+
+
+def _gde_problems(config: dict[str, Any]) -> list[str]:
+    gde = config["gde"]
+    if not gde["enabled"]:
+        return []
+    out = []
+    if gde["recipe"] not in config["recipes"]:
+        out.append(f"gde.recipe: {gde['recipe']!r} is not a recipe; defined: {', '.join(sorted(config['recipes']))}")
+    if gde["blue_groups"] and gde["dataset"] == "fashion_mnist":
+        out.append("gde.blue_groups: fashion_mnist is a grayscale dataset; the blue-intensity study needs RGB "
+                   "images (set gde.blue_groups: 0)")
+    if gde["fractions"] and gde["dataset"] == "folder":
+        out.append("gde.fractions: the size of the 'folder' dataset is not known before it is prepared; "
+                   "set gde.fractions: [] or list ensembles with explicit subsets")
+    n_classes = config["data"]["synthetic"]["num_classes"] if gde["dataset"] == "synthetic" else 10
+    for i, k in enumerate(gde["superclasses"]):
+        if gde["dataset"] != "folder" and k > n_classes:
+            out.append(f"gde.superclasses.{i}: {k} superclasses exceed the {n_classes} classes of {gde['dataset']}")
+    if "penultimate" not in config["extract"]["layers"] or "test" not in config["extract"]["splits"]:
+        out.append("gde: needs penultimate test activations (extract.layers and extract.splits)")
+    return out
+
+
+def gde_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ensembles of the GDE study: one per superclass count, blue group and fraction."""
+    from .gde import fraction_size
+
+    gde = config["gde"]
+    if not gde["enabled"]:
+        return {}
+    base = {k: gde[k] for k in ("arch", "width", "members", "recipe", "seed")}
+    ds = gde["dataset"]
+    out = {}
+    for k in gde["superclasses"]:
+        out[f"gde_super{k}"] = {**base, "dataset": ds if k == _num_classes(config, ds) else f"{ds}__super{k}",
+                                "subset": None, "condition": f"super{k}"}
+    for g in range(1, gde["blue_groups"] + 1):
+        out[f"gde_blue{g}"] = {**base, "dataset": f"{ds}__blue{g}", "subset": None, "condition": f"blue{g}"}
+    n_train = config["data"]["synthetic"]["n_train"] if ds == "synthetic" else TRAIN_SIZES.get(ds)
+    full = f"gde_super{_num_classes(config, ds)}"
+    for f in gde["fractions"]:
+        if f == 1.0 and full in out:  # the whole training set with the original labels: already trained
+            out[full]["fraction"] = 1.0
+            continue
+        out[f"gde_frac{round(f * 1000):04d}"] = {**base, "dataset": ds, "subset": fraction_size(n_train, f),
+                                                 "fraction": f}
+    return out
+
+
+def _num_classes(config: dict[str, Any], dataset: str) -> int | None:
+    return config["data"]["synthetic"]["num_classes"] if dataset == "synthetic" else (
+        None if dataset == "folder" else 10)
 
 
 def _interaction_problems(config: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ sys.path.insert(0, workflow.basedir)  # the featurelab package, without installi
 
 from snakemake.exceptions import WorkflowError
 
-from featurelab.config import ConfigError, validate_config
+from featurelab.config import ConfigError, gde_ensembles, validate_config
 
 try:
     validate_config(config)
@@ -15,7 +15,8 @@ except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
 
-ENSEMBLES = config["ensembles"]
+GDE_ENSEMBLES = gde_ensembles(config)
+ENSEMBLES = {**config["ensembles"], **GDE_ENSEMBLES}
 LAYERS = config["extract"]["layers"]
 SPLITS = config["extract"]["splits"]
 DOWNLOADS = {
@@ -122,6 +123,8 @@ def all_targets():
         if ENSEMBLES[name]["dataset"] == "synthetic":
             targets.append(f"results/{name}/theory/estimates_vs_truth.csv")
     targets.append("results/theory/fig4.png")
+    if GDE_ENSEMBLES:
+        targets += gde_targets()
     return targets
 
 
@@ -245,4 +248,56 @@ def interaction_targets(name):
         targets.append(f"results/{name}/interaction/fig2a.png")
     if ENSEMBLES[name]["dataset"] == "synthetic":
         targets.append(f"results/{name}/interaction/ground_truth.png")
+    return targets
+
+
+# ---------------------------------------------------------------- GDE study
+
+BASE_DATASETS = "synthetic|cifar10|svhn|fashion_mnist|folder"
+
+
+def gde_condition_members(wildcards):
+    """Test-split penultimate activations of every member of the superclass and blue conditions."""
+    files = {}
+    for name, ens in GDE_ENSEMBLES.items():
+        if "condition" in ens:
+            files[name] = expand(
+                "results/{ensemble}/activations/member{member}/penultimate/test.parquet",
+                ensemble=name,
+                member=members(name),
+            )
+    return files
+
+
+def gde_fraction_metrics(wildcards):
+    return {
+        name: expand(
+            "results/{ensemble}/models/member{member}.json",
+            ensemble=name,
+            member=members(name),
+        )
+        for name, ens in GDE_ENSEMBLES.items()
+        if "fraction" in ens
+    }
+
+
+def gde_conditions():
+    return {
+        name: ens["condition"]
+        for name, ens in GDE_ENSEMBLES.items()
+        if "condition" in ens
+    }
+
+
+def gde_targets():
+    targets = []
+    if gde_conditions():
+        targets += [
+            "results/gde/table1.csv",
+            "results/gde/accuracy_vs_agreement.png",
+            "results/gde/calibration.png",
+            "results/gde/summary.json",
+        ]
+    if config["gde"]["fractions"]:
+        targets.append("results/gde/fig5b.png")
     return targets

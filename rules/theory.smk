@@ -22,7 +22,7 @@ rule theory_figures:
         fig5a=report(
             "results/theory/fig5a.png",
             caption="../report/theory/fig5a.rst",
-            category="Theory",
+            category="Fig 5",
             labels={"figure": "Fig 5a"},
         ),
         fig5a_csv="results/theory/fig5a.csv",

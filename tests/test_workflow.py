@@ -1,4 +1,5 @@
 """The whole DAG on a tiny config, the HTML report, and a killed run that resumes."""
+import json
 import os
 import signal
 import subprocess
@@ -15,16 +16,23 @@ from featurelab.activations import read_activations
 pytestmark = pytest.mark.slow
 
 
-def tiny_config(max_epochs=2, members=2, stop=1.0):
-    return {
+def tiny_config(max_epochs=2, members=2, stop=1.0, studies=False):
+    cfg = {
         "data": {"synthetic": {"n_train": 200, "n_test": 60, "num_classes": 4, "seed": 1}},
         "recipes": {"tiny": {"lr": 0.05, "batch_size": 50, "max_epochs": max_epochs,
                              "stop_at_train_acc": stop, "checkpoint_epochs": [0, 1]}},
         "ensembles": {"tiny": {"dataset": "synthetic", "arch": "resnet18", "width": 0.0625,
                                "members": members, "subset": 150, "recipe": "tiny"}},
         "extract": {"layers": ["penultimate", "block1"], "splits": ["train", "test"]},
+        "theory": {"simulate_pairs": 200},
         "device": "cpu",
     }
+    if studies:
+        cfg["interaction"] = {"ensembles": ["tiny"], "k": 8, "sensitivity": {"g5": {"gamma_corr": 0.5}},
+                              "depths": ["block1"], "epochs": {"tiny": [0, 1]}}
+        cfg["gde"] = {"enabled": True, "width": 0.0625, "members": 2, "recipe": "tiny",
+                      "superclasses": [2, 4], "blue_groups": 2, "fractions": [0.5, 1.0]}
+    return cfg
 
 
 def snakemake(root, workdir, config, *args, **kw):
@@ -35,7 +43,7 @@ def snakemake(root, workdir, config, *args, **kw):
 
 
 def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
-    res = snakemake(repo_root, tmp_path, tiny_config(), "--cores", "2")
+    res = snakemake(repo_root, tmp_path, tiny_config(studies=True), "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
     for m in range(2):
         for layer, dim in (("penultimate", 32), ("block1", 4)):
@@ -52,13 +60,31 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     truth = pd.read_parquet(tmp_path / "resources/prepared/synthetic/test_truth.parquet")
     assert len(truth) == 60 and {"motifs", "dominant", "blue_level"} <= set(truth.columns)
 
-    again = snakemake(repo_root, tmp_path, tiny_config(), "-n", "--cores", "2")
+    # the studies' outputs
+    inter = tmp_path / "results/tiny/interaction"
+    summary = json.loads((inter / "summary.json").read_text())
+    assert summary["M"] == 2 and summary["N"] == 60 and summary["K"] <= 8
+    assert set(summary["variants"]) == {"main", "g5", "block1"} and "ground_truth" in summary
+    for f in ("fig2a.png", "fig2a.csv", "main/fig1.png", "main/fig9.csv", "block1/fig3c.png", "g5/fig2b.csv"):
+        assert (inter / f).stat().st_size > 0, f
+    tve = pd.read_csv(tmp_path / "results/tiny/theory/theory_vs_experiment.csv")
+    assert len(tve) > 0
+    for f in ("fig4.png", "fig16.csv", "fig5a.csv"):
+        assert (tmp_path / "results/theory" / f).stat().st_size > 0
+    table = pd.read_csv(tmp_path / "results/gde/table1.csv")
+    assert list(table["condition"]) == ["super2", "super4", "blue1", "blue2"]
+    assert table["accuracy_mean"].between(0, 1).all() and table["agreement_mean"].between(0, 1).all()
+    assert "±" in (tmp_path / "results/gde/table1.md").read_text()
+    assert len(pd.read_csv(tmp_path / "results/gde/fig5b.csv")) == 2  # fractions 0.5 and 1.0
+
+    again = snakemake(repo_root, tmp_path, tiny_config(studies=True), "-n", "--cores", "2")
     assert "Nothing to be done" in again.stdout + again.stderr
 
-    rep = snakemake(repo_root, tmp_path, tiny_config(), "--report", str(tmp_path / "report.html"))
+    rep = snakemake(repo_root, tmp_path, tiny_config(studies=True), "--report", str(tmp_path / "report.html"))
     assert rep.returncode == 0, rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
-    assert "training_curves.png" in html and "training_summary.csv" in html
+    for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png"):
+        assert name in html, name
 
 
 def test_killed_training_resumes_from_its_last_epoch(repo_root, tmp_path):

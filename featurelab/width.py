@@ -1,0 +1,753 @@
+"""Width-scaled ensembles: member counts, feature span error, residuals, probes (SPEC 7, paper 002).
+
+Paper 002 compares a base network ``M_1`` with low-width networks ``M_α`` (every layer's
+width × α, depth fixed) and with *concatenations* of several independently trained ``M_α``.
+This module holds the analysis maths; it needs only numpy/scipy (scikit-learn for the linear
+probe, PyTorch only inside :func:`n_p` / :func:`member_counts`, imported lazily).
+
+Member counts (SPEC 7 line 1, paper §2.4)
+    ``N_f(α) = ⌈1/α⌉`` members match the base model's number of features;
+    ``N_p(α)`` = smallest ``N`` with ``N·params(M_α) ≥ params(M_1)``, counted on the real
+    models of :mod:`featurelab.models`.
+
+Feature span error (SPEC 7 line 2, paper §2.3 Def. 2.2, App. A.1)
+    For every target feature ``s`` of ``B`` (column of ``Y``) ridge-regress it, with an
+    unpenalised intercept, on all features of ``A`` (columns of ``X``), fitted on the fit
+    split; ``ε_s = ‖y − ŷ‖² / ‖y − ȳ‖²`` on the evaluation points (``ȳ`` = mean over the
+    evaluation points, i.e. ``1 − R²``, SPEC 9); ``FSE(A→B) = mean_s ε_s``. Targets with zero
+    variance on the evaluation points have no ``ε_s``; they are skipped and counted.
+    All targets are solved from ONE factorisation (:class:`RidgeSolver`), and the ridge
+    penalty is picked from a grid by exact efficient leave-one-out (or on a validation
+    split, or by GCV) and recorded.
+
+Feature span gap (SPEC 7 line 3, paper §3 eq. FSG)
+    ``FSG(α) = FSE(concat M_α → M_1) − FSE(M_1' → M_1)``; reverse direction
+    ``FSE(M_1 → concat M_α) − FSE(concat M_α' → concat M_α)`` (:func:`feature_span_gap`).
+
+Feature performance and residuals (SPEC 7 line 4, paper Def. 2.5, 2.6, App. D.1-D.2)
+    ``FP`` = test accuracy of a linear (multinomial logistic) probe on a feature set
+    (:func:`linear_probe`); residuals ``R = B − Â`` (:func:`residuals`); FP of the residuals
+    alone and appended to the regressor set (:func:`feature_performance`).
+
+Shuffled regression (paper App. D.4): see :func:`shuffled_regression`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+__all__ = [
+    "n_f", "n_p", "model_parameters", "member_counts",
+    "RidgeSolver", "DEFAULT_RELATIVE_LAMBDAS",
+    "relative_squared_error", "feature_span_error", "concat_features", "feature_span_gap",
+    "residuals", "linear_probe", "feature_performance", "shuffled_regression",
+]
+
+#: Default ridge grid, *relative* to the mean eigenvalue of the centred Gram matrix
+#: ``tr(XcᵀXc)/p`` (= n × the mean feature variance): λ = c · tr(XcᵀXc)/p.
+DEFAULT_RELATIVE_LAMBDAS = 10.0 ** np.arange(-6.0, 2.0)
+
+_SELECT = ("loo", "validation", "gcv")
+
+
+# --------------------------------------------------------------------------------------
+# Member counts: N_f and N_p (SPEC 7 line 1, paper §2.4)
+# --------------------------------------------------------------------------------------
+
+def _as_fraction(alpha: float | str | Fraction) -> Fraction:
+    """``alpha`` (float, Fraction or a string such as ``"1/16"``) as an exact fraction.
+
+    Floats are read as the short fraction they stand for (``1/3`` → 1/3, ``0.0625`` → 1/16).
+    """
+    if isinstance(alpha, str):
+        frac = Fraction(alpha.strip())
+    elif isinstance(alpha, Fraction):
+        frac = alpha
+    else:
+        frac = Fraction(float(alpha)).limit_denominator(1_000_000)
+    if frac <= 0:
+        raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    return frac
+
+
+def n_f(alpha: float | str) -> int:
+    """``N_f(α) = ⌈1/α⌉`` (SPEC 7 line 1; paper §2.4): members whose concatenated penultimate
+    features are at least as many as the base model's (each ``M_α`` has ``α·d`` features)."""
+    return math.ceil(1 / _as_fraction(alpha))
+
+
+@lru_cache(maxsize=None)
+def _params_cached(arch: str, num_classes: int, width: float, in_channels: int) -> int:
+    from featurelab.models import build_model, count_parameters  # torch imported lazily
+
+    return int(count_parameters(build_model(arch, num_classes, width, in_channels)))
+
+
+def model_parameters(arch: str, alpha: float | str = 1.0, num_classes: int = 10,
+                     in_channels: int = 3) -> int:
+    """``params(M_α)``: parameter count of ``featurelab.models.build_model(arch, num_classes, α)``
+    (every trainable tensor, batch-norm affine parameters included)."""
+    return _params_cached(arch, int(num_classes), float(_as_fraction(alpha)), int(in_channels))
+
+
+def n_p(alpha: float | str, arch: str, num_classes: int = 10, in_channels: int = 3) -> int:
+    """``N_p(α)``: smallest ``N`` with ``N·params(M_α) ≥ params(M_1)`` (SPEC 7 line 1;
+    paper §2.4), from the real parameter counts of :mod:`featurelab.models`."""
+    base = model_parameters(arch, 1.0, num_classes, in_channels)
+    low = model_parameters(arch, alpha, num_classes, in_channels)
+    return -(-base // low)
+
+
+def member_counts(arch: str, alphas: Sequence[float | str], num_classes: int = 10,
+                  in_channels: int = 3) -> pd.DataFrame:
+    """Table of ``alpha, feature_dim, params, params_ratio, n_f, n_p`` for ``arch`` (SPEC 7;
+    the paper's table of N_f / N_p in App. C).
+
+    ``feature_dim`` is the penultimate width of ``M_α`` (``scaled(512, α)``), ``params_ratio``
+    is ``params(M_1)/params(M_α)`` (so ``n_p = ⌈params_ratio⌉``).
+    """
+    from featurelab.models import scaled  # torch imported lazily
+
+    base = model_parameters(arch, 1.0, num_classes, in_channels)
+    rows = []
+    for a in alphas:
+        frac = _as_fraction(a)
+        params = model_parameters(arch, frac, num_classes, in_channels)
+        rows.append({
+            "alpha": float(frac),
+            "feature_dim": scaled(512, float(frac)),
+            "params": params,
+            "params_ratio": base / params,
+            "n_f": n_f(frac),
+            "n_p": -(-base // params),
+        })
+    return pd.DataFrame(rows, columns=["alpha", "feature_dim", "params", "params_ratio", "n_f", "n_p"])
+
+
+# --------------------------------------------------------------------------------------
+# Multi-target ridge regression from one factorisation (SPEC 7 line 2, paper App. A.1)
+# --------------------------------------------------------------------------------------
+
+def _as_2d(Y: np.ndarray) -> tuple[np.ndarray, bool]:
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        return Y[:, None], True
+    if Y.ndim != 2:
+        raise ValueError(f"expected a 1-D or 2-D array, got shape {Y.shape}")
+    return Y, False
+
+
+@dataclass
+class _Blocks:
+    start: int
+    stop: int
+
+
+class RidgeSolver:
+    """Multi-target ridge regression, all targets and all penalties from ONE factorisation.
+
+    Model (paper (Reg), SPEC 7 line 2): for every target column ``y_s`` of ``Y``,
+    ``min_{w,b} ‖y_s − X w − b‖² + λ‖w‖²`` with an unpenalised intercept ``b`` (the same
+    objective as ``sklearn.linear_model.Ridge(alpha=λ)``).
+
+    ``X`` and ``Y`` are centred on the fit split; then, chosen by shape,
+
+    * ``"gram"`` (n ≥ p): ``XcᵀXc = V diag(d) Vᵀ`` (eigh of the p×p Gram matrix, accumulated
+      block-wise over rows) and ``Q = Vᵀ Xcᵀ Yc``; coefficients ``W(λ) = V diag(1/(d+λ)) Q``;
+    * ``"kernel"`` (p > n): ``Xc Xcᵀ = U diag(d) Uᵀ`` (eigh of the n×n kernel) and
+      ``Z = Uᵀ Yc``; fitted values ``U diag(d/(d+λ)) Z``, ``W(λ) = Xcᵀ U diag(1/(d+λ)) Z``.
+
+    Every λ then costs only products with the small spectral factors. Penalty selection
+    (:meth:`select`), one λ for all targets (``lambda_``) and one per target
+    (``lambda_per_target_``):
+
+    * ``"loo"``: exact efficient leave-one-out. With the intercept the hat matrix is
+      ``H(λ) = 11ᵀ/n + Xc (XcᵀXc + λI)⁻¹ Xcᵀ``, so the leverages are
+      ``h_ii(λ) = 1/n + Σ_k U_ik² d_k/(d_k+λ)`` with ``U = Xc V diag(d)^{-1/2}`` (gram route:
+      ``Σ_k P_ik²/(d_k+λ)`` with ``P = Xc V`` computed block-wise, never stored), and the
+      LOO residual is ``e_i(λ)/(1 − h_ii(λ))`` (exactly what refitting without point ``i``
+      gives). ``loo_subsample=m`` evaluates that exact LOO residual at ``m`` random fit points
+      only (an unbiased estimate of the LOO error at ``m/n`` of the cost).
+    * ``"validation"``: squared error on a validation split.
+    * ``"gcv"``: generalised cross-validation ``(RSS/n)/(1 − tr H/n)²`` (no pass over X).
+
+    The per-λ criterion is the mean over targets of the per-target error divided by that
+    target's variance on the fit split (``target_weights="variance"``: the LOO analogue of
+    the FSE's mean relative error) or the plain sum over targets (``"none"``).
+
+    Parameters
+    ----------
+    lambdas
+        Absolute penalties; ``None`` uses ``relative_lambdas × tr(XcᵀXc)/p``.
+    relative_lambdas
+        Grid relative to the mean Gram eigenvalue (default :data:`DEFAULT_RELATIVE_LAMBDAS`).
+    method
+        ``"auto"`` (gram if n ≥ p else kernel), ``"gram"`` or ``"kernel"``.
+    dtype
+        Dtype of the large products (``None``: float32 if ``X`` is float32, else float64).
+        The Gram/kernel matrix is always accumulated in float64; with ``eigh_dtype=None``
+        the eigendecomposition runs in float64 for float64 work and in float32 for float32
+        work (twice as fast at p ≈ 8,000).
+    block_rows
+        Rows per block in passes over ``X`` (``None``: about 128 MB per block).
+    """
+
+    def __init__(self, lambdas: Sequence[float] | None = None, *,
+                 relative_lambdas: Sequence[float] | None = None,
+                 fit_intercept: bool = True, method: str = "auto", dtype=None,
+                 eigh_dtype=None, block_rows: int | None = None) -> None:
+        if method not in ("auto", "gram", "kernel"):
+            raise ValueError(f"method must be 'auto', 'gram' or 'kernel', got {method!r}")
+        self.lambdas = None if lambdas is None else np.atleast_1d(np.asarray(lambdas, dtype=np.float64))
+        if self.lambdas is not None and (self.lambdas < 0).any():
+            raise ValueError("lambdas must be >= 0")
+        self.relative_lambdas = np.asarray(
+            DEFAULT_RELATIVE_LAMBDAS if relative_lambdas is None else relative_lambdas, dtype=np.float64)
+        self.fit_intercept = fit_intercept
+        self.method = method
+        self.dtype = dtype
+        self.eigh_dtype = eigh_dtype
+        self.block_rows = block_rows
+
+    # ---------------------------------------------------------------- factorisation
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> "RidgeSolver":
+        """Factorise ``X`` (n×p) once and project the targets ``Y`` (n×t or n)."""
+        X = np.asarray(X)
+        Y, self._y1d = _as_2d(Y)
+        if X.ndim != 2 or X.shape[0] != Y.shape[0]:
+            raise ValueError(f"X must be (n, p) with n = len(Y); got {X.shape} and {Y.shape}")
+        n, p = X.shape
+        if n < 2:
+            raise ValueError("need at least 2 fit points")
+        ct = np.dtype(self.dtype) if self.dtype is not None else (
+            np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64))
+        self.dtype_ = ct
+        et = np.dtype(self.eigh_dtype) if self.eigh_dtype is not None else (
+            np.dtype(np.float32) if ct == np.float32 else np.dtype(np.float64))
+        self.method_ = self.method if self.method != "auto" else ("gram" if n >= p else "kernel")
+        self.n_, self.p_, self.t_ = n, p, Y.shape[1]
+        if self.block_rows is None:
+            self.block_rows_ = int(max(256, min(n, (128 << 20) // max(1, p * ct.itemsize))))
+        else:
+            self.block_rows_ = int(self.block_rows)
+        if self.fit_intercept:
+            self.x_mean_ = X.mean(axis=0, dtype=np.float64)
+            self.y_mean_ = Y.mean(axis=0, dtype=np.float64)
+        else:
+            self.x_mean_ = np.zeros(p)
+            self.y_mean_ = np.zeros(Y.shape[1])
+        self._X, self._Y = X, Y
+        self.timings_ = {}
+        t0 = time.perf_counter()
+        self._x_mean_ct = self.x_mean_.astype(ct)
+        self._y_mean_ct = self.y_mean_.astype(ct)
+        self._use_per_target = False
+        ss_y = np.zeros(self.t_)
+        if self.method_ == "gram":
+            G = np.zeros((p, p))
+            C = np.zeros((p, self.t_))
+            for b in self._blocks(n):
+                Xb = self._xc(b)
+                Yb = self._yc(b)
+                G += Xb.T @ Xb
+                C += Xb.T @ Yb
+                ss_y += np.einsum("ij,ij->j", Yb, Yb, dtype=np.float64)
+            G = (G + G.T) / 2  # the block products are symmetric up to rounding
+            t1 = time.perf_counter()
+            self.timings_["gram"] = t1 - t0
+            d, V = scipy.linalg.eigh(G.astype(et, copy=False), overwrite_a=True, check_finite=False, driver="evd")
+            del G
+            V = V.astype(np.float64, copy=False)
+            self.d_ = np.clip(d.astype(np.float64), 0.0, None)
+            self.V_ = V.astype(ct, copy=False)
+            self.Q_ = V.T @ C  # p×t, float64
+            del V, C
+            self.timings_["eigh"] = time.perf_counter() - t1
+        else:
+            Xc = (X - self.x_mean_).astype(ct, copy=False)
+            Yc = (Y - self.y_mean_).astype(np.float64)
+            K = (Xc @ Xc.T).astype(np.float64)
+            K = (K + K.T) / 2
+            t1 = time.perf_counter()
+            self.timings_["gram"] = t1 - t0
+            d, U = scipy.linalg.eigh(K.astype(et, copy=False), overwrite_a=True, check_finite=False, driver="evd")
+            del K
+            self.d_ = np.clip(d.astype(np.float64), 0.0, None)
+            self.U_ = U.astype(ct, copy=False)
+            self.Xc_ = Xc
+            self.Q_ = U.astype(np.float64).T @ Yc  # n×t  (Z = UᵀYc)
+            ss_y = np.einsum("ij,ij->j", Yc, Yc)
+            self.timings_["eigh"] = time.perf_counter() - t1
+        self.ss_y_ = ss_y  # centred target sums of squares on the fit split
+        self.trace_ = float(self.d_.sum())
+        if self.lambdas is None:
+            scale = self.trace_ / p if self.trace_ > 0 else 1.0
+            self.lambdas_ = self.relative_lambdas * scale
+        else:
+            self.lambdas_ = self.lambdas.copy()
+        self._tol = max(float(self.d_.max(initial=0.0)), 1e-300) * max(n, p) * np.finfo(et).eps
+        self.lambda_ = float(self.lambdas_[0]) if len(self.lambdas_) == 1 else None
+        self.lambda_per_target_ = None
+        self.cv_errors_ = None
+        self.cv_per_target_ = None
+        self.select_method_ = None
+        return self
+
+    def _blocks(self, n: int) -> Iterator[_Blocks]:
+        for s in range(0, n, self.block_rows_):
+            yield _Blocks(s, min(n, s + self.block_rows_))
+
+    def _xc(self, b: _Blocks, X: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``b`` of ``X`` (default: the fit regressors) centred on the fit mean, in ``dtype_``."""
+        X = self._X if X is None else X
+        return np.subtract(X[b.start:b.stop], self._x_mean_ct, dtype=self.dtype_)
+
+    def _yc(self, b: _Blocks, Y: np.ndarray | None = None) -> np.ndarray:
+        Y = self._Y if Y is None else Y
+        return np.subtract(Y[b.start:b.stop], self._y_mean_ct, dtype=self.dtype_)
+
+    # ---------------------------------------------------------------- spectral helpers
+    def _g(self, lam: np.ndarray) -> np.ndarray:
+        """``1/(d_k + λ)`` (pseudo-inverse where ``d_k + λ`` is numerically zero); shape (r, m)."""
+        lam = np.atleast_1d(np.asarray(lam, dtype=np.float64))
+        den = self.d_[:, None] + lam[None, :]
+        with np.errstate(divide="ignore"):
+            g = np.where(den > self._tol, 1.0 / den, 0.0)
+        return g
+
+    def _resolve_lambda(self, lam) -> np.ndarray:
+        """λ per target, shape (t,)."""
+        if lam is None:
+            if self.lambda_per_target_ is not None and getattr(self, "_use_per_target", False):
+                return self.lambda_per_target_
+            if self.lambda_ is None:
+                raise ValueError("no λ chosen yet: call select(...) or pass lam")
+            lam = self.lambda_
+        lam = np.asarray(lam, dtype=np.float64)
+        if lam.ndim == 0:
+            return np.full(self.t_, float(lam))
+        if lam.shape != (self.t_,):
+            raise ValueError(f"lam must be a scalar or have one value per target ({self.t_})")
+        return lam
+
+    def _gamma(self, lam) -> np.ndarray:
+        """Spectral coefficients Γ (r×t) with ``prediction = basis(X) @ Γ``."""
+        lam_t = self._resolve_lambda(lam)
+        uniq, inv = np.unique(lam_t, return_inverse=True)
+        g = self._g(uniq)[:, inv]  # r×t
+        return g * self.Q_
+
+    def _coef2d(self, lam) -> tuple[np.ndarray, np.ndarray]:
+        gam = self._gamma(lam)
+        if self.method_ == "gram":
+            W = self.V_.astype(np.float64, copy=False) @ gam
+        else:
+            W = self.Xc_.T.astype(np.float64, copy=False) @ (self.U_.astype(np.float64, copy=False) @ gam)
+        return W, self.y_mean_ - self.x_mean_ @ W
+
+    def coef(self, lam=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, b)``: coefficients (p×t) and intercepts (t,) for ``lam`` (scalar or one per
+        target; default the selected one). 1-D/scalar when fitted on a 1-D ``Y``."""
+        W, b = self._coef2d(lam)
+        return (W[:, 0], b[0]) if self._y1d else (W, b)
+
+    def _predict2d(self, X: np.ndarray, lam=None) -> np.ndarray:
+        X = np.asarray(X)
+        W, _ = self._coef2d(lam)
+        Wc = W.astype(self.dtype_, copy=False)
+        out = np.empty((X.shape[0], W.shape[1]))
+        for blk in self._blocks(X.shape[0]):
+            out[blk.start:blk.stop] = self._xc(blk, X) @ Wc
+        out += self.y_mean_
+        return out
+
+    def predict(self, X: np.ndarray, lam=None) -> np.ndarray:
+        """Predictions on ``X`` (m×p) for ``lam`` (scalar, one per target, or the selected)."""
+        out = self._predict2d(X, lam)
+        return out[:, 0] if self._y1d else out
+
+    def _basis_blocks(self, X: np.ndarray | None) -> Iterator[tuple[_Blocks, np.ndarray]]:
+        """Blocks of the spectral basis B with predictions ``B @ Γ`` (centred).
+
+        Training rows (``X is None``): gram ``B = Xc V``; kernel ``B = U diag(d)``.
+        New rows: gram ``B = (X − x̄) V``; kernel ``B = (X − x̄) Xcᵀ U``."""
+        n = self.n_ if X is None else X.shape[0]
+        for blk in self._blocks(n):
+            if self.method_ == "gram":
+                yield blk, self._xc(blk, X) @ self.V_
+            elif X is None:
+                yield blk, self.U_[blk.start:blk.stop] * self.d_.astype(self.dtype_)
+            else:
+                yield blk, (self._xc(blk, X) @ self.Xc_.T) @ self.U_
+
+    # ---------------------------------------------------------------- selection criteria
+    def _target_weights(self, target_weights: str) -> np.ndarray:
+        if target_weights == "none":
+            return np.ones(self.t_)
+        if target_weights != "variance":
+            raise ValueError("target_weights must be 'variance' or 'none'")
+        var = self.ss_y_ / self.n_
+        scale = max(float(var.max(initial=0.0)), 1e-300)
+        with np.errstate(divide="ignore"):
+            return np.where(var > 1e-12 * scale, 1.0 / np.where(var > 0, var, 1.0), 0.0)
+
+    def loo_errors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Exact leave-one-out mean squared error per λ and target, shape (n_lambdas, t).
+
+        ``rows`` restricts the average to those fit points (each one's LOO residual is still
+        exact: the model refit on all other n−1 points)."""
+        lams = self.lambdas_
+        m = len(lams)
+        g = self._g(lams)  # r×m
+        ct = self.dtype_
+        gam_all = np.concatenate([g[:, [j]] * self.Q_ for j in range(m)], axis=1).astype(ct)  # r×(m t)
+        if self.method_ == "gram":
+            lev_w = g.astype(ct)
+        else:
+            lev_w = (self.d_[:, None] * g).astype(ct)
+        base = 1.0 / self.n_ if self.fit_intercept else 0.0
+        sq = np.zeros((m, self.t_))
+        if rows is not None:
+            rows = np.sort(np.asarray(rows))
+            Xs, Ys = self._X[rows], self._Y[rows]
+        count = 0
+        for blk in self._blocks(self.n_ if rows is None else len(rows)):
+            if self.method_ == "gram":
+                Xb = self._xc(blk, None if rows is None else Xs)
+                B = Xb @ self.V_
+                L = B
+            else:
+                idx = slice(blk.start, blk.stop) if rows is None else rows[blk.start:blk.stop]
+                L = self.U_[idx]
+                B = L * self.d_.astype(ct)
+            Yb = self._yc(blk, None if rows is None else Ys)
+            h = base + (L * L) @ lev_w  # b×m
+            fitted = B @ gam_all  # b×(m t)
+            one_minus = np.maximum(1.0 - h.astype(np.float64), 1e-12)
+            for j in range(m):
+                e = (Yb - fitted[:, j * self.t_:(j + 1) * self.t_]).astype(np.float64)
+                e /= one_minus[:, [j]]
+                sq[j] += np.einsum("ij,ij->j", e, e)
+            count += blk.stop - blk.start
+        return sq / count
+
+    def gcv_errors(self) -> np.ndarray:
+        """Generalised cross-validation ``(RSS/n)/(1 − tr H/n)²`` per λ and target."""
+        g = self._g(self.lambdas_)  # r×m
+        if self.method_ == "gram":
+            dd = self.d_[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z2 = np.where(self.d_[:, None] > self._tol, self.Q_ ** 2 / np.where(dd > 0, dd, 1.0), 0.0)
+        else:
+            z2 = np.where(self.d_[:, None] > self._tol, self.Q_ ** 2, 0.0)
+        dg = self.d_[:, None] * g  # r×m, shrinkage factors
+        # RSS = ‖Yc‖² − Σ_k z_k² (1 − (λ g_k)²) = ‖Yc‖² − Σ_k z_k² (1 − (1 − d_k g_k)²)
+        rss = self.ss_y_[None, :] - ((1.0 - (1.0 - dg) ** 2).T @ z2)
+        rss = np.maximum(rss, 0.0)
+        tr = dg.sum(axis=0) + (1.0 if self.fit_intercept else 0.0)
+        return (rss / self.n_) / ((1.0 - tr / self.n_) ** 2)[:, None]
+
+    def validation_errors(self, X_val: np.ndarray, Y_val: np.ndarray) -> np.ndarray:
+        """Mean squared error on a validation split per λ and target, shape (n_lambdas, t)."""
+        X_val = np.asarray(X_val)
+        Y_val, _ = _as_2d(Y_val)
+        m = len(self.lambdas_)
+        g = self._g(self.lambdas_)
+        gam_all = np.concatenate([g[:, [j]] * self.Q_ for j in range(m)], axis=1).astype(self.dtype_)
+        sq = np.zeros((m, self.t_))
+        for blk, B in self._basis_blocks(X_val):
+            Yb = self._yc(blk, Y_val)
+            pred = B @ gam_all
+            for j in range(m):
+                e = (Yb - pred[:, j * self.t_:(j + 1) * self.t_]).astype(np.float64)
+                sq[j] += np.einsum("ij,ij->j", e, e)
+        return sq / X_val.shape[0]
+
+    def select(self, select: str = "loo", X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None,
+               *, per_target: bool = False, target_weights: str = "variance",
+               loo_subsample: int | None = None, seed: int = 0) -> float | np.ndarray:
+        """Pick λ from the grid by ``select`` ∈ {"loo", "validation", "gcv"} and record it.
+
+        Sets ``lambda_`` (one λ for all targets: minimiser of the weighted sum over targets),
+        ``lambda_per_target_`` (each target's own minimiser), ``cv_per_target_`` (n_λ×t
+        errors), ``cv_errors_`` (the criterion per λ). Returns the per-target array if
+        ``per_target`` else the common λ; ``predict``/``coef`` default to that choice."""
+        t0 = time.perf_counter()
+        if select == "loo":
+            rows = None
+            if loo_subsample is not None and loo_subsample < self.n_:
+                rows = np.random.default_rng(seed).choice(self.n_, size=int(loo_subsample), replace=False)
+            err = self.loo_errors(rows)
+        elif select == "validation":
+            if X_val is None or Y_val is None:
+                raise ValueError("select='validation' needs X_val and Y_val")
+            err = self.validation_errors(X_val, Y_val)
+        elif select == "gcv":
+            err = self.gcv_errors()
+        else:
+            raise ValueError(f"select must be one of {_SELECT}, got {select!r}")
+        w = self._target_weights(target_weights)
+        crit = err @ w / max(1, int((w > 0).sum()))
+        self.cv_per_target_ = err
+        self.cv_errors_ = crit
+        self.lambda_ = float(self.lambdas_[int(np.argmin(crit))])
+        self.lambda_per_target_ = self.lambdas_[np.argmin(err, axis=0)]
+        self.select_method_ = select
+        self._use_per_target = bool(per_target)
+        self.timings_["select"] = time.perf_counter() - t0
+        return self.lambda_per_target_ if per_target else self.lambda_
+
+
+# --------------------------------------------------------------------------------------
+# FSE, FSG, residuals (SPEC 7 lines 2-4, paper §2.3, §3, Def. 2.6)
+# --------------------------------------------------------------------------------------
+
+def relative_squared_error(Y_true: np.ndarray, Y_pred: np.ndarray, rtol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """Per-target ``ε_s = ‖y − ŷ‖² / ‖y − ȳ‖²`` with ``ȳ`` the mean of ``y`` over these
+    points (SPEC 7 line 2, SPEC 9: 1 − R²). Returns ``(eps, skipped)``: ``eps`` is NaN and
+    ``skipped`` True for targets whose variance here is zero (``‖y−ȳ‖² ≤ rtol·‖y‖²``)."""
+    Y_true, _ = _as_2d(Y_true)
+    Y_pred, _ = _as_2d(Y_pred)
+    yt = Y_true.astype(np.float64)
+    ss_res = np.einsum("ij,ij->j", yt - Y_pred, yt - Y_pred)
+    dev = yt - yt.mean(axis=0)
+    ss_tot = np.einsum("ij,ij->j", dev, dev)
+    ss_raw = np.einsum("ij,ij->j", yt, yt)
+    skipped = ss_tot <= rtol * ss_raw
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eps = np.where(skipped, np.nan, ss_res / np.where(skipped, 1.0, ss_tot))
+    return eps, skipped
+
+
+def _fse_summary(Y_eval, pred) -> dict:
+    eps, skipped = relative_squared_error(Y_eval, pred)
+    kept = ~skipped
+    return {
+        "fse": float(eps[kept].mean()) if kept.any() else float("nan"),
+        "per_target": eps,
+        "n_targets": int(eps.size),
+        "n_skipped": int(skipped.sum()),
+        "skipped": np.flatnonzero(skipped),
+        "n_eval": int(np.asarray(Y_eval).shape[0]),
+    }
+
+
+def _fit_select(X_fit, Y_fit, *, lambdas, select, X_val, Y_val, per_target_lambda, loo_subsample,
+                solver_kwargs) -> RidgeSolver:
+    solver = RidgeSolver(lambdas, **(solver_kwargs or {})).fit(X_fit, Y_fit)
+    if len(solver.lambdas_) > 1 or per_target_lambda:
+        solver.select(select, X_val, Y_val, per_target=per_target_lambda, loo_subsample=loo_subsample)
+    return solver
+
+
+def _solver_record(solver: RidgeSolver, select: str, per_target_lambda: bool) -> dict:
+    return {
+        "lambda": solver.lambda_per_target_ if per_target_lambda else solver.lambda_,
+        "lambda_common": solver.lambda_,
+        "lambda_per_target": solver.lambda_per_target_,
+        "lambdas": solver.lambdas_,
+        "cv_errors": solver.cv_errors_,
+        "select": select if solver.select_method_ else "fixed",
+        "method": solver.method_,
+        "n_fit": solver.n_,
+        "n_regressors": solver.p_,
+        "timings": dict(solver.timings_),
+    }
+
+
+def feature_span_error(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray, Y_eval: np.ndarray,
+                       lambdas: Sequence[float] | None = None, select: str = "loo",
+                       X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, *,
+                       per_target_lambda: bool = False, loo_subsample: int | None = None,
+                       eval_sets: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                       solver_kwargs: dict | None = None) -> dict:
+    """``FSE(A→B)`` (SPEC 7 line 2; paper Def. 2.2, App. A.1).
+
+    ``X_*`` are the regressor features ``A`` (n×p), ``Y_*`` the target features ``B`` (n×t),
+    on the fit split (the regression's training points), the evaluation split, and the
+    optional validation split used when ``select="validation"``. Every target column is
+    ridge-regressed (intercept unpenalised) on all regressors, all from one factorisation
+    (:class:`RidgeSolver`); λ comes from the grid ``lambdas`` (default: relative grid
+    :data:`DEFAULT_RELATIVE_LAMBDAS` × mean Gram eigenvalue) by ``select`` ∈ {"loo",
+    "validation", "gcv"}; one λ for all targets unless ``per_target_lambda``.
+
+    Returns a dict: ``fse`` (mean of ε_s over targets with variance on the eval points),
+    ``per_target`` (ε_s, NaN where skipped), ``n_skipped``/``skipped`` (zero-variance
+    targets), ``lambda`` (chosen: scalar, or per-target array), ``lambda_common``,
+    ``lambda_per_target``, ``lambdas`` (grid), ``cv_errors`` (criterion per λ), ``select``,
+    ``method`` ("gram"/"kernel"), ``n_fit``, ``n_eval``, ``n_regressors``, ``n_targets`` and
+    ``eval_sets`` (the same summary for every extra ``name → (X, Y)`` split, same fit).
+    """
+    if select not in _SELECT:
+        raise ValueError(f"select must be one of {_SELECT}, got {select!r}")
+    solver = _fit_select(X_fit, Y_fit, lambdas=lambdas, select=select, X_val=X_val, Y_val=Y_val,
+                         per_target_lambda=per_target_lambda, loo_subsample=loo_subsample,
+                         solver_kwargs=solver_kwargs)
+    out = _fse_summary(Y_eval, solver._predict2d(X_eval))
+    out.update(_solver_record(solver, select, per_target_lambda))
+    out["eval_sets"] = {name: _fse_summary(Ye, solver._predict2d(Xe))
+                        for name, (Xe, Ye) in (eval_sets or {}).items()}
+    return out
+
+
+def concat_features(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Concatenation of the features of several members (paper Def. 2.4): arrays (n×d_i) on
+    the same points, in the same order → n×Σd_i (column blocks in member order)."""
+    arrays = [np.asarray(a) for a in arrays]
+    if not arrays:
+        raise ValueError("need at least one feature array")
+    if any(a.ndim != 2 for a in arrays):
+        raise ValueError("every feature array must be 2-D (points × features)")
+    n = {a.shape[0] for a in arrays}
+    if len(n) != 1:
+        raise ValueError(f"feature arrays have different numbers of points: {sorted(n)}")
+    return np.concatenate(arrays, axis=1)
+
+
+def feature_span_gap(A_fit: np.ndarray, B_fit: np.ndarray, A_eval: np.ndarray, B_eval: np.ndarray,
+                     A_ref_fit: np.ndarray, A_ref_eval: np.ndarray,
+                     lambdas: Sequence[float] | None = None, select: str = "loo",
+                     A_val: np.ndarray | None = None, B_val: np.ndarray | None = None,
+                     A_ref_val: np.ndarray | None = None, **kwargs) -> dict:
+    """Feature span gap ``FSE(A→B) − FSE(A_ref→B)`` (SPEC 7 line 3; paper §3).
+
+    * forward: ``A`` = concat ``M_α`` (:func:`concat_features`), ``B`` = ``M_1``,
+      ``A_ref`` = ``M_1'`` (another seed of the base model):
+      ``FSG(α) = FSE(concat M_α → M_1) − FSE(M_1' → M_1)``;
+    * reverse: ``A`` = ``M_1``, ``B`` = concat ``M_α``, ``A_ref`` = concat ``M_α'`` (other
+      seeds): ``FSE(M_1 → concat M_α) − FSE(concat M_α' → concat M_α)``, with N = N_f.
+
+    Arrays are already concatenated; ``*_val`` are only needed for ``select="validation"``.
+    Extra keyword arguments go to :func:`feature_span_error`. Returns ``fsg``, ``fse``,
+    ``fse_ref`` and the two full FSE dicts (``detail``, ``detail_ref``).
+    """
+    main = feature_span_error(A_fit, B_fit, A_eval, B_eval, lambdas, select, A_val, B_val, **kwargs)
+    ref = feature_span_error(A_ref_fit, B_fit, A_ref_eval, B_eval, lambdas, select, A_ref_val, B_val, **kwargs)
+    return {"fsg": main["fse"] - ref["fse"], "fse": main["fse"], "fse_ref": ref["fse"],
+            "detail": main, "detail_ref": ref}
+
+
+def residuals(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray, Y_eval: np.ndarray,
+              lambdas: Sequence[float] | None = None, select: str = "loo",
+              X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, *,
+              per_target_lambda: bool = False, loo_subsample: int | None = None,
+              solver_kwargs: dict | None = None) -> dict:
+    """Feature residuals ``R = B − Â`` (SPEC 7 line 4; paper Def. 2.6): what the regressors
+    ``A`` (``X``) cannot express of the targets ``B`` (``Y``), with ``Â`` the ridge fit of
+    :func:`feature_span_error` (same λ selection).
+
+    Returns ``fit`` (n_fit×t, in-sample residuals on the fit points), ``eval`` (n_eval×t),
+    ``lambda``, ``fse`` (on the eval points) and the other solver records."""
+    solver = _fit_select(X_fit, Y_fit, lambdas=lambdas, select=select, X_val=X_val, Y_val=Y_val,
+                         per_target_lambda=per_target_lambda, loo_subsample=loo_subsample,
+                         solver_kwargs=solver_kwargs)
+    Yf, _ = _as_2d(Y_fit)
+    Ye, _ = _as_2d(Y_eval)
+    pred_eval = solver._predict2d(X_eval)
+    R_fit = Yf.astype(np.float64) - solver._predict2d(X_fit)
+    R_eval = Ye.astype(np.float64) - pred_eval
+    out = {"fit": R_fit, "eval": R_eval, "fse": _fse_summary(Ye, pred_eval)["fse"]}
+    out.update(_solver_record(solver, select, per_target_lambda))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Feature performance (SPEC 7 line 4, paper Def. 2.5, App. D.1-D.2)
+# --------------------------------------------------------------------------------------
+
+def linear_probe(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
+                 C: float = 1.0, max_iter: int = 1000, *, return_model: bool = False):
+    """``FP``: test accuracy of a linear classifier on a feature set (SPEC 7 line 4; paper
+    Def. 2.5). Features are standardised on the training split, then a multinomial logistic
+    regression (scikit-learn ``LogisticRegression``, lbfgs, L2 with inverse strength ``C``)
+    is fitted. Returns the accuracy (and the fitted pipeline if ``return_model``)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, solver="lbfgs"))
+    model.fit(np.asarray(F_train), np.asarray(y_train))
+    acc = float(np.mean(model.predict(np.asarray(F_test)) == np.asarray(y_test)))
+    return (acc, model) if return_model else acc
+
+
+def feature_performance(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
+                        R_train: np.ndarray | None = None, R_test: np.ndarray | None = None,
+                        C: float = 1.0, max_iter: int = 1000) -> dict:
+    """FP of a feature set ``F`` and, given residuals ``R`` (:func:`residuals`, on the same
+    points), FP of the residuals alone and appended to ``F`` (paper App. D.1-D.2; usually
+    ``F = A``, the regressors that could not express ``R``). Returns ``features``,
+    ``residuals``, ``appended`` accuracies (the last two NaN without residuals)."""
+    out = {"features": linear_probe(F_train, y_train, F_test, y_test, C, max_iter),
+           "residuals": float("nan"), "appended": float("nan")}
+    if R_train is not None and R_test is not None:
+        out["residuals"] = linear_probe(R_train, y_train, R_test, y_test, C, max_iter)
+        out["appended"] = linear_probe(concat_features([F_train, R_train]), y_train,
+                                       concat_features([F_test, R_test]), y_test, C, max_iter)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Shuffled regression (paper App. D.4)
+# --------------------------------------------------------------------------------------
+
+def shuffled_regression(A_train: np.ndarray, B_train: np.ndarray, A_test: np.ndarray, B_test: np.ndarray,
+                        fit_fraction: float = 0.5, A_val: np.ndarray | None = None,
+                        B_val: np.ndarray | None = None, lambdas: Sequence[float] | None = None,
+                        select: str = "loo", seed: int = 0, **kwargs) -> dict:
+    """Shuffled regression (paper App. D.4): the FSE regression with its fit set drawn from
+    BOTH the task's training and test points, so the regression does not fit only on the
+    points the networks were trained on.
+
+    The paper: "training data is created by randomly sub-sampling from training and test
+    data (… from each) used in network training"; the share was lost in the text. Our
+    reading: ``A_*``/``B_*`` are regressor/target features of the task's training split and
+    test split; a random ``fit_fraction`` of the training points and the same fraction of
+    the test points form the fit set; the remaining points of each origin are held out and
+    give two errors, ``fse_heldout_train`` (held-out training-split points) and
+    ``fse_heldout_test`` (held-out test-split points) — the pair the paper's Tables 4-5
+    compare as "valid." vs "test"; with the shuffled fit their gap should shrink. An optional
+    validation split (``A_val``/``B_val``, held out of network training) never enters the fit
+    and is reported as ``fse_val``. λ is selected on the fit set (``select="loo"`` or
+    ``"gcv"``). Returns these FSEs, ``lambda``, ``n_fit_train``, ``n_fit_test`` and the
+    fit indices of each origin.
+    """
+    if not 0 < fit_fraction < 1:
+        raise ValueError("fit_fraction must be in (0, 1)")
+    if select == "validation":
+        raise ValueError("shuffled_regression selects λ on its own fit set: use 'loo' or 'gcv'")
+    rng = np.random.default_rng(seed)
+    A_train, B_train, A_test, B_test = map(np.asarray, (A_train, B_train, A_test, B_test))
+    idx = {}
+    for name, n in (("train", A_train.shape[0]), ("test", A_test.shape[0])):
+        k = int(round(fit_fraction * n))
+        if not 0 < k < n:
+            raise ValueError(f"fit_fraction {fit_fraction} leaves no fit or no held-out {name} points")
+        perm = rng.permutation(n)
+        idx[name] = (np.sort(perm[:k]), np.sort(perm[k:]))
+    X_fit = np.concatenate([A_train[idx["train"][0]], A_test[idx["test"][0]]])
+    Y_fit = np.concatenate([B_train[idx["train"][0]], B_test[idx["test"][0]]])
+    eval_sets = {"heldout_test": (A_test[idx["test"][1]], B_test[idx["test"][1]])}
+    if A_val is not None and B_val is not None:
+        eval_sets["val"] = (np.asarray(A_val), np.asarray(B_val))
+    res = feature_span_error(X_fit, Y_fit, A_train[idx["train"][1]], B_train[idx["train"][1]],
+                             lambdas, select, eval_sets=eval_sets, **kwargs)
+    return {
+        "fse_heldout_train": res["fse"],
+        "fse_heldout_test": res["eval_sets"]["heldout_test"]["fse"],
+        "fse_val": res["eval_sets"]["val"]["fse"] if "val" in res["eval_sets"] else float("nan"),
+        "lambda": res["lambda"],
+        "n_fit_train": int(idx["train"][0].size),
+        "n_fit_test": int(idx["test"][0].size),
+        "fit_index_train": idx["train"][0],
+        "fit_index_test": idx["test"][0],
+        "detail": res,
+    }

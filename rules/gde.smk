@@ -1,0 +1,97 @@
+# The GDE study (paper 000 §6, App. F.8-F.9, Fig 5b): derived datasets (superclasses,
+# blue-intensity groups), one ensemble per condition, Tables 1-2 and Fig 5b.
+
+
+rule superclass_dataset:
+    input:
+        train="resources/prepared/{base}/train.npz",
+        test="resources/prepared/{base}/test.npz",
+    output:
+        train="resources/prepared/{base}__super{k}/train.npz",
+        test="resources/prepared/{base}__super{k}/test.npz",
+    log:
+        "results/logs/data/{base}__super{k}.log",
+    wildcard_constraints:
+        base=BASE_DATASETS,
+        k=r"\d+",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/superclass_dataset.py"
+
+
+rule blue_group_dataset:
+    input:
+        train="resources/prepared/{base}/train.npz",
+        test="resources/prepared/{base}/test.npz",
+    output:
+        train="resources/prepared/{base}__blue{group}/train.npz",
+        test="resources/prepared/{base}__blue{group}/test.npz",
+        thresholds="resources/prepared/{base}__blue{group}/blue_thresholds.json",
+    log:
+        "results/logs/data/{base}__blue{group}.log",
+    wildcard_constraints:
+        base=BASE_DATASETS,
+        group=r"\d+",
+    conda:
+        "../envs/data.yaml"
+    params:
+        n_groups=config["gde"]["blue_groups"],
+    script:
+        "../scripts/blue_group_dataset.py"
+
+
+rule gde_tables:
+    input:
+        unpack(gde_condition_members),
+    output:
+        table=report(
+            "results/gde/table1.csv",
+            caption="../report/gde/table1.rst",
+            category="GDE",
+            labels={"table": "Tables 1-2"},
+        ),
+        markdown="results/gde/table1.md",
+        latex="results/gde/table1.tex",
+        figure=report(
+            "results/gde/accuracy_vs_agreement.png",
+            caption="../report/gde/accuracy_vs_agreement.rst",
+            category="GDE",
+            labels={"figure": "accuracy vs agreement"},
+        ),
+        figure_csv="results/gde/accuracy_vs_agreement.csv",
+        calibration=report(
+            "results/gde/calibration.png",
+            caption="../report/gde/calibration.rst",
+            category="GDE",
+            labels={"figure": "calibration"},
+        ),
+        calibration_csv="results/gde/calibration.csv",
+        summary="results/gde/summary.json",
+    log:
+        "results/logs/gde/tables.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        conditions=gde_conditions(),
+    script:
+        "../scripts/gde_tables.py"
+
+
+rule gde_fractions:
+    input:
+        unpack(gde_fraction_metrics),
+    output:
+        figure=report(
+            "results/gde/fig5b.png",
+            caption="../report/gde/fig5b.rst",
+            category="Fig 5",
+            labels={"figure": "Fig 5b"},
+        ),
+        table="results/gde/fig5b.csv",
+    log:
+        "results/logs/gde/fig5b.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/gde_fig5b.py"

@@ -55,8 +55,9 @@ def main() -> None:
     if proc.returncode:
         sys.exit(f"snakemake failed with exit code {proc.returncode}")
     per_rule = defaultdict(list)
-    for tsv in (work / "results/benchmarks").rglob("*.tsv"):
-        rule = tsv.parent.parent.name
+    bench_root = work / "results/benchmarks"
+    for tsv in bench_root.rglob("*.tsv"):
+        rule = tsv.relative_to(bench_root).parts[0]  # train/, extract/, interaction/, theory/
         with open(tsv) as fh:
             row = next(csv.DictReader(fh, delimiter="\t"))
         per_rule[rule].append(float(row["s"]))

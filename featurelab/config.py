@@ -60,12 +60,51 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+_SCALARS = {"true": True, "false": False, "null": None, "~": None}
+
+
+def _coerce(value: Any, schema: dict[str, Any]) -> Any:
+    """Turn strings into the scalars the schema asks for, recursively.
+
+    ``snakemake --config gde='{enabled: true}'`` parses nested values with YAML's base
+    loader, which keeps every scalar a string; this restores ``True``, ``3``, ``0.5``
+    and ``None`` where the schema expects them. Anything else is left for validation.
+    """
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for k, v in value.items():
+            sub = props.get(k, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                value[k] = _coerce(v, sub)
+        return value
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_coerce(v, schema["items"]) for v in value]
+    if not isinstance(value, str):
+        return value
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "string" in types or ("enum" in schema and value in schema["enum"]):
+        return value
+    low = value.strip().lower()
+    if low in _SCALARS and (("boolean" in types and low in ("true", "false")) or ("null" in types and _SCALARS[low] is None)):
+        return _SCALARS[low]
+    for kind, cast in (("integer", int), ("number", float)):
+        if kind in types:
+            try:
+                return cast(value)
+            except ValueError:
+                pass
+    return value
+
+
 def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fill defaults into ``config`` in place, validate it, and return it.
 
     Raises :class:`ConfigError` listing every problem (key and what is allowed).
     """
     schema = schema or load_schema()
+    _coerce(config, schema)
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems = [f"  - {_key(e.absolute_path)}: {_describe(e)}" for e in errors]
     if not problems:

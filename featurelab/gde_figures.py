@@ -12,13 +12,12 @@ plotted, to be written beside the PNG with :func:`save`.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+from featurelab.figures import save  # noqa: F401  (re-exported: F.save)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -210,13 +209,3 @@ def fig_calibration(calibrations: Mapping[str, pd.DataFrame],
                    fontsize=8)
     fig.suptitle("reliability diagrams", fontsize=10.5)
     return fig, df
-
-
-def save(fig: Figure, df: pd.DataFrame, png: str | os.PathLike, csv: str | os.PathLike,
-         dpi: int = 120) -> None:
-    """Write ``fig`` to ``png`` (tight bounding box) and ``df`` to ``csv`` (no index),
-    creating parent folders."""
-    for p in (png, csv):
-        Path(p).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=dpi, bbox_inches="tight")
-    df.to_csv(csv, index=False)

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from featurelab.figures import save  # noqa: F401  (re-exported: F.save)
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -855,21 +854,3 @@ def ground_truth_recovery(truth: pd.DataFrame, nfeat: np.ndarray, conf: np.ndarr
 
 
 # --------------------------------------------------------------------------- output
-
-def save(fig, df: pd.DataFrame, png_path: str | os.PathLike, csv_path: str | os.PathLike,
-         dpi: int = 120) -> None:
-    """Write the figure as PNG and the table as CSV (no index), creating parent folders;
-    the figure is closed afterwards."""
-    png, csv = Path(png_path), Path(csv_path)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(png, dpi=dpi)
-        df.to_csv(csv, index=False)
-    finally:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)

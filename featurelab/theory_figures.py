@@ -19,13 +19,12 @@ written next to the PNG with :func:`save`.
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
+from featurelab.figures import save  # noqa: F401  (re-exported: F.save)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -330,13 +329,3 @@ def fig5a(sweep_df: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
 # --------------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------------
-
-
-def save(fig: Figure, df: pd.DataFrame, png: str | os.PathLike, csv: str | os.PathLike,
-         dpi: int = 120) -> None:
-    """Write ``fig`` to ``png`` (tight bounding box) and ``df`` to ``csv`` (no index),
-    creating parent folders."""
-    for p in (png, csv):
-        Path(p).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=dpi, bbox_inches="tight")
-    df.to_csv(csv, index=False)

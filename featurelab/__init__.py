@@ -13,6 +13,8 @@ name                       module                                 paper / SPEC
 ``agreement``              :mod:`featurelab.theory`               000 Prop. 5.2
 ``generate_split``         :mod:`featurelab.data.synthetic`       SPEC 2.2
 ``read_activations``       :mod:`featurelab.activations`          SPEC 3
+``blue_intensity``         :mod:`featurelab.gde`                  000 §6, SPEC 6
+``feature_span_error``     :mod:`featurelab.width`                002, SPEC 7
 =========================  =====================================  ==================
 """
 from __future__ import annotations
@@ -35,6 +37,8 @@ _API = {
     "build_model": "featurelab.models",
     "train_member": "featurelab.train",
     "validate_config": "featurelab.config",
+    "blue_intensity": "featurelab.gde",
+    "feature_span_error": "featurelab.width",
 }
 
 __all__ = sorted(_API)

@@ -38,11 +38,13 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 import scipy.linalg
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "n_f", "n_p", "model_parameters", "member_counts",
@@ -107,13 +109,15 @@ def n_p(alpha: float | str, arch: str, num_classes: int = 10, in_channels: int =
 
 
 def member_counts(arch: str, alphas: Sequence[float | str], num_classes: int = 10,
-                  in_channels: int = 3) -> pd.DataFrame:
+                  in_channels: int = 3) -> "pd.DataFrame":
     """Table of ``alpha, feature_dim, params, params_ratio, n_f, n_p`` for ``arch`` (SPEC 7;
-    the paper's table of N_f / N_p in App. C).
+    the N_f/N_p table in paper 002's appendix).
 
     ``feature_dim`` is the penultimate width of ``M_α`` (``scaled(512, α)``), ``params_ratio``
     is ``params(M_1)/params(M_α)`` (so ``n_p = ⌈params_ratio⌉``).
     """
+    import pandas as pd
+
     from featurelab.models import scaled  # torch imported lazily
 
     base = model_parameters(arch, 1.0, num_classes, in_channels)
@@ -174,10 +178,16 @@ class RidgeSolver:
       ``h_ii(λ) = 1/n + Σ_k U_ik² d_k/(d_k+λ)`` with ``U = Xc V diag(d)^{-1/2}`` (gram route:
       ``Σ_k P_ik²/(d_k+λ)`` with ``P = Xc V`` computed block-wise, never stored), and the
       LOO residual is ``e_i(λ)/(1 − h_ii(λ))`` (exactly what refitting without point ``i``
-      gives). ``loo_subsample=m`` evaluates that exact LOO residual at ``m`` random fit points
+      gives). ``select(..., loo_subsample=m)`` evaluates that exact LOO residual at ``m`` random fit points
       only (an unbiased estimate of the LOO error at ``m/n`` of the cost).
     * ``"validation"``: squared error on a validation split.
     * ``"gcv"``: generalised cross-validation ``(RSS/n)/(1 − tr H/n)²`` (no pass over X).
+
+    Cost (gram route, n fit points, p regressors, t targets, m penalties): one pass for
+    ``XcᵀXc, XcᵀYc`` (n·p² flops), one p×p eigh, and for exact LOO one more pass computing
+    ``Xc V`` and the fitted values for every λ (2n·p² + 2n·p·m·t); ``loo_subsample`` cuts the
+    second pass to the sampled rows, GCV and validation need no pass over the fit rows.
+    Memory: the p×p Gram/eigenvectors plus one block of rows; ``X`` is never copied whole.
 
     The per-λ criterion is the mean over targets of the per-target error divided by that
     target's variance on the fit split (``target_weights="variance"``: the LOO analogue of
@@ -192,10 +202,14 @@ class RidgeSolver:
     method
         ``"auto"`` (gram if n ≥ p else kernel), ``"gram"`` or ``"kernel"``.
     dtype
-        Dtype of the large products (``None``: float32 if ``X`` is float32, else float64).
-        The Gram/kernel matrix is always accumulated in float64; with ``eigh_dtype=None``
-        the eigendecomposition runs in float64 for float64 work and in float32 for float32
-        work (twice as fast at p ≈ 8,000).
+        Dtype of the large products over rows (centring, ``XᵀX`` blocks, ``Xc V``, fitted
+        values; ``None``: float32 if ``X`` is float32, else float64). The Gram/kernel matrix
+        is always accumulated in float64.
+    eigh_dtype
+        Dtype of the eigendecomposition (default float64). float32 is ~1.5× faster at
+        p ≈ 8,000 but its backward error ``~eps₃₂·d_max`` is large next to small λ: on
+        features with a wide spectrum it moved ε_s by 1e-2 (benchmarks/bench_width.py), so
+        use it only with λ ≫ 1e-4·d_max.
     block_rows
         Rows per block in passes over ``X`` (``None``: about 128 MB per block).
     """
@@ -230,8 +244,7 @@ class RidgeSolver:
         ct = np.dtype(self.dtype) if self.dtype is not None else (
             np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64))
         self.dtype_ = ct
-        et = np.dtype(self.eigh_dtype) if self.eigh_dtype is not None else (
-            np.dtype(np.float32) if ct == np.float32 else np.dtype(np.float64))
+        et = np.dtype(np.float64 if self.eigh_dtype is None else self.eigh_dtype)
         self.method_ = self.method if self.method != "auto" else ("gram" if n >= p else "kernel")
         self.n_, self.p_, self.t_ = n, p, Y.shape[1]
         if self.block_rows is None:
@@ -418,26 +431,30 @@ class RidgeSolver:
         if rows is not None:
             rows = np.sort(np.asarray(rows))
             Xs, Ys = self._X[rows], self._Y[rows]
-        count = 0
-        for blk in self._blocks(self.n_ if rows is None else len(rows)):
+        n_rows = self.n_ if rows is None else len(rows)
+        # rows per block: the block's basis (b×r) and its m·t fitted values fit in ~128 MB each
+        width = max(gam_all.shape[0], m * self.t_)
+        step = self.block_rows if self.block_rows is not None else int(
+            max(256, min(n_rows, (128 << 20) // max(1, width * ct.itemsize))))
+        for start in range(0, n_rows, step):
+            blk = _Blocks(start, min(n_rows, start + step))
             if self.method_ == "gram":
-                Xb = self._xc(blk, None if rows is None else Xs)
-                B = Xb @ self.V_
+                B = self._xc(blk, None if rows is None else Xs) @ self.V_
                 L = B
             else:
                 idx = slice(blk.start, blk.stop) if rows is None else rows[blk.start:blk.stop]
                 L = self.U_[idx]
                 B = L * self.d_.astype(ct)
             Yb = self._yc(blk, None if rows is None else Ys)
-            h = base + (L * L) @ lev_w  # b×m
-            fitted = B @ gam_all  # b×(m t)
-            one_minus = np.maximum(1.0 - h.astype(np.float64), 1e-12)
-            for j in range(m):
-                e = (Yb - fitted[:, j * self.t_:(j + 1) * self.t_]).astype(np.float64)
-                e /= one_minus[:, [j]]
-                sq[j] += np.einsum("ij,ij->j", e, e)
-            count += blk.stop - blk.start
-        return sq / count
+            h = (L * L) @ lev_w  # b×m leverages (without the intercept's 1/n)
+            one_minus = np.maximum((1.0 - base) - h, np.finfo(ct).eps)
+            E = (B @ gam_all).reshape(len(Yb), m, self.t_)  # fitted values, every λ
+            del B, L
+            E -= Yb[:, None, :]  # −residuals
+            E /= one_minus[:, :, None]  # LOO residuals e_i/(1 − h_ii)
+            np.square(E, out=E)
+            sq += E.sum(axis=0, dtype=np.float64)
+        return sq / n_rows
 
     def gcv_errors(self) -> np.ndarray:
         """Generalised cross-validation ``(RSS/n)/(1 − tr H/n)²`` per λ and target."""

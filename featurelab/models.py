@@ -45,7 +45,35 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-class ResNet18(nn.Module):
+class StagedNet(nn.Module):
+    """A stem, stages, global average pooling and one linear layer (both architectures)."""
+
+    stages: nn.ModuleList
+    linear: nn.Linear
+
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def features(self, x: torch.Tensor, layers: tuple[str, ...] = ("penultimate",)) -> dict[str, torch.Tensor]:
+        """The logits and the requested layers: ``blockN`` (pooled output of stage N) and
+        ``penultimate`` (the pooled last stage, input of the linear layer)."""
+        out: dict[str, torch.Tensor] = {}
+        h = self.stem(x)
+        for i, stage in enumerate(self.stages, start=1):
+            h = stage(h)
+            if f"block{i}" in layers:
+                out[f"block{i}"] = h.mean(dim=(2, 3))
+        pen = h.mean(dim=(2, 3))
+        if "penultimate" in layers:
+            out["penultimate"] = pen
+        out["logits"] = self.linear(pen)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x, ())["logits"]
+
+
+class ResNet18(StagedNet):
     def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
         super().__init__()
         chans = [scaled(c, width) for c in (64, 128, 256, 512)]
@@ -60,30 +88,14 @@ class ResNet18(nn.Module):
         self.linear = nn.Linear(chans[-1], num_classes)
         self.feature_dim = chans[-1]
 
-    def features(self, x: torch.Tensor, layers: tuple[str, ...] = ("penultimate",)) -> dict[str, torch.Tensor]:
-        out: dict[str, torch.Tensor] = {}
-        h = F.relu(self.bn1(self.conv1(x)))
-        for i, stage in enumerate(self.stages, start=1):
-            h = stage(h)
-            if f"block{i}" in layers:
-                out[f"block{i}"] = h.mean(dim=(2, 3))
-        pen = h.mean(dim=(2, 3))
-        if "penultimate" in layers:
-            out["penultimate"] = pen
-        out["logits"] = self.linear(pen)
-        return out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.bn1(self.conv1(x)))
-        for stage in self.stages:
-            h = stage(h)
-        return self.linear(h.mean(dim=(2, 3)))
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn1(self.conv1(x)))
 
 
 VGG16_CFG = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]
 
 
-class VGG16(nn.Module):
+class VGG16(StagedNet):
     def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
         super().__init__()
         stages, cin = [], in_channels
@@ -99,24 +111,6 @@ class VGG16(nn.Module):
         self.linear = nn.Linear(cin, num_classes)
         self.feature_dim = cin
 
-    def features(self, x: torch.Tensor, layers: tuple[str, ...] = ("penultimate",)) -> dict[str, torch.Tensor]:
-        out: dict[str, torch.Tensor] = {}
-        h = x
-        for i, stage in enumerate(self.stages, start=1):
-            h = stage(h)
-            if f"block{i}" in layers:
-                out[f"block{i}"] = h.mean(dim=(2, 3))
-        pen = h.mean(dim=(2, 3))
-        if "penultimate" in layers:
-            out["penultimate"] = pen
-        out["logits"] = self.linear(pen)
-        return out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
-        for stage in self.stages:
-            h = stage(h)
-        return self.linear(h.mean(dim=(2, 3)))
 
 
 def build_model(arch: str, num_classes: int, width: float = 1.0, in_channels: int = 3) -> nn.Module:

@@ -38,9 +38,12 @@ def load_members(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], 
     return acts, np.stack(preds), labels, metas
 
 
-def numerical_rank(acts: np.ndarray) -> int:
-    s = np.linalg.svd(acts, compute_uv=False)
-    return int((s > s.max() * max(acts.shape) * np.finfo(np.float64).eps * 10).sum()) if s.size else 0
+def numerical_rank(acts: np.ndarray, center: bool = False) -> int:
+    """Rank with :func:`featurelab.interaction.pca_project`'s tolerance: a direction counts
+    when its eigenvalue σ² exceeds σ²_max · max(N, d) · eps."""
+    x = acts - acts.mean(axis=0) if center else acts
+    w = np.linalg.svd(x, compute_uv=False) ** 2
+    return int((w > w.max() * max(x.shape) * np.finfo(np.float64).eps).sum()) if w.size and w.max() > 0 else 0
 
 
 def build_variant(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, settings: dict[str, Any],
@@ -57,7 +60,7 @@ def build_variant(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike
     except ValueError as exc:
         if "rank" not in str(exc):
             raise
-        k = min(k, *(numerical_rank(a) for a in acts))
+        k = min(k, *(numerical_rank(a, settings["center"]) for a in acts))
         log(f"lowering K to {k}, the smallest numerical rank among the members ({exc})")
         res = build_interaction(acts, k=k, **kwargs)
     if k != k_asked:

@@ -115,3 +115,31 @@ def test_command_line_strings_become_the_scalars_the_schema_wants(default):
     cfg["gde"] = {"enabled": "maybe"}
     with pytest.raises(ConfigError, match="gde.enabled: 'maybe' is not of type 'boolean'"):
         validate_config(cfg)
+
+
+def test_gde_ensembles_one_per_condition_and_fraction_one_is_not_trained_twice(default):
+    from featurelab.config import gde_ensembles
+
+    cfg = copy.deepcopy(default)
+    cfg["gde"].update(enabled=True, superclasses=[2, 10], blue_groups=2, fractions=[0.1, 1.0])
+    ens = gde_ensembles(validate_config(cfg))
+    assert sorted(ens) == ["gde_blue1", "gde_blue2", "gde_frac0100", "gde_super10", "gde_super2"]
+    assert ens["gde_super2"]["dataset"] == "synthetic__super2" and ens["gde_blue2"]["dataset"] == "synthetic__blue2"
+    assert ens["gde_super10"]["dataset"] == "synthetic" and ens["gde_super10"]["fraction"] == 1.0  # reused
+    assert ens["gde_frac0100"]["subset"] == 300 and "condition" not in ens["gde_frac0100"]
+    assert all(e["members"] == cfg["gde"]["members"] for e in ens.values())
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"gde": {"enabled": True, "dataset": "fashion_mnist", "recipe": "synthetic_gde"}},
+     "gde.blue_groups: fashion_mnist is a grayscale dataset"),
+    ({"interaction": {"ensembles": ["nope"]}}, "interaction.ensembles.0: 'nope' is not an ensemble"),
+    ({"interaction": {"depths": ["block4"]}}, "interaction.depths.0: 'block4' is not extracted"),
+    ({"interaction": {"epochs": {"synth": [0, 99]}}}, r"interaction.epochs.synth: epochs \[99\] are not in"),
+])
+def test_study_settings_are_checked_against_the_rest(default, change, expected):
+    cfg = copy.deepcopy(default)
+    for section, values in change.items():
+        cfg[section].update(values)
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(cfg)

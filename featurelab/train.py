@@ -222,13 +222,14 @@ def train_member(
         rec = {"epoch": epoch, "lr": lr, "loss": loss_sum.item() / n_used,
                "train_acc": correct.item() / n_used, "seconds": dt, "images_per_s": n_used / dt}
         history.append(rec)
-        log(f"epoch {epoch:3d}/{recipe.max_epochs}  loss {rec['loss']:.4f}  "
-            f"train_acc {rec['train_acc']:.4f}  lr {lr:.4g}  {rec['images_per_s']:.0f} img/s  {dt:.1f}s")
         if epoch in want_ckpt:
             _atomic_save(model.state_dict(), ckpt_tmp / f"epoch{epoch:03d}.pt")
         done = _should_stop(rec, recipe)
         _atomic_save({"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
                       "optimizer": opt.state_dict(), "history": history}, state_path)
+        # logged once saved: an epoch in the log survives a kill
+        log(f"epoch {epoch:3d}/{recipe.max_epochs}  loss {rec['loss']:.4f}  "
+            f"train_acc {rec['train_acc']:.4f}  lr {lr:.4g}  {rec['images_per_s']:.0f} img/s  {dt:.1f}s")
         epochs_this_call += 1
         if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs and not done \
                 and epoch < recipe.max_epochs:

@@ -130,7 +130,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             out.append(f"{key}.recipe: {ens['recipe']!r} is not a recipe; defined: "
                        f"{', '.join(sorted(config['recipes']))}")
         ds = ens["dataset"]
-        size = data["synthetic"]["n_train"] if ds == "synthetic" else TRAIN_SIZES.get(ds)
+        size = _train_size(config, ds)
         if ens["subset"] is not None and size is not None and ens["subset"] > size:
             out.append(f"{key}.subset: {ens['subset']} exceeds the {size} training images of {ds}")
         if ds == "folder" and not data.get("folder"):
@@ -156,9 +156,9 @@ def _gde_problems(config: dict[str, Any]) -> list[str]:
     if gde["fractions"] and gde["dataset"] == "folder":
         out.append("gde.fractions: the size of the 'folder' dataset is not known before it is prepared; "
                    "set gde.fractions: [] or list ensembles with explicit subsets")
-    n_classes = config["data"]["synthetic"]["num_classes"] if gde["dataset"] == "synthetic" else 10
+    n_classes = _num_classes(config, gde["dataset"])
     for i, k in enumerate(gde["superclasses"]):
-        if gde["dataset"] != "folder" and k > n_classes:
+        if n_classes is not None and k > n_classes:
             out.append(f"gde.superclasses.{i}: {k} superclasses exceed the {n_classes} classes of {gde['dataset']}")
     if "penultimate" not in config["extract"]["layers"] or "test" not in config["extract"]["splits"]:
         out.append("gde: needs penultimate test activations (extract.layers and extract.splits)")
@@ -180,7 +180,7 @@ def gde_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                 "subset": None, "condition": f"super{k}"}
     for g in range(1, gde["blue_groups"] + 1):
         out[f"gde_blue{g}"] = {**base, "dataset": f"{ds}__blue{g}", "subset": None, "condition": f"blue{g}"}
-    n_train = config["data"]["synthetic"]["n_train"] if ds == "synthetic" else TRAIN_SIZES.get(ds)
+    n_train = _train_size(config, ds)
     full = f"gde_super{_num_classes(config, ds)}"
     for f in gde["fractions"]:
         if f == 1.0 and full in out:  # the whole training set with the original labels: already trained
@@ -192,8 +192,14 @@ def gde_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _num_classes(config: dict[str, Any], dataset: str) -> int | None:
+    """Classes of a base dataset; None for 'folder' (known only once prepared)."""
     return config["data"]["synthetic"]["num_classes"] if dataset == "synthetic" else (
         None if dataset == "folder" else 10)
+
+
+def _train_size(config: dict[str, Any], dataset: str) -> int | None:
+    """Training images of a base dataset; None for 'folder' (known only once prepared)."""
+    return config["data"]["synthetic"]["n_train"] if dataset == "synthetic" else TRAIN_SIZES.get(dataset)
 
 
 def _interaction_problems(config: dict[str, Any]) -> list[str]:

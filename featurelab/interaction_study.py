@@ -32,7 +32,7 @@ def load_members(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], 
             labels, index = a.label[order], a.index[order]
         elif not np.array_equal(a.index[order], index):
             raise ValueError(f"{p} holds other points than {paths[0]}; all members must share one split")
-        acts.append(a.activation[order].astype(np.float64))
+        acts.append(a.activation[order])  # float32; pca_project computes in float64
         preds.append(a.prediction[order])
         metas.append(a.metadata)
     return acts, np.stack(preds), labels, metas
@@ -41,7 +41,8 @@ def load_members(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], 
 def numerical_rank(acts: np.ndarray, center: bool = False) -> int:
     """Rank with :func:`featurelab.interaction.pca_project`'s tolerance: a direction counts
     when its eigenvalue σ² exceeds σ²_max · max(N, d) · eps."""
-    x = acts - acts.mean(axis=0) if center else acts
+    x = np.asarray(acts, dtype=np.float64)
+    x = x - x.mean(axis=0) if center else x
     w = np.linalg.svd(x, compute_uv=False) ** 2
     return int((w > w.max() * max(x.shape) * np.finfo(np.float64).eps).sum()) if w.size and w.max() > 0 else 0
 

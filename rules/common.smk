@@ -8,6 +8,7 @@ sys.path.insert(0, workflow.basedir)  # the featurelab package, without installi
 from snakemake.exceptions import WorkflowError
 
 from featurelab.config import ConfigError, gde_ensembles, validate_config
+from featurelab.data.sources import RAW_FILES
 
 try:
     validate_config(config)
@@ -19,18 +20,10 @@ GDE_ENSEMBLES = gde_ensembles(config)
 ENSEMBLES = {**config["ensembles"], **GDE_ENSEMBLES}
 LAYERS = config["extract"]["layers"]
 SPLITS = config["extract"]["splits"]
+# the canonical files of each public dataset, as featurelab.data.sources verifies them
 DOWNLOADS = {
-    "cifar10": ["resources/downloads/cifar10/cifar-10-python.tar.gz"],
-    "svhn": [
-        "resources/downloads/svhn/train_32x32.mat",
-        "resources/downloads/svhn/test_32x32.mat",
-    ],
-    "fashion_mnist": [
-        "resources/downloads/fashion_mnist/train-images-idx3-ubyte.gz",
-        "resources/downloads/fashion_mnist/train-labels-idx1-ubyte.gz",
-        "resources/downloads/fashion_mnist/t10k-images-idx3-ubyte.gz",
-        "resources/downloads/fashion_mnist/t10k-labels-idx1-ubyte.gz",
-    ],
+    dataset: [f"resources/downloads/{dataset}/{raw.name}" for raw in files]
+    for dataset, files in RAW_FILES.items()
 }
 
 

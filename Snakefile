@@ -24,6 +24,7 @@ include: "rules/extract.smk"
 include: "rules/interaction.smk"
 include: "rules/theory.smk"
 include: "rules/gde.smk"
+include: "rules/width.smk"
 
 
 rule all:

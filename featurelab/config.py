@@ -140,6 +140,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
                        "set data.pad_to: 32 for fashion_mnist")
     out += _interaction_problems(config)
     out += _gde_problems(config)
+    out += _width_problems(config)
     return out
 
 
@@ -188,6 +189,66 @@ def gde_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         out[f"gde_frac{round(f * 1000):04d}"] = {**base, "dataset": ds, "subset": fraction_size(n_train, f),
                                                  "fraction": f}
+    return out
+
+
+def width_alpha_denominators(config: dict[str, Any]) -> list[int]:
+    """The width study's α as denominators k (α = 1/k), sorted, 1 (the base) first."""
+    return sorted({1, *(round(1 / a) for a in config["width"]["alphas"])})
+
+
+def width_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ensembles of the width study (paper 002, SPEC 7): per architecture and α = 1/k,
+    ``w_<arch>_a<k>`` trained on the base dataset minus its validation split.
+
+    The base (k = 1) has ``repeats + 1`` members (repeat r compares member r with member
+    r + 1); every low width has ``repeats · N_p(α)`` members, repeat r owning members
+    ``r·N_p .. (r+1)·N_p − 1`` (its N_f concatenation is the first N_f of them).
+    """
+    from .width import n_p
+
+    w = config["width"]
+    if not w["enabled"]:
+        return {}
+    ds = w["dataset"]
+    n_classes = _num_classes(config, ds)
+    in_channels = 1 if ds == "fashion_mnist" else 3
+    out = {}
+    for i, arch in enumerate(w["archs"]):
+        for j, k in enumerate(width_alpha_denominators(config)):
+            count = w["repeats"] + 1 if k == 1 else w["repeats"] * n_p(
+                f"1/{k}", arch, n_classes or 10, in_channels, w["base_width"])
+            out[f"w_{arch}_a{k}"] = {
+                "dataset": f"{ds}__holdout{w['validation']}", "arch": arch,
+                "width": w["base_width"] / k, "members": count, "subset": None,
+                "seed": w["seed"] + 10_000 * (i * 100 + j), "recipe": w["recipe"],
+                "width_study": {"arch": arch, "alpha_den": k},
+            }
+    return out
+
+
+def _width_problems(config: dict[str, Any]) -> list[str]:
+    w = config["width"]
+    if not w["enabled"]:
+        return []
+    out = []
+    if w["recipe"] not in config["recipes"]:
+        out.append(f"width.recipe: {w['recipe']!r} is not a recipe; defined: {', '.join(sorted(config['recipes']))}")
+    for i, a in enumerate(w["alphas"]):
+        k = round(1 / a)
+        if abs(a * k - 1) > 1e-9:
+            out.append(f"width.alphas.{i}: {a} is not 1/k for an integer k (use 0.5, 0.25, 0.125, ...)")
+    if len(width_alpha_denominators(config)) < 2:
+        out.append("width.alphas: needs at least one α below 1 to compare with the base")
+    size = _train_size(config, w["dataset"])
+    if size is not None and w["validation"] >= size:
+        out.append(f"width.validation: {w['validation']} held-out images leave nothing of the {size} "
+                   f"training images of {w['dataset']}")
+    if w["dataset"] == "fashion_mnist" and "vgg16" in w["archs"] and config["data"].get("pad_to") is None:
+        out.append("width.archs: vgg16 needs 32x32 inputs; set data.pad_to: 32 for fashion_mnist")
+    clash = set(config["ensembles"]) & {f"w_{a}_a1" for a in w["archs"]}
+    if clash:
+        out.append(f"ensembles: {', '.join(sorted(clash))} clash with the width study's generated names (w_<arch>_a<k>)")
     return out
 
 

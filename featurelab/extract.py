@@ -11,7 +11,7 @@ import torch
 from .activations import write_activations
 from .data.prepared import Split
 from .models import LAYERS
-from .train import load_member, select_device, to_input
+from .train import initial_model, load_member, select_device, to_input
 
 
 @torch.no_grad()
@@ -34,19 +34,27 @@ def compute_activations(model: torch.nn.Module, payload: dict[str, Any], split: 
 
 def extract_member(model_path: str | os.PathLike, split: Split, split_name: str,
                    outputs: dict[str, str | os.PathLike], *, state_dict_path: str | os.PathLike | None = None,
-                   epoch: int | None = None, device: str = "auto", batch_size: int = 500,
+                   epoch: int | None = None, init: bool = False, device: str = "auto", batch_size: int = 500,
                    meta: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> None:
     """Write one Parquet file per layer (``outputs``: layer → path) for one member.
 
-    ``state_dict_path`` swaps in the weights of a per-epoch checkpoint (Fig 2a).
+    ``state_dict_path`` swaps in the weights of a per-epoch checkpoint (Fig 2a); ``init``
+    the member's weights at its random initialisation (:func:`featurelab.train.initial_model`,
+    epoch 0; the width study's baseline).
     """
     dev = select_device(device)
     model, payload = load_member(model_path, dev)
     if split.num_classes != payload["num_classes"]:
         raise ValueError(f"{model_path} has {payload['num_classes']} classes, the {split_name} split "
                          f"has {split.num_classes}")
+    if state_dict_path is not None and init:
+        raise ValueError("give state_dict_path or init, not both")
     if state_dict_path is not None:
         model.load_state_dict(torch.load(state_dict_path, map_location=dev, weights_only=True))
+    if init:
+        model = initial_model(payload["arch"], payload["num_classes"], payload["width"], payload["in_channels"],
+                              payload["seed"]).to(dev).eval()
+        epoch = 0
     layers = tuple(outputs)
     acts = compute_activations(model, payload, split, layers, dev, batch_size)
     pred = acts["logits"].argmax(1)

@@ -17,12 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .architecture import RESNET18_CHANNELS, VGG16_CFG, scaled
+
 ARCHITECTURES = ("resnet18", "vgg16")
 LAYERS = ("penultimate", "block1", "block2", "block3", "block4")
-
-
-def scaled(channels: int, width: float) -> int:
-    return max(1, int(round(channels * width)))
 
 
 class BasicBlock(nn.Module):
@@ -76,7 +74,7 @@ class StagedNet(nn.Module):
 class ResNet18(StagedNet):
     def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
         super().__init__()
-        chans = [scaled(c, width) for c in (64, 128, 256, 512)]
+        chans = [scaled(c, width) for c in RESNET18_CHANNELS]
         self.conv1 = nn.Conv2d(in_channels, chans[0], 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(chans[0])
         stages, cin = [], chans[0]
@@ -90,9 +88,6 @@ class ResNet18(StagedNet):
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.bn1(self.conv1(x)))
-
-
-VGG16_CFG = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]
 
 
 class VGG16(StagedNet):

@@ -166,8 +166,7 @@ def train_member(
         "subset_size": subset_size, "data": data_fingerprint(train),
     }, sort_keys=True).encode()).hexdigest()
 
-    torch.manual_seed(seed)
-    model = build_model(arch, train.num_classes, width, in_channels).to(dev)
+    model = initial_model(arch, train.num_classes, width, in_channels, seed).to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                           weight_decay=recipe.weight_decay)
     history: list[dict[str, float]] = []
@@ -276,6 +275,13 @@ def train_member(
 
 def _should_stop(rec: dict[str, float], recipe: Recipe) -> bool:
     return recipe.stop_at_train_acc is not None and rec["train_acc"] >= recipe.stop_at_train_acc - 1e-12
+
+
+def initial_model(arch: str, num_classes: int, width: float, in_channels: int, seed: int) -> torch.nn.Module:
+    """The member's weights before training: the model built right after seeding torch with
+    ``seed`` (what :func:`train_member` starts from; the width study's random-init baseline)."""
+    torch.manual_seed(seed)
+    return build_model(arch, num_classes, width, in_channels)
 
 
 def load_member(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:

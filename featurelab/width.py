@@ -37,11 +37,12 @@ import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 import scipy.linalg
+
+from .architecture import feature_dim, parameter_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,54 +87,52 @@ def n_f(alpha: float | str) -> int:
     return math.ceil(1 / _as_fraction(alpha))
 
 
-@lru_cache(maxsize=None)
-def _params_cached(arch: str, num_classes: int, width: float, in_channels: int) -> int:
-    from featurelab.models import build_model, count_parameters  # torch imported lazily
-
-    return int(count_parameters(build_model(arch, num_classes, width, in_channels)))
-
-
 def model_parameters(arch: str, alpha: float | str = 1.0, num_classes: int = 10,
-                     in_channels: int = 3) -> int:
-    """``params(M_α)``: parameter count of ``featurelab.models.build_model(arch, num_classes, α)``
-    (every trainable tensor, batch-norm affine parameters included)."""
-    return _params_cached(arch, int(num_classes), float(_as_fraction(alpha)), int(in_channels))
+                     in_channels: int = 3, base_width: float = 1.0) -> int:
+    """``params(M_α)``: the parameter count of ``featurelab.models.build_model(arch,
+    num_classes, base_width·α)`` (every trainable tensor, batch-norm affine parameters
+    included), by :func:`featurelab.architecture.parameter_count` — the same number without
+    importing PyTorch (tests check the two agree)."""
+    return parameter_count(arch, float(base_width) * float(_as_fraction(alpha)), int(num_classes),
+                           int(in_channels))
 
 
-def n_p(alpha: float | str, arch: str, num_classes: int = 10, in_channels: int = 3) -> int:
+def n_p(alpha: float | str, arch: str, num_classes: int = 10, in_channels: int = 3,
+        base_width: float = 1.0) -> int:
     """``N_p(α)``: smallest ``N`` with ``N·params(M_α) ≥ params(M_1)`` (SPEC 7 line 1;
-    paper §2.4), from the real parameter counts of :mod:`featurelab.models`."""
-    base = model_parameters(arch, 1.0, num_classes, in_channels)
-    low = model_parameters(arch, alpha, num_classes, in_channels)
+    paper §2.4), from the real parameter counts of :mod:`featurelab.models`; ``M_1`` is the
+    network at ``base_width`` and ``M_α`` the one at ``base_width·α``."""
+    base = model_parameters(arch, 1.0, num_classes, in_channels, base_width)
+    low = model_parameters(arch, alpha, num_classes, in_channels, base_width)
     return -(-base // low)
 
 
 def member_counts(arch: str, alphas: Sequence[float | str], num_classes: int = 10,
-                  in_channels: int = 3) -> "pd.DataFrame":
-    """Table of ``alpha, feature_dim, params, params_ratio, n_f, n_p`` for ``arch`` (SPEC 7;
-    the N_f/N_p table in paper 002's appendix).
+                  in_channels: int = 3, base_width: float = 1.0) -> "pd.DataFrame":
+    """Table of ``alpha, width, feature_dim, params, params_ratio, n_f, n_p`` for ``arch``
+    (SPEC 7; the N_f/N_p table in paper 002's appendix).
 
-    ``feature_dim`` is the penultimate width of ``M_α`` (``scaled(512, α)``), ``params_ratio``
-    is ``params(M_1)/params(M_α)`` (so ``n_p = ⌈params_ratio⌉``).
+    ``width`` is the absolute width factor ``base_width·α``, ``feature_dim`` the penultimate
+    width of ``M_α``, ``params_ratio`` is ``params(M_1)/params(M_α)`` (so
+    ``n_p = ⌈params_ratio⌉``).
     """
     import pandas as pd
 
-    from featurelab.models import scaled  # torch imported lazily
-
-    base = model_parameters(arch, 1.0, num_classes, in_channels)
+    base = model_parameters(arch, 1.0, num_classes, in_channels, base_width)
     rows = []
     for a in alphas:
         frac = _as_fraction(a)
-        params = model_parameters(arch, frac, num_classes, in_channels)
+        params = model_parameters(arch, frac, num_classes, in_channels, base_width)
         rows.append({
             "alpha": float(frac),
-            "feature_dim": scaled(512, float(frac)),
+            "width": float(base_width) * float(frac),
+            "feature_dim": feature_dim(arch, float(base_width) * float(frac)),
             "params": params,
             "params_ratio": base / params,
             "n_f": n_f(frac),
             "n_p": -(-base // params),
         })
-    return pd.DataFrame(rows, columns=["alpha", "feature_dim", "params", "params_ratio", "n_f", "n_p"])
+    return pd.DataFrame(rows, columns=["alpha", "width", "feature_dim", "params", "params_ratio", "n_f", "n_p"])
 
 
 # --------------------------------------------------------------------------------------

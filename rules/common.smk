@@ -7,7 +7,13 @@ sys.path.insert(0, workflow.basedir)  # the featurelab package, without installi
 
 from snakemake.exceptions import WorkflowError
 
-from featurelab.config import ConfigError, gde_ensembles, validate_config
+from featurelab.config import (
+    ConfigError,
+    gde_ensembles,
+    validate_config,
+    width_alpha_denominators,
+    width_ensembles,
+)
 from featurelab.data.sources import RAW_FILES
 
 try:
@@ -17,7 +23,8 @@ except ConfigError as exc:
 
 
 GDE_ENSEMBLES = gde_ensembles(config)
-ENSEMBLES = {**config["ensembles"], **GDE_ENSEMBLES}
+WIDTH_ENSEMBLES = width_ensembles(config)
+ENSEMBLES = {**config["ensembles"], **GDE_ENSEMBLES, **WIDTH_ENSEMBLES}
 LAYERS = config["extract"]["layers"]
 SPLITS = config["extract"]["splits"]
 # the canonical files of each public dataset, as featurelab.data.sources verifies them
@@ -101,6 +108,10 @@ def member_models(wildcards):
 def all_targets():
     targets = []
     for name in ENSEMBLES:
+        targets.append(f"results/{name}/training_summary.csv")
+        targets.append(f"results/{name}/training_curves.png")
+        if name in WIDTH_ENSEMBLES:  # their features: rules/width.smk
+            continue
         targets += expand(
             "results/{ensemble}/activations/member{member}/{layer}/{split}.parquet",
             ensemble=name,
@@ -108,8 +119,6 @@ def all_targets():
             layer=LAYERS,
             split=SPLITS,
         )
-        targets.append(f"results/{name}/training_summary.csv")
-        targets.append(f"results/{name}/training_curves.png")
     for name in INTERACTION["ensembles"]:
         targets += interaction_targets(name)
         targets.append(f"results/{name}/theory/theory_vs_experiment.csv")
@@ -118,6 +127,8 @@ def all_targets():
     targets.append("results/theory/fig4.png")
     if GDE_ENSEMBLES:
         targets += gde_targets()
+    if WIDTH_ENSEMBLES:
+        targets += width_targets()
     return targets
 
 
@@ -293,4 +304,69 @@ def gde_targets():
         ]
     if config["gde"]["fractions"]:
         targets.append("results/gde/fig5b.png")
+    return targets
+
+
+# ---------------------------------------------------------------- width study
+
+WIDTH = config["width"]
+WIDTH_STATES = ["trained", "init"] if WIDTH["random_init"] else ["trained"]
+WIDTH_SPLITS = ["train", "val", "test"]
+WIDTH_DENS = width_alpha_denominators(config)
+
+
+def width_member_features(name):
+    return expand(
+        "results/{ensemble}/features/member{member}/{state}/{split}.parquet",
+        ensemble=name,
+        member=members(name),
+        state=WIDTH_STATES,
+        split=WIDTH_SPLITS,
+    )
+
+
+def width_measure_inputs(wildcards):
+    arch, k = wildcards.arch, int(wildcards.k)
+    return {
+        "base": width_member_features(f"w_{arch}_a1"),
+        "narrow": width_member_features(f"w_{arch}_a{k}"),
+    }
+
+
+def width_report_inputs(wildcards):
+    arch = wildcards.arch
+    return {
+        "measurements": expand(
+            "results/width/{arch}/{state}/a{k}.csv",
+            arch=arch,
+            state=WIDTH_STATES,
+            k=[k for k in WIDTH_DENS if k > 1],
+        ),
+        "metrics": [
+            f"results/{name}/models/member{m}.json"
+            for name, ens in WIDTH_ENSEMBLES.items()
+            if ens["arch"] == arch
+            for m in members(name)
+        ],
+        "counts": "results/width/member_counts.csv",
+    }
+
+
+WIDTH_FIGURES = ["fig1", "fig2", "fig3", "fig4"]
+WIDTH_INIT_FIGURES = ["fig7", "fig8"]
+
+
+def width_targets():
+    targets = [
+        "results/width/member_counts.csv",
+        "results/width/summary.json",
+        "results/width/table3.csv",
+    ]
+    figs = WIDTH_FIGURES + (WIDTH_INIT_FIGURES if WIDTH["random_init"] else [])
+    for arch in WIDTH["archs"]:
+        targets += expand("results/width/{arch}/{fig}.png", arch=arch, fig=figs)
+        targets += [
+            f"results/width/{arch}/shuffled_regression.csv",
+            f"results/width/{arch}/accuracy.csv",
+        ]
     return targets

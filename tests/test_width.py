@@ -60,9 +60,32 @@ def test_n_p_against_hand_counts():
     assert W.n_p(1.0, "resnet18") == 1
 
 
+@pytest.mark.parametrize("arch", ["resnet18", "vgg16"])
+def test_parameter_count_matches_the_built_models(arch):
+    """The torch-free count the DAG uses equals the real networks' for every width the study
+    uses (and odd ones whose rounding differs), colour and grayscale, 10 and 2 classes."""
+    from featurelab.architecture import feature_dim, parameter_count
+    from featurelab.models import build_model, count_parameters
+
+    for width in (1.0, 0.5, 0.25, 0.125, 1 / 16, 1 / 32, 1 / 64, 0.3, 0.125 / 3):
+        for classes, cin in ((10, 3), (2, 1)):
+            model = build_model(arch, classes, width, cin)
+            assert parameter_count(arch, width, classes, cin) == count_parameters(model), (width, classes, cin)
+            assert feature_dim(arch, width) == model.feature_dim
+
+
+def test_n_p_relative_to_a_narrow_base():
+    """With base_width w, M_1 is the network at w and M_α the one at w·α."""
+    p1, p2 = _resnet18_params_by_hand(0.125), _resnet18_params_by_hand(0.125 / 4)
+    assert W.n_p(0.25, "resnet18", base_width=0.125) == -(-p1 // p2)
+    df = W.member_counts("resnet18", [1, 0.25], base_width=0.125)
+    assert df["width"].tolist() == [0.125, 0.03125]
+    assert df["feature_dim"].tolist() == [64, 16]
+
+
 def test_member_counts_table():
     df = W.member_counts("resnet18", [0.5, "1/16"])
-    assert list(df.columns) == ["alpha", "feature_dim", "params", "params_ratio", "n_f", "n_p"]
+    assert list(df.columns) == ["alpha", "width", "feature_dim", "params", "params_ratio", "n_f", "n_p"]
     assert df["n_f"].tolist() == [2, 16]
     assert df["feature_dim"].tolist() == [256, 32]
     assert (df["n_p"] == np.ceil(df["params_ratio"]).astype(int)).all()

@@ -32,6 +32,8 @@ def tiny_config(max_epochs=2, members=2, stop=1.0, studies=False):
                               "depths": ["block1"], "epochs": {"tiny": [0, 1]}}
         cfg["gde"] = {"enabled": True, "width": 0.0625, "members": 2, "recipe": "tiny",
                       "superclasses": [2, 4], "blue_groups": 2, "fractions": [0.5, 1.0]}
+        cfg["width"] = {"enabled": True, "dataset": "synthetic", "validation": 40, "archs": ["resnet18"],
+                        "base_width": 0.0625, "alphas": [0.5], "repeats": 1, "recipe": "tiny"}
     return cfg
 
 
@@ -77,13 +79,28 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert "±" in (tmp_path / "results/gde/table1.md").read_text()
     assert len(pd.read_csv(tmp_path / "results/gde/fig5b.csv")) == 2  # fractions 0.5 and 1.0
 
+    width = tmp_path / "results/width"
+    counts = pd.read_csv(width / "member_counts.csv")
+    assert counts["n_p"].tolist() == [1, 4] and counts["members_trained"].tolist() == [2, 4]
+    init = read_activations(tmp_path / "results/w_resnet18_a2/features/member3/init/val.parquet")
+    assert init.activation.shape == (40, 16) and init.metadata["state"] == "init"
+    m = pd.read_csv(width / "resnet18/trained/a2.csv")
+    assert {"fsg", "fsg_reverse", "fp_concat", "fp_appended_base", "fse_shuffled"} <= set(m.quantity)
+    for f in ("fig1.png", "fig2.csv", "fig3.png", "fig4.csv", "fig7.png", "fig8.png", "shuffled_regression.md",
+              "accuracy.csv"):
+        assert (width / "resnet18" / f).stat().st_size > 0, f
+    wsum = json.loads((width / "summary.json").read_text())
+    assert "fsg_np_val_by_alpha" in wsum["findings"]["resnet18"]["trained"]
+    assert len(pd.read_csv(width / "table3.csv")) == 4
+
     again = snakemake(repo_root, tmp_path, tiny_config(studies=True), "-n", "--cores", "2")
     assert "Nothing to be done" in again.stdout + again.stderr
 
     rep = snakemake(repo_root, tmp_path, tiny_config(studies=True), "--report", str(tmp_path / "report.html"))
     assert rep.returncode == 0, rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
-    for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png"):
+    for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png",
+                 "member_counts.csv", "table3.csv", "shuffled_regression.csv"):
         assert name in html, name
 
 

@@ -1,0 +1,52 @@
+"""Channel arithmetic of the CIFAR ResNet-18 and VGG-16 (no PyTorch needed).
+
+:mod:`featurelab.models` builds the networks from these numbers; the workflow uses
+:func:`parameter_count` while it plans the DAG (the width study's ``N_p`` depends on it),
+where PyTorch need not be importable. ``tests/test_width.py`` checks it against
+``count_parameters(build_model(...))`` for every width the study uses.
+"""
+from __future__ import annotations
+
+RESNET18_CHANNELS = (64, 128, 256, 512)
+VGG16_CFG = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+
+
+def scaled(channels: int, width: float) -> int:
+    """Channels of a layer with ``channels`` at width 1, at width factor ``width`` (at least 1)."""
+    return max(1, int(round(channels * width)))
+
+
+def feature_dim(arch: str, width: float) -> int:
+    """Penultimate features (input of the final linear layer) of ``arch`` at ``width``."""
+    if arch == "resnet18":
+        return scaled(RESNET18_CHANNELS[-1], width)
+    if arch == "vgg16":
+        return scaled(VGG16_CFG[-1][-1], width)
+    raise ValueError(f"unknown architecture {arch!r}; allowed: resnet18, vgg16")
+
+
+def parameter_count(arch: str, width: float = 1.0, num_classes: int = 10, in_channels: int = 3) -> int:
+    """Trainable parameters of ``featurelab.models.build_model(arch, num_classes, width,
+    in_channels)``: convolutions (no bias), batch-norm scale and shift, the final linear layer."""
+    def conv(cin: int, cout: int, k: int) -> int:
+        return cin * cout * k * k + 2 * cout  # weights + the following batch norm
+
+    if arch == "resnet18":
+        chans = [scaled(c, width) for c in RESNET18_CHANNELS]
+        total, cin = conv(in_channels, chans[0], 3), chans[0]
+        for i, c in enumerate(chans):
+            for stride in ((1 if i == 0 else 2), 1):
+                total += conv(cin, c, 3) + conv(c, c, 3)
+                if stride != 1 or cin != c:
+                    total += conv(cin, c, 1)
+                cin = c
+        return total + cin * num_classes + num_classes
+    if arch == "vgg16":
+        total, cin = 0, in_channels
+        for stage in VGG16_CFG:
+            for c in stage:
+                c = scaled(c, width)
+                total += conv(cin, c, 3)
+                cin = c
+        return total + cin * num_classes + num_classes
+    raise ValueError(f"unknown architecture {arch!r}; allowed: resnet18, vgg16")

@@ -1,0 +1,187 @@
+"""The width study's experiment plan and measurements (paper 002 §3, App. A, D; SPEC 7).
+
+The maths lives in :mod:`featurelab.width`; this module decides *which* members are
+compared and writes every number in one long table.
+
+Plan (per architecture, SPEC 7 line 1, "4 seeds"):
+    ``repeats`` independent repetitions. Repetition ``r`` compares base member ``r`` (``M_1``)
+    with base member ``r + 1`` (``M_1'``, another seed) and, at each ``α = 1/k < 1``, with the
+    low-width members ``r·N_p .. (r+1)·N_p − 1`` of that α: the first ``N_f`` of them form
+    the ``N_f`` concatenation, all ``N_p`` the ``N_p`` concatenation, and the next ``N_f``
+    (members ``N_f .. 2N_f − 1`` of the window, or the following window's when the window is
+    shorter than ``2N_f``) form ``concat M_α'`` of the reverse direction.
+
+Measurements (one row each: ``repeat, quantity, n, split, value, lambda``):
+    * ``fse`` / ``fse_ref`` / ``fsg``: FSE(concat M_α → M_1) with ``n`` = ``n_f`` or
+      ``n_p`` members, FSE(M_1' → M_1), and their difference FSG(α) (paper eq. 3.1);
+    * ``fse_reverse`` / ``fse_reverse_ref`` / ``fsg_reverse``: FSE(M_1 → concat M_α),
+      FSE(concat M_α' → concat M_α) and their difference, ``n`` = ``n_f`` (paper §3.2);
+    * ``fp_base``, ``fp_single``, ``fp_concat``: FP of M_1, of one M_α and of the ``n``
+      concatenation (paper Def. 2.5, Fig 3);
+    * ``fp_residual_base`` / ``fp_appended_concat``: FP of the residual of M_1 that
+      concat M_α (``n_p``) cannot express, alone and appended to concat M_α;
+      ``fp_residual_concat`` / ``fp_appended_base``: FP of the residual of concat M_α
+      (``n_f``) that M_1 cannot express, alone and appended to M_1 (Fig 4, App. D.1-D.2);
+    * ``fse_shuffled`` / ``fse_ref_shuffled``: the shuffled regression of App. D.4 for the
+      ``n_p`` concatenation and for M_1', on ``val``, ``test`` (held-out test points) and
+      ``heldout_train``.
+
+FSE regressions are fitted on the training split (the networks' own training points) and
+evaluated on the validation split (held out of network training) and on test; FP probes
+are fitted on the training split and scored on test.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .width import concat_features, feature_performance, feature_span_error, linear_probe, residuals, \
+    shuffled_regression
+
+__all__ = ["holdout_indices", "RepeatPlan", "repeat_plan", "measure_alpha", "MEASUREMENT_COLUMNS"]
+
+MEASUREMENT_COLUMNS = ["repeat", "quantity", "n", "split", "value", "lambda"]
+SPLITS = ("train", "val", "test")
+
+
+def holdout_indices(labels: np.ndarray, n_val: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``range(len(labels))`` into (train, validation) index arrays, sorted, with
+    ``n_val`` validation points drawn at random *stratified by class*: class ``c`` gets its
+    largest-remainder share of ``n_val`` in proportion to its count."""
+    labels = np.asarray(labels)
+    n = labels.size
+    if not 0 < n_val < n:
+        raise ValueError(f"a validation split of {n_val} points needs 0 < n_val < {n}")
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = n_val * counts / n
+    quota = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - quota), kind="stable")
+    quota[order[: n_val - quota.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    val = np.concatenate([rng.choice(np.flatnonzero(labels == c), q, replace=False)
+                          for c, q in zip(classes, quota)])
+    val.sort()
+    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
+    return train, val
+
+
+@dataclass(frozen=True)
+class RepeatPlan:
+    """Member indices of one repetition at one α (see the module docstring)."""
+
+    repeat: int
+    base: int
+    base_ref: int
+    window: tuple[int, ...]      # the repetition's N_p low-width members
+    reverse_ref: tuple[int, ...]  # N_f other low-width members (concat M_α')
+
+    def concat(self, n: int) -> tuple[int, ...]:
+        return self.window[:n]
+
+
+def repeat_plan(repeats: int, n_f: int, n_p: int) -> list[RepeatPlan]:
+    """The plan of every repetition for ``repeats·N_p`` low-width and ``repeats + 1`` base
+    members. Raises if the pool cannot give ``concat M_α'`` members disjoint from the
+    repetition's own ``N_f``."""
+    if repeats < 1 or n_f < 1 or n_p < n_f:
+        raise ValueError(f"need repeats ≥ 1 and 1 ≤ N_f ≤ N_p, got {repeats}, {n_f}, {n_p}")
+    pool = repeats * n_p
+    if pool < 2 * n_f:
+        raise ValueError(f"{pool} low-width members cannot give two disjoint concatenations of N_f = {n_f}")
+    plans = []
+    for r in range(repeats):
+        window = tuple(range(r * n_p, (r + 1) * n_p))
+        ref = tuple((r * n_p + n_f + j) % pool for j in range(n_f))
+        plans.append(RepeatPlan(r, r, r + 1, window, ref))
+    return plans
+
+
+Features = Mapping[str, np.ndarray]  # split → (points × features)
+
+
+def measure_alpha(base: Sequence[Features], narrow: Sequence[Features], labels: Mapping[str, np.ndarray], *,
+                  n_f: int, n_p: int, repeats: int, select: str = "loo", loo_subsample: int | None = None,
+                  probe_c: float = 1.0, probe_max_iter: int = 1000, shuffled_fit_fraction: float = 0.5,
+                  seed: int = 0, log: Callable[[str], None] = print) -> pd.DataFrame:
+    """Every measurement of one α (module docstring) for ``repeats`` repetitions.
+
+    ``base[i]`` / ``narrow[i]`` hold member i's penultimate features per split
+    (``train``, ``val``, ``test``) on the same points in the same order; ``labels`` the
+    labels per split. Returns a DataFrame with :data:`MEASUREMENT_COLUMNS`.
+    """
+    rows: list[dict] = []
+    reg = dict(select=select, loo_subsample=loo_subsample)
+    probe = dict(C=probe_c, max_iter=probe_max_iter)
+    y_tr, y_te = labels["train"], labels["test"]
+
+    def add(r, quantity, n, split, value, lam=float("nan")):
+        rows.append({"repeat": r, "quantity": quantity, "n": n, "split": split, "value": float(value),
+                     "lambda": float(np.mean(lam))})
+
+    def cat(members: Sequence[int]) -> dict[str, np.ndarray]:
+        return {s: concat_features([narrow[m][s] for m in members]) for s in SPLITS}
+
+    def fse(A: Features, B: Features) -> dict:
+        val = (A["val"], B["val"]) if select == "validation" else (None, None)
+        return feature_span_error(A["train"], B["train"], A["val"], B["val"], X_val=val[0], Y_val=val[1],
+                                  eval_sets={"test": (A["test"], B["test"])}, **reg)
+
+    for plan in repeat_plan(repeats, n_f, n_p):
+        r = plan.repeat
+        B, B_ref = base[plan.base], base[plan.base_ref]
+        ref = fse(B_ref, B)
+        for split, value in (("val", ref["fse"]), ("test", ref["eval_sets"]["test"]["fse"])):
+            add(r, "fse_ref", 1, split, value, ref["lambda"])
+        fp_b = linear_probe(B["train"], y_tr, B["test"], y_te, **probe)
+        add(r, "fp_base", 1, "test", fp_b)
+        add(r, "fp_single", 1, "test",
+            linear_probe(narrow[plan.window[0]]["train"], y_tr, narrow[plan.window[0]]["test"], y_te, **probe))
+        concats = {}
+        for n in sorted({n_f, n_p}):
+            A = concats[n] = cat(plan.concat(n))
+            res = fse(A, B)
+            for split, value, value_ref in (("val", res["fse"], ref["fse"]),
+                                            ("test", res["eval_sets"]["test"]["fse"],
+                                             ref["eval_sets"]["test"]["fse"])):
+                add(r, "fse", n, split, value, res["lambda"])
+                add(r, "fsg", n, split, value - value_ref, res["lambda"])
+            add(r, "fp_concat", n, "test", linear_probe(A["train"], y_tr, A["test"], y_te, **probe))
+        # reverse direction with N_f (paper §3.2)
+        Bc, Ac_ref = concats[n_f], cat(plan.reverse_ref)
+        rev, rev_ref = fse(B, Bc), fse(Ac_ref, Bc)
+        for split, a, b in (("val", rev["fse"], rev_ref["fse"]),
+                            ("test", rev["eval_sets"]["test"]["fse"], rev_ref["eval_sets"]["test"]["fse"])):
+            add(r, "fse_reverse", n_f, split, a, rev["lambda"])
+            add(r, "fse_reverse_ref", n_f, split, b, rev_ref["lambda"])
+            add(r, "fsg_reverse", n_f, split, a - b, rev["lambda"])
+        # residuals and their performance (Fig 4, App. D.1-D.2)
+        A_np = concats[n_p]
+        R1 = residuals(A_np["train"], B["train"], A_np["test"], B["test"], **reg,
+                       X_val=A_np["val"] if select == "validation" else None,
+                       Y_val=B["val"] if select == "validation" else None)
+        fp1 = feature_performance(A_np["train"], y_tr, A_np["test"], y_te, R1["fit"], R1["eval"], **probe)
+        add(r, "fp_residual_base", n_p, "test", fp1["residuals"], R1["lambda"])
+        add(r, "fp_appended_concat", n_p, "test", fp1["appended"], R1["lambda"])
+        Ra = residuals(B["train"], Bc["train"], B["test"], Bc["test"], **reg,
+                       X_val=B["val"] if select == "validation" else None,
+                       Y_val=Bc["val"] if select == "validation" else None)
+        fpa = feature_performance(B["train"], y_tr, B["test"], y_te, Ra["fit"], Ra["eval"], **probe)
+        add(r, "fp_residual_concat", n_f, "test", fpa["residuals"], Ra["lambda"])
+        add(r, "fp_appended_base", n_f, "test", fpa["appended"], Ra["lambda"])
+        # shuffled regression (App. D.4); λ by LOO on its own fit set
+        shuf_select = "loo" if select == "validation" else select
+        for quantity, A in (("fse_shuffled", A_np), ("fse_ref_shuffled", B_ref)):
+            sh = shuffled_regression(A["train"], B["train"], A["test"], B["test"], shuffled_fit_fraction,
+                                     A["val"], B["val"], select=shuf_select, seed=seed + r,
+                                     loo_subsample=loo_subsample)
+            n = n_p if quantity == "fse_shuffled" else 1
+            add(r, quantity, n, "val", sh["fse_val"], sh["lambda"])
+            add(r, quantity, n, "test", sh["fse_heldout_test"], sh["lambda"])
+            add(r, quantity, n, "heldout_train", sh["fse_heldout_train"], sh["lambda"])
+        done = {row["quantity"]: row["value"] for row in rows if row["repeat"] == r and row["split"] in ("val", "test")}
+        log(f"repeat {r}: FSG(n_p) {done.get('fsg', float('nan')):+.4f}  FSG reverse {done.get('fsg_reverse', float('nan')):+.4f}  "
+            f"FP base {fp_b:.3f}  FP concat(n_p) {done.get('fp_concat', float('nan')):.3f}")
+    return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)

@@ -25,9 +25,11 @@ include: "rules/interaction.smk"
 include: "rules/theory.smk"
 include: "rules/gde.smk"
 include: "rules/width.smk"
+include: "rules/toy.smk"
 
 
 rule all:
     default_target: True
     input:
         all_targets(),
+        toy_targets(),

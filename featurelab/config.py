@@ -141,6 +141,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     out += _interaction_problems(config)
     out += _gde_problems(config)
     out += _width_problems(config)
+    out += _toy_problems(config)
     return out
 
 
@@ -250,6 +251,28 @@ def _width_problems(config: dict[str, Any]) -> list[str]:
     if clash:
         out.append(f"ensembles: {', '.join(sorted(clash))} clash with the width study's generated names (w_<arch>_a<k>)")
     return out
+
+
+def _toy_problems(config: dict[str, Any]) -> list[str]:
+    toy = config["toy"]
+    out = []
+    pairs = [(c["width"], c["count"]) for c in toy["conditions"]]
+    if len(set(pairs)) < len(pairs):
+        out.append("toy.conditions: a condition is listed twice")
+    totals = sorted({w * n for w, n in pairs})
+    if len(totals) > 1:
+        out.append(f"toy.conditions: width x count must be the same for every condition (the paper compares "
+                   f"concatenations of equal total width); got totals {totals}")
+    return out
+
+
+def toy_conditions(config: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """The toy setting's conditions by name, ``w{width}x{count}`` (e.g. ``w600x1``): width,
+    count and steps (a condition's own, else toy.steps)."""
+    toy = config["toy"]
+    return {f"w{c['width']}x{c['count']}": {"width": c["width"], "count": c["count"],
+                                           "steps": c.get("steps") or toy["steps"]}
+            for c in toy["conditions"]}
 
 
 def _num_classes(config: dict[str, Any], dataset: str) -> int | None:

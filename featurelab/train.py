@@ -8,6 +8,11 @@ Speed comes from doing little per step (airbench style): the member's whole
 training subset is normalised once and kept on the device as one tensor; a batch is
 an index into it. No DataLoader, no per-batch host work.
 
+The fast path on a GPU (:class:`FastPath`, the config's ``train`` section): bfloat16
+autocast (``amp``), channels-last tensors (``channels_last``), cuDNN autotuning and,
+optionally, ``torch.compile`` (``compile``). ``auto`` turns the first two on on CUDA and
+off on the CPU, where the loop stays exactly the plain float32 one.
+
 Reproducibility: the member's training subset, its initialisation and its batch
 order all derive from its ``seed``, so the same seed gives the same weights bit for
 bit on CPU (with the same thread count). The state after each epoch (weights,
@@ -59,6 +64,38 @@ class Recipe:
     def lr_at(self, epoch: int) -> float:
         """Learning rate of (0-based) ``epoch``: step decay."""
         return self.lr * self.lr_step_factor ** (epoch // self.lr_step_epochs)
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """How the training step runs (not what it computes): ``amp`` = ``auto`` (bfloat16
+    autocast on CUDA, float32 on CPU), ``bf16`` or ``fp32`` (``off``); ``channels_last`` =
+    ``None``/``auto`` (on CUDA only), ``True`` or ``False``; ``compile``: wrap the model in
+    ``torch.compile``. The config's ``train`` section holds them."""
+
+    amp: str = "auto"
+    channels_last: str | bool | None = None
+    compile: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "FastPath":
+        d = {k: v for k, v in (d or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**d)
+
+    def resolve(self, dev: torch.device) -> dict[str, Any]:
+        """The settings on ``dev``: ``amp_dtype`` (None = float32), ``channels_last``, ``compile``."""
+        if self.amp not in ("auto", "bf16", "fp32", "off", False):
+            raise ValueError(f"amp must be auto, bf16 or fp32, not {self.amp!r}")
+        amp = self.amp == "bf16" or (self.amp == "auto" and dev.type == "cuda")
+        cl = self.channels_last
+        cl = dev.type == "cuda" if cl in (None, "auto") else cl in (True, "on", "true")
+        return {"amp_dtype": torch.bfloat16 if amp else None, "channels_last": bool(cl),
+                "compile": bool(self.compile)}
+
+
+def autocast(dev: torch.device, amp_dtype: torch.dtype | None):
+    """bfloat16 autocast on ``dev`` when ``amp_dtype`` is set, else a no-op context."""
+    return torch.autocast(device_type=dev.type, dtype=amp_dtype, enabled=amp_dtype is not None)
 
 
 def select_device(preference: str = "auto") -> torch.device:
@@ -113,11 +150,14 @@ def _atomic_save(obj: Any, path: Path) -> None:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
+             amp_dtype: torch.dtype | None = None) -> float:
     model.eval()
     correct = 0
     for i in range(0, x.shape[0], batch_size):
-        correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+        with autocast(x.device, amp_dtype):
+            out = model(x[i:i + batch_size])
+        correct += (out.argmax(1) == y[i:i + batch_size]).sum().item()
     return correct / max(1, x.shape[0])
 
 
@@ -138,6 +178,7 @@ def train_member(
     meta: dict[str, Any] | None = None,
     log: Callable[[str], None] = print,
     stop_after_epochs: int | None = None,
+    fast: FastPath | dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train one member and write its weights (``out_path``); returns its metrics.
 
@@ -146,7 +187,8 @@ def train_member(
     ``e`` in ``recipe.checkpoint_epochs`` (epoch 0 = the initialisation; an epoch past
     the stopping point gets the final weights). ``stop_after_epochs`` simulates a
     killed job (tests): training stops after that many epochs in this call, leaving
-    the state behind, and returns ``{"interrupted": True}``.
+    the state behind, and returns ``{"interrupted": True}``. ``fast``: the
+    :class:`FastPath` options (default: ``auto``, i.e. bf16 and channels-last on CUDA only).
     """
     out_path, state_path = Path(out_path), Path(state_path)
     dev = select_device(device)
@@ -154,19 +196,25 @@ def train_member(
         torch.set_num_threads(int(threads))
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.backends.cudnn.benchmark = True
+    opts = (fast if isinstance(fast, FastPath) else FastPath.from_dict(fast)).resolve(dev)
+    fmt = torch.channels_last if opts["channels_last"] else torch.contiguous_format
 
     subset = member_subset(len(train), subset_size, seed)
     mean, std = channel_stats(train.images)
-    x = to_input(train.images[subset], mean, std, dev)
+    x = to_input(train.images[subset], mean, std, dev).contiguous(memory_format=fmt)
     y = torch.as_tensor(train.labels[subset], device=dev)
     n = x.shape[0]
     in_channels = train.images.shape[-1]
-    fingerprint = hashlib.sha1(json.dumps({
-        "arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe),
-        "subset_size": subset_size, "data": data_fingerprint(train),
-    }, sort_keys=True).encode()).hexdigest()
+    ident = {"arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe),
+             "subset_size": subset_size, "data": data_fingerprint(train)}
+    if opts["amp_dtype"] is not None or opts["channels_last"]:  # the plain path keeps its old fingerprint
+        ident["fast"] = {"amp": str(opts["amp_dtype"]), "channels_last": opts["channels_last"]}
+    fingerprint = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
-    model = initial_model(arch, train.num_classes, width, in_channels, seed).to(dev)
+    model = initial_model(arch, train.num_classes, width, in_channels, seed).to(dev, memory_format=fmt)
+    step_model = torch.compile(model) if opts["compile"] else model
     opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                           weight_decay=recipe.weight_decay)
     history: list[dict[str, float]] = []
@@ -188,7 +236,8 @@ def train_member(
         _atomic_save(model.state_dict(), ckpt_tmp / "epoch000.pt")
 
     log(f"training {arch} width {width} seed {seed} on {n} images "
-        f"({count_parameters(model):,} parameters) on {dev}, threads {torch.get_num_threads()}")
+        f"({count_parameters(model):,} parameters) on {dev}, threads {torch.get_num_threads()}"
+        + (f", {_describe_fast(opts)}" if dev.type != "cpu" or opts["amp_dtype"] or opts["compile"] else ""))
     done = bool(history) and _should_stop(history[-1], recipe)
     epochs_this_call = 0
     epoch = start_epoch
@@ -207,15 +256,16 @@ def train_member(
         for i in range(0, n_used, bs):
             idx = perm[i:i + bs]
             xb, yb = x[idx], y[idx]
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
+            with autocast(dev, opts["amp_dtype"]):
+                out = step_model(xb)
+            loss = F.cross_entropy(out.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             loss_sum += loss.detach() * yb.shape[0]
             correct += (out.detach().argmax(1) == yb).sum()
         if dev.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(dev)
         dt = time.perf_counter() - t0
         epoch += 1
         rec = {"epoch": epoch, "lr": lr, "loss": loss_sum.item() / n_used,
@@ -245,12 +295,12 @@ def train_member(
         "device": str(dev), "history": history,
     }
     if test is not None:
-        xt = to_input(test.images, mean, std, dev)
+        xt = to_input(test.images, mean, std, dev).contiguous(memory_format=fmt)
         yt = torch.as_tensor(test.labels, device=dev)
-        metrics["test_acc"] = evaluate(model, xt, yt)
+        metrics["test_acc"] = evaluate(model, xt, yt, amp_dtype=opts["amp_dtype"])
         log(f"test accuracy {metrics['test_acc']:.4f}")
     # checkpoints past the stopping point are the final weights
-    final_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    final_state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if checkpoint_dir is not None:
         cdir = Path(checkpoint_dir)
         cdir.mkdir(parents=True, exist_ok=True)
@@ -271,6 +321,12 @@ def train_member(
     state_path.unlink(missing_ok=True)
     shutil.rmtree(ckpt_tmp, ignore_errors=True)
     return metrics
+
+
+def _describe_fast(opts: dict[str, Any]) -> str:
+    return (f"autocast {'bf16' if opts['amp_dtype'] is not None else 'off'}, "
+            f"channels_last {'on' if opts['channels_last'] else 'off'}, "
+            f"compile {'on' if opts['compile'] else 'off'}")
 
 
 def _should_stop(rec: dict[str, float], recipe: Recipe) -> bool:

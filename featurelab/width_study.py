@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .data.prepared import holdout_indices  # noqa: F401  (re-exported)
 from .width import concat_features, feature_performance, feature_span_error, linear_probe, residuals, \
     shuffled_regression
 
@@ -45,27 +46,6 @@ __all__ = ["holdout_indices", "RepeatPlan", "repeat_plan", "measure_alpha", "MEA
 
 MEASUREMENT_COLUMNS = ["repeat", "quantity", "n", "split", "value", "lambda"]
 SPLITS = ("train", "val", "test")
-
-
-def holdout_indices(labels: np.ndarray, n_val: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``range(len(labels))`` into (train, validation) index arrays, sorted, with
-    ``n_val`` validation points drawn at random *stratified by class*: class ``c`` gets its
-    largest-remainder share of ``n_val`` in proportion to its count."""
-    labels = np.asarray(labels)
-    n = labels.size
-    if not 0 < n_val < n:
-        raise ValueError(f"a validation split of {n_val} points needs 0 < n_val < {n}")
-    classes, counts = np.unique(labels, return_counts=True)
-    exact = n_val * counts / n
-    quota = np.floor(exact).astype(int)
-    order = np.argsort(-(exact - quota), kind="stable")
-    quota[order[: n_val - quota.sum()]] += 1
-    rng = np.random.default_rng(seed)
-    val = np.concatenate([rng.choice(np.flatnonzero(labels == c), q, replace=False)
-                          for c, q in zip(classes, quota)])
-    val.sort()
-    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
-    return train, val
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from featurelab.config import (
     width_ensembles,
 )
 from featurelab.data.sources import RAW_FILES
+from featurelab.gpus import pack_plan
 
 try:
     validate_config(config)
@@ -27,6 +28,10 @@ WIDTH_ENSEMBLES = width_ensembles(config)
 ENSEMBLES = {**config["ensembles"], **GDE_ENSEMBLES, **WIDTH_ENSEMBLES}
 LAYERS = config["extract"]["layers"]
 SPLITS = config["extract"]["splits"]
+# train.pack: ensembles whose members train several to a job ({name: [[members], ...]});
+# train_member trains the others, train_pack + unpack_member these (rules/train.smk)
+PACKS = pack_plan(ENSEMBLES, config["train"]["pack"])
+TRAIN_FAST = {k: config["train"][k] for k in ("amp", "channels_last", "compile")}
 # the canonical files of each public dataset, as featurelab.data.sources verifies them
 DOWNLOADS = {
     dataset: [f"resources/downloads/{dataset}/{raw.name}" for raw in files]
@@ -82,19 +87,48 @@ def prepared_extract_splits(wildcards):
     return {split: f"resources/prepared/{dataset}/{split}.npz" for split in SPLITS}
 
 
-def train_params(wildcards):
-    ens = ensemble_of(wildcards)
+def member_train_params(name, member):
+    ens = ENSEMBLES[name]
     return {
-        "ensemble": wildcards.ensemble,
-        "member": int(wildcards.member),
+        "ensemble": name,
+        "member": int(member),
         "dataset": ens["dataset"],
         "arch": ens["arch"],
         "width": ens["width"],
         "subset": ens["subset"],
-        "seed": ens["seed"] + int(wildcards.member),
+        "seed": ens["seed"] + int(member),
         "recipe": config["recipes"][ens["recipe"]],
         "device": config["device"],
     }
+
+
+def train_params(wildcards):
+    return member_train_params(wildcards.ensemble, wildcards.member)
+
+
+def pack_train_params(wildcards):
+    """train_params of every member of one pack."""
+    pack = PACKS[wildcards.ensemble][int(wildcards.pack)]
+    return [member_train_params(wildcards.ensemble, m) for m in pack]
+
+
+def pack_of_member(wildcards):
+    """The pack directory that holds a packed member's files."""
+    m = int(wildcards.member)
+    for p, pack in enumerate(PACKS[wildcards.ensemble]):
+        if m in pack:
+            return f"results/{wildcards.ensemble}/packs/pack{p}"
+    raise WorkflowError(f"member {m} of {wildcards.ensemble} is in no pack")
+
+
+# names that train one member per job / in packs, as wildcard constraints: the lookahead
+# leaves the packed ensembles (always followed by '/' in the paths) to unpack_member
+PACKED_ENSEMBLE = "|".join(PACKS) or "(?!)"
+UNPACKED_ENSEMBLE = (
+    f"(?!(?:{'|'.join(PACKS)})/)[A-Za-z][A-Za-z0-9_]*"
+    if PACKS
+    else "[A-Za-z][A-Za-z0-9_]*"
+)
 
 
 def member_models(wildcards):
@@ -313,6 +347,11 @@ WIDTH = config["width"]
 WIDTH_STATES = ["trained", "init"] if WIDTH["random_init"] else ["trained"]
 WIDTH_SPLITS = ["train", "val", "test"]
 WIDTH_DENS = width_alpha_denominators(config)
+
+
+def width_dataset_splits(wildcards):
+    dataset = ensemble_of(wildcards)["dataset"]
+    return {s: f"resources/prepared/{dataset}/{s}.npz" for s in WIDTH_SPLITS}
 
 
 def width_member_features(name):

@@ -23,11 +23,6 @@ rule holdout_dataset:
         "../scripts/holdout_dataset.py"
 
 
-def width_dataset_splits(wildcards):
-    dataset = ensemble_of(wildcards)["dataset"]
-    return {s: f"resources/prepared/{dataset}/{s}.npz" for s in WIDTH_SPLITS}
-
-
 rule extract_width_member:
     input:
         unpack(width_dataset_splits),

@@ -7,8 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
-    from featurelab.data.prepared import load_split, save_split
-    from featurelab.width_study import holdout_indices
+    from featurelab.data.prepared import holdout_indices, load_split, save_split
 
     n_val = int(snakemake.wildcards.n)
     train = load_split(snakemake.input.train)

@@ -8,16 +8,18 @@ from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
     from featurelab.data.prepared import load_split
+    from featurelab.gpus import job_device
     from featurelab.train import Recipe, train_member
 
     p = snakemake.params.train
-    metrics = train_member(
-        load_split(snakemake.input.train),
-        test=load_split(snakemake.input.test),
-        arch=p["arch"], width=p["width"], seed=p["seed"], subset_size=p["subset"],
-        recipe=Recipe.from_dict(p["recipe"]),
-        out_path=snakemake.output.model, state_path=snakemake.params.state,
-        checkpoint_dir=snakemake.output.epochs, device=p["device"], threads=snakemake.threads,
-        meta={k: p[k] for k in ("ensemble", "member", "dataset")}, log=log,
-    )
+    with job_device(p["device"], snakemake.params.gpu, log=log) as device:  # a GPU slot, held
+        metrics = train_member(
+            load_split(snakemake.input.train),
+            test=load_split(snakemake.input.test),
+            arch=p["arch"], width=p["width"], seed=p["seed"], subset_size=p["subset"],
+            recipe=Recipe.from_dict(p["recipe"]),
+            out_path=snakemake.output.model, state_path=snakemake.params.state,
+            checkpoint_dir=snakemake.output.epochs, device=device, threads=snakemake.threads,
+            meta={k: p[k] for k in ("ensemble", "member", "dataset")}, log=log, fast=snakemake.params.fast,
+        )
     Path(snakemake.output.metrics).write_text(json.dumps({**p, **metrics}, indent=2))

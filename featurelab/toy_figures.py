@@ -1,0 +1,183 @@
+"""Fig 5, the learned-vector table and the verdict of the toy setting (paper 002 §4).
+
+Reads what the training rule wrote for every (condition, seed) — a JSON from
+:func:`featurelab.toy.summarize` plus the condition's name, width, count and seed, and an
+NPZ of the recorded curves (``steps``, ``epochs``, ``corr`` (T, K, 5), ``active``
+(T, K, 5)) — and needs no PyTorch (the rule runs in ``envs/analysis.yaml``).
+
+* :func:`fig5` — Fig 5: for an addition vector (w_1) and a multiplication vector (w_3),
+  the concatenation's max |cos(W_r, w_j)| over the neurons activated by w_j during
+  training, one line per condition and seed.
+* :func:`learned_table`, :func:`learned_markdown` — which vectors each condition learns,
+  per seed, with how many of its networks learn each.
+* :func:`finding` — Empirical finding 4.1: the wide network learns all five vectors; a
+  concatenation of narrower networks learns the addition vectors, and none of its networks
+  learns a multiplication vector. Evaluated per seed and per concatenation.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from featurelab.figures import save  # noqa: E402,F401  (re-exported)
+
+#: 0-based indices of the addition and multiplication vectors (as in featurelab.toy).
+ADDITION = (0, 1)
+MULTIPLICATION = (2, 3, 4)
+KIND = ["addition" if j in ADDITION else "multiplication" for j in range(5)]
+LABEL_RULE = "y = sign(s1 + s2 + s3*s4*s5) (our reconstruction; the paper's formula was lost in extraction)"
+
+__all__ = ["load_runs", "wide_condition", "fig5", "learned_table", "learned_markdown", "finding", "save"]
+
+
+def load_runs(jsons: Sequence[str | Path], curves: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """One dict per (condition, seed): the JSON's keys plus the NPZ's arrays."""
+    runs = []
+    for js, npz in zip(jsons, curves):
+        run = json.loads(Path(js).read_text())
+        with np.load(npz) as z:
+            run.update({k: z[k] for k in z.files})
+        runs.append(run)
+    return sorted(runs, key=lambda r: (r["count"], r["seed"]))
+
+
+def wide_condition(runs: Sequence[dict[str, Any]]) -> str:
+    """The condition with the fewest networks (with equal totals: the widest)."""
+    return min(runs, key=lambda r: (r["count"], -r["width"]))["condition"]
+
+
+def fig5(runs: Sequence[dict[str, Any]], vectors: Sequence[int] = (0, 2), threshold: float | None = None
+         ) -> tuple[Figure, pd.DataFrame]:
+    """Fig 5: correlation over training of an addition (w_1) and a multiplication (w_3)
+    vector; ``df`` has every vector of every run (condition, width, count, seed, step,
+    epoch, vector, kind, corr, active)."""
+    rows = []
+    for r in runs:
+        corr, active = r["corr"].max(1), r["active"].sum(1)  # the concatenation: over its networks
+        for j in range(corr.shape[1]):
+            rows.append(pd.DataFrame({
+                "condition": r["condition"], "width": r["width"], "count": r["count"], "seed": r["seed"],
+                "step": r["steps"], "epoch": r["epochs"], "vector": f"w{j + 1}", "kind": KIND[j],
+                "corr": corr[:, j], "active": active[:, j]}))
+    df = pd.concat(rows, ignore_index=True)
+    conditions = sorted({(r["count"], r["width"], r["condition"]) for r in runs}, reverse=True)
+    seeds = sorted({r["seed"] for r in runs})
+    colors = dict(zip([c for *_, c in conditions], matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(conditions)))))
+    styles = ["-", "--", ":", "-."]
+    fig = Figure(figsize=(5 * len(vectors), 3.6))
+    axes = fig.subplots(1, len(vectors), sharey=True, squeeze=False)[0]
+    for ax, j in zip(axes, vectors):
+        for count, width, name in conditions:
+            for i, seed in enumerate(seeds):
+                d = df[(df.condition == name) & (df.seed == seed) & (df.vector == f"w{j + 1}")]
+                if len(d):
+                    ax.plot(d["step"], d["corr"], styles[i % len(styles)], color=colors[name], lw=1.5,
+                            label=f"{width}×{count}" + (f", seed {seed}" if len(seeds) > 1 else ""))
+        if threshold is not None:
+            ax.axhline(threshold, color="grey", lw=0.8, ls=":")
+        ax.set_title(f"({'ab'[list(vectors).index(j)] if len(vectors) <= 2 else j}) {KIND[j]} vector w{j + 1}")
+        ax.set_xlabel("training step")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0].set_ylabel("max |cos(W_r, w_j)|, activated neurons")
+    axes[-1].legend(fontsize=7, title="width × networks", title_fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig, df
+
+
+def learned_table(runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (condition, seed): for every vector w_j whether the concatenation learns
+    it (``wj_learned``), how many networks do (``wj_nets``), its final correlation
+    (``wj_corr``) and activated neurons at initialisation (``wj_init_active``); accuracies."""
+    rows = []
+    for r in runs:
+        row = {"condition": r["condition"], "width": r["width"], "count": r["count"], "seed": r["seed"]}
+        for j in range(5):
+            row[f"w{j + 1}_learned"] = bool(r["concat_learned"][j])
+            row[f"w{j + 1}_nets"] = int(r["nets_learned"][j])
+            row[f"w{j + 1}_corr"] = float(r["concat_corr"][j])
+            row[f"w{j + 1}_init_active"] = int(r["init_active"][j])
+        row.update({k: r[k] for k in ("full_task_nets", "nets_with_all_multiplication_at_init", "train_acc_mean",
+                                      "test_acc_mean", "test_acc_max", "seconds")})
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values(["count", "seed"], ascending=[False, True], ignore_index=True)
+
+
+def learned_markdown(table: pd.DataFrame, threshold: float) -> str:
+    """The table as Markdown: 'yes (n/K)' where the concatenation learns w_j (n of its K
+    networks do), 'no' where none does."""
+    head = ["width × networks", "seed"] + [f"w{j + 1} ({KIND[j][:4]}.)" for j in range(5)] + [
+        "best test acc.", "mean test acc."]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        cells = [f"{r.width}×{r['count']}", str(r.seed)]
+        for j in range(1, 6):
+            n = r[f"w{j}_nets"]
+            cells.append(f"yes ({n}/{r['count']})" if r[f"w{j}_learned"] else "no")
+        cells += [f"{r.test_acc_max:.3f}", f"{r.test_acc_mean:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    note = (f"\nA network learns w_j when a first-layer neuron activated by w_j has |cos(W_r, w_j)| > {threshold} "
+            "at the end of training (eq. 4.1); the concatenation learns it when one of its networks does. "
+            f"Label rule: {LABEL_RULE}.\n")
+    return "\n".join(lines) + "\n" + note
+
+
+def finding(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Empirical finding 4.1, per seed and per concatenation (all conditions but the wide one).
+
+    It holds for a (concatenation, seed) when the wide network learns all five vectors,
+    the concatenation learns both addition vectors, and none of its networks learns any
+    multiplication vector.
+    """
+    wide = wide_condition(runs)
+    by = {(r["condition"], r["seed"]): r for r in runs}
+    seeds = sorted({r["seed"] for r in runs})
+    concats = [c for c in dict.fromkeys(r["condition"] for r in sorted(runs, key=lambda r: -r["count"])) if c != wide]
+    per_seed, holds = [], {c: {} for c in concats}
+    for seed in seeds:
+        w = by.get((wide, seed))
+        wide_all = bool(w is not None and all(w["concat_learned"]))
+        entry = {"seed": seed, "wide": {"learned": _names(w["concat_learned"]) if w else None,
+                                        "learns_all": wide_all,
+                                        "test_acc": w["test_acc_max"] if w else None}, "concatenations": {}}
+        for c in concats:
+            r = by.get((c, seed))
+            if r is None:
+                continue
+            add = all(r["concat_learned"][j] for j in ADDITION)
+            mult_lost = not any(r["nets_learned"][j] for j in MULTIPLICATION)
+            ok = wide_all and add and mult_lost
+            holds[c][seed] = ok
+            entry["concatenations"][c] = {
+                "learned": _names(r["concat_learned"]), "nets_learned": dict(zip(_all_names(), r["nets_learned"])),
+                "networks": r["count"], "learns_addition": add, "loses_multiplication": mult_lost,
+                "best_test_acc": r["test_acc_max"], "holds": ok}
+        per_seed.append(entry)
+    narrowest = concats[0] if concats else None
+    return {
+        "finding": ("Empirical finding 4.1 (paper 002): the wide network learns all signal vectors; a "
+                    "concatenation of narrow networks learns the addition vectors, and none of its networks "
+                    "learns a multiplication vector"),
+        "label_rule": LABEL_RULE,
+        "wide": wide,
+        "narrowest": narrowest,
+        "holds_for_narrowest_at_every_seed": bool(narrowest and all(holds[narrowest].values())),
+        "seeds_where_it_holds": {c: [s for s, ok in v.items() if ok] for c, v in holds.items()},
+        "seeds_where_it_fails": {c: [s for s, ok in v.items() if not ok] for c, v in holds.items()},
+        "per_seed": per_seed,
+    }
+
+
+def _all_names() -> list[str]:
+    return [f"w{j + 1}" for j in range(5)]
+
+
+def _names(flags: Sequence[bool]) -> list[str]:
+    return [n for n, f in zip(_all_names(), flags) if f]

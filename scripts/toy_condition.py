@@ -1,0 +1,35 @@
+"""Rule toy_condition: train one width condition of paper 002's toy setting for one seed."""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from featurelab.workflow import log, logged  # noqa: E402
+
+with logged(snakemake.log[0]):
+    import numpy as np
+    import torch
+
+    from featurelab import toy
+
+    torch.set_num_threads(snakemake.threads)
+    p, c = snakemake.params.toy, snakemake.params.condition
+    seed = int(snakemake.wildcards.seed)
+    train, test = toy.generate(toy.ToySetting.from_dict(p), seed)
+    expected = 2 * toy.activation_probability(p["bias"], p["init_std"]) * c["width"]
+    log(f"{snakemake.wildcards.condition}: {c['count']} network(s) of width {c['width']}, seed {seed}; "
+        f"{len(train)} training samples of {p['patches']} patches in R^{p['dim']}; a neuron fires on ±w_j "
+        f"with probability {expected / c['width']:.4f}, {expected:.2f} neurons per vector and network expected")
+    result = toy.run_condition(
+        train, test, width=c["width"], count=c["count"], hidden=p["hidden"], bias=p["bias"], sigma=p["init_std"],
+        steps=c["steps"], batch_size=p["batch_size"], lr=p["lr"], weight_decay=p["weight_decay"],
+        record_every=p["record_every"], seed=seed, log=log)
+    summary = toy.summarize(result, p["threshold"])
+    log(f"learned by the concatenation: {summary['concat_learned']}; networks learning each vector: "
+        f"{summary['nets_learned']} of {c['count']}; test accuracy mean {summary['test_acc_mean']:.3f}, "
+        f"best {summary['test_acc_max']:.3f}; {result.seconds:.1f}s")
+    np.savez_compressed(snakemake.output.curves, steps=result.steps, epochs=result.epochs, corr=result.corr,
+                        active=result.active, loss=result.loss, train_acc=result.train_acc,
+                        test_acc=result.test_acc)
+    Path(snakemake.output.summary).write_text(json.dumps(
+        {"condition": snakemake.wildcards.condition, **c, "seed": seed, **summary, "settings": p}, indent=1))

@@ -71,7 +71,7 @@ import torch
 __all__ = [
     "ADDITION", "MULTIPLICATION", "N_SIGNALS", "ToyData", "ToySetting", "signal_vectors", "label",
     "make_samples", "generate", "PatchMLP", "normalized_sgd_step", "signal_correlations", "learned",
-    "train", "build_condition", "run_condition", "summarize", "accuracy", "activation_probability",
+    "TrainResult", "train", "build_condition", "run_condition", "summarize", "accuracy", "activation_probability",
 ]
 
 #: Indices (0-based) of the addition and multiplication signal vectors among w_1..w_5.

@@ -255,6 +255,10 @@ def test_finding_per_seed_and_condition():
     assert v["seeds_where_it_fails"] == {"w2x300": [1], "w200x3": [0, 1]}  # seed 1: the wide one fails
     assert v["holds_for_narrowest_at_every_seed"] is False
     assert v["per_seed"][0]["concatenations"]["w200x3"]["loses_multiplication"] is False
+    # by accuracy: every fake network has test accuracy 0.75, so nothing uses the product
+    assert v["seeds_where_it_holds_by_accuracy"] == {"w2x300": [], "w200x3": []}
+    runs[0]["test_acc_max"] = 1.0
+    assert TF.finding(runs)["seeds_where_it_holds_by_accuracy"] == {"w2x300": [0], "w200x3": [0]}
     table = TF.learned_table(runs)
     assert list(table.condition[:2]) == ["w2x300", "w2x300"] and table.w1_nets.iloc[0] == 40
     md = TF.learned_markdown(table, 0.7)
@@ -270,8 +274,7 @@ def test_toy_config_defaults_and_checks(repo_root):
     cfg = validate_config({"recipes": {"r": {}}})
     assert cfg["toy"]["lr"] == 0.02 and cfg["toy"]["weight_decay"] == 0.003
     assert toy_conditions(cfg) == {"w2x300": {"width": 2, "count": 300, "steps": 2000},
-                                   "w200x3": {"width": 200, "count": 3, "steps": 5000},
-                                   "w600x1": {"width": 600, "count": 1, "steps": 5000}}
+                                   "w600x1": {"width": 600, "count": 1, "steps": 3500}}
     with open(repo_root / "config.yaml") as fh:
         default = yaml.safe_load(fh)
     bad = copy.deepcopy(default)
@@ -302,7 +305,8 @@ def test_wide_network_keeps_the_multiplication_vectors_that_narrow_ones_lose():
     train, test = toy.generate(toy.ToySetting.from_dict(p), seed=0)
     kw = dict(hidden=p["hidden"], bias=p["bias"], sigma=p["init_std"], batch_size=p["batch_size"], lr=p["lr"],
               weight_decay=p["weight_decay"], record_every=500, seed=0)
-    wide = toy.summarize(toy.run_condition(train, test, width=600, count=1, steps=3500, **kw), p["threshold"])
+    wide = toy.summarize(toy.run_condition(train, test, width=600, count=1, steps=p["steps"], **kw),
+                         p["threshold"])
     assert wide["concat_learned"] == [True] * 5 and wide["test_acc_max"] > 0.95
     narrow_run = toy.run_condition(train, test, width=2, count=300, steps=1500, **kw)
     narrow = toy.summarize(narrow_run, p["threshold"])

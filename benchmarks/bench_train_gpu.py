@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from featurelab.data.prepared import Split, load_split, save_split  # noqa: E402
 from featurelab.models import build_model  # noqa: E402
-from featurelab.train import Recipe, channel_stats, select_device, train_member  # noqa: E402
+from featurelab.train import Recipe, channel_stats, compiled, select_device, train_member  # noqa: E402
 
 CLASSES = tuple(f"c{i}" for i in range(10))
 
@@ -126,7 +126,7 @@ def fast_rate(arch: str, width: float, dev: torch.device, batch: int, steps: int
     """Images/s of the fast path's training step (packed: images of all members), ``steps`` timed
     steps after warm-up, for the preset estimate."""
     from featurelab.pack import member_losses, pack_models, stack_members
-    from featurelab.train import FastPath, autocast, initial_model, to_input
+    from featurelab.train import FastPath, autocast, fused_sgd, initial_model, to_input
 
     opts = FastPath(compile=compile_).resolve(dev)
     cl = opts["channels_last"]
@@ -142,8 +142,8 @@ def fast_rate(arch: str, width: float, dev: torch.device, batch: int, steps: int
         net = initial_model(arch, 10, width, 3, 0)
         x = x.contiguous(memory_format=torch.channels_last if cl else torch.contiguous_format)
     net = net.to(dev, memory_format=torch.channels_last if cl else torch.contiguous_format).train()
-    step_net = torch.compile(net) if opts["compile"] else net
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    step_net = compiled(net, opts["compile"])
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4, **fused_sgd(dev))
     gen = torch.Generator(device=dev).manual_seed(0)
 
     def run(k):
@@ -285,7 +285,8 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=None, help="images per epoch (default 50000 on CUDA, 1000 on CPU)")
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    ap.add_argument("--compile", action="store_true", help="the fast path with torch.compile too")
+    ap.add_argument("--compile", nargs="?", const="default", default=False,
+                    help="the fast path with torch.compile too, in this mode (default; reduce-overhead: CUDA graphs)")
     ap.add_argument("--pack-members", type=int, default=None, help="members per pack (default 16 on CUDA, 4 on CPU)")
     ap.add_argument("--pack-width", type=float, default=0.0625)
     ap.add_argument("--pack-max-width", type=float, default=0.125)

@@ -50,7 +50,8 @@ from torch import nn
 
 from .data.prepared import Split
 from .models import count_parameters
-from .train import (FastPath, Recipe, _atomic_save, _describe_fast, _should_stop, autocast, channel_stats,
+from .train import (FastPath, Recipe, _atomic_save, _describe_fast, _should_stop, autocast, channel_stats, compiled,
+                    fused_sgd,
                     data_fingerprint, initial_model, member_subset, select_device, to_input)
 
 
@@ -242,9 +243,14 @@ def train_pack(
     params_each = count_parameters(solo[0])
     net = pack_models(solo).to(dev, memory_format=fmt)
     del solo
-    step_net = torch.compile(net) if opts["compile"] else net
+    def forward_losses(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with autocast(dev, opts["amp_dtype"]):
+            out = net(xb)
+        return member_losses(out, yb), out
+
+    step = compiled(forward_losses, opts["compile"])
     opt = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                          weight_decay=recipe.weight_decay)
+                          weight_decay=recipe.weight_decay, **fused_sgd(dev))
     histories: list[list[dict[str, float]]] = [[] for _ in range(G)]
     final: dict[int, dict[str, torch.Tensor]] = {}  # member → weights recorded when it stopped
     lines: list[list[str]] = [[] for _ in range(G)]
@@ -291,9 +297,7 @@ def train_pack(
         for i in range(0, n_used, bs):
             idx = gidx[:, i:i + bs]
             xb, yb = stack_members(x, idx, cl), y[idx].t()
-            with autocast(dev, opts["amp_dtype"]):
-                out = step_net(xb)
-            losses = member_losses(out, yb)
+            losses, out = step(xb, yb)
             opt.zero_grad(set_to_none=True)
             (losses * active).sum().backward()
             opt.step()

@@ -186,8 +186,12 @@ def test_a_member_that_reaches_the_target_stops_with_its_weights_of_that_epoch(w
 
 def test_fast_path_options_resolve_per_device():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert FastPath().resolve(cpu) == {"amp_dtype": None, "channels_last": False, "compile": False}
-    assert FastPath().resolve(cuda) == {"amp_dtype": torch.bfloat16, "channels_last": True, "compile": False}
+    assert FastPath().resolve(cpu) == {"amp_dtype": None, "channels_last": False, "compile": None}
+    assert FastPath().resolve(cuda) == {"amp_dtype": torch.bfloat16, "channels_last": True, "compile": None}
+    assert FastPath(compile=True).resolve(cpu)["compile"] == "default"
+    assert FastPath(compile="reduce-overhead").resolve(cuda)["compile"] == "reduce-overhead"
+    with pytest.raises(ValueError, match="compile"):
+        FastPath(compile="fastest").resolve(cpu)
     assert FastPath(amp="fp32", channels_last=False).resolve(cuda)["amp_dtype"] is None
     assert FastPath(amp="bf16").resolve(cpu)["amp_dtype"] is torch.bfloat16
     with pytest.raises(ValueError, match="amp"):

@@ -33,8 +33,6 @@ everything downstream is unchanged. A killed pack resumes from its last finished
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import os
 import shutil
 import time
@@ -51,8 +49,7 @@ from torch import nn
 from .data.prepared import Split
 from .models import count_parameters
 from .train import (FastPath, Recipe, _atomic_save, _describe_fast, _should_stop, autocast, channel_stats, compiled,
-                    fused_sgd,
-                    data_fingerprint, initial_model, member_subset, select_device, to_input)
+                    data_fingerprint, initial_model, member_subset, run_fingerprint, setup_device, sgd, to_input)
 
 
 class PackedLinear(nn.Module):
@@ -213,14 +210,7 @@ def train_pack(
     if len(out_paths) != G or (checkpoint_dirs is not None and len(checkpoint_dirs) != G):
         raise ValueError("one output path (and checkpoint directory) per seed")
     state_path = Path(state_path)
-    dev = select_device(device)
-    if threads:
-        torch.set_num_threads(int(threads))
-    if dev.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    else:
-        torch.backends.cudnn.benchmark = True
-    opts = (fast if isinstance(fast, FastPath) else FastPath.from_dict(fast)).resolve(dev)
+    dev, opts = setup_device(device, threads, fast)
     cl = opts["channels_last"]
     fmt = torch.channels_last if cl else torch.contiguous_format
 
@@ -233,24 +223,22 @@ def train_pack(
     y = torch.as_tensor(train.labels, device=dev)
     sub = torch.as_tensor(np.stack(subsets).astype(np.int64), device=dev)
     in_channels, num_classes = train.images.shape[-1], train.num_classes
-    ident = {"arch": arch, "width": width, "seeds": list(map(int, seeds)), "recipe": asdict(recipe),
-             "subset_size": subset_size, "data": data_fingerprint(train)}
-    if opts["amp_dtype"] is not None or cl:
-        ident["fast"] = {"amp": str(opts["amp_dtype"]), "channels_last": cl}
-    fingerprint = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+    fingerprint = run_fingerprint({"arch": arch, "width": width, "seeds": list(map(int, seeds)),
+                                   "recipe": asdict(recipe), "subset_size": subset_size,
+                                   "data": data_fingerprint(train)}, opts)
 
     solo = [initial_model(arch, num_classes, width, in_channels, s) for s in seeds]
     params_each = count_parameters(solo[0])
     net = pack_models(solo).to(dev, memory_format=fmt)
     del solo
+
     def forward_losses(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(dev, opts["amp_dtype"]):
             out = net(xb)
         return member_losses(out, yb), out
 
     step = compiled(forward_losses, opts["compile"])
-    opt = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                          weight_decay=recipe.weight_decay, **fused_sgd(dev))
+    opt = sgd(net.parameters(), recipe, dev)
     histories: list[list[dict[str, float]]] = [[] for _ in range(G)]
     final: dict[int, dict[str, torch.Tensor]] = {}  # member → weights recorded when it stopped
     lines: list[list[str]] = [[] for _ in range(G)]

@@ -120,6 +120,34 @@ def fused_sgd(dev: torch.device) -> dict[str, bool]:
     return {"fused": True} if dev.type == "cuda" else {}
 
 
+def sgd(params, recipe: Recipe, dev: torch.device) -> torch.optim.SGD:
+    """The recipe's SGD (momentum, weight decay; the learning rate is set per epoch)."""
+    return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
+                           **fused_sgd(dev))
+
+
+def setup_device(device: str, threads: int | None,
+                 fast: "FastPath | dict[str, Any] | None") -> tuple[torch.device, dict[str, Any]]:
+    """The training device and its resolved :class:`FastPath` options; sets the thread count,
+    deterministic algorithms on the CPU and cuDNN autotuning on CUDA (every training job)."""
+    dev = select_device(device)
+    if threads:
+        torch.set_num_threads(int(threads))
+    if dev.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.backends.cudnn.benchmark = True
+    return dev, (fast if isinstance(fast, FastPath) else FastPath.from_dict(fast)).resolve(dev)
+
+
+def run_fingerprint(ident: dict[str, Any], opts: dict[str, Any]) -> str:
+    """Hash of what a training run computes, which a resume state must match; the fast-path
+    settings count only when on, so the plain path keeps its old fingerprint."""
+    if opts["amp_dtype"] is not None or opts["channels_last"]:
+        ident = {**ident, "fast": {"amp": str(opts["amp_dtype"]), "channels_last": opts["channels_last"]}}
+    return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+
 def autocast(dev: torch.device, amp_dtype: torch.dtype | None):
     """bfloat16 autocast on ``dev`` when ``amp_dtype`` is set, else a no-op context."""
     return torch.autocast(device_type=dev.type, dtype=amp_dtype, enabled=amp_dtype is not None)
@@ -218,14 +246,7 @@ def train_member(
     :class:`FastPath` options (default: ``auto``, i.e. bf16 and channels-last on CUDA only).
     """
     out_path, state_path = Path(out_path), Path(state_path)
-    dev = select_device(device)
-    if threads:
-        torch.set_num_threads(int(threads))
-    if dev.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    else:
-        torch.backends.cudnn.benchmark = True
-    opts = (fast if isinstance(fast, FastPath) else FastPath.from_dict(fast)).resolve(dev)
+    dev, opts = setup_device(device, threads, fast)
     fmt = torch.channels_last if opts["channels_last"] else torch.contiguous_format
 
     subset = member_subset(len(train), subset_size, seed)
@@ -234,21 +255,18 @@ def train_member(
     y = torch.as_tensor(train.labels[subset], device=dev)
     n = x.shape[0]
     in_channels = train.images.shape[-1]
-    ident = {"arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe),
-             "subset_size": subset_size, "data": data_fingerprint(train)}
-    if opts["amp_dtype"] is not None or opts["channels_last"]:  # the plain path keeps its old fingerprint
-        ident["fast"] = {"amp": str(opts["amp_dtype"]), "channels_last": opts["channels_last"]}
-    fingerprint = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+    fingerprint = run_fingerprint({"arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe),
+                                   "subset_size": subset_size, "data": data_fingerprint(train)}, opts)
 
     model = initial_model(arch, train.num_classes, width, in_channels, seed).to(dev, memory_format=fmt)
+
     def forward_loss(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(dev, opts["amp_dtype"]):
             out = model(xb)
         return F.cross_entropy(out.float(), yb), out
 
     step = compiled(forward_loss, opts["compile"])  # the loss inside the compiled (graph-replayed) part
-    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                          weight_decay=recipe.weight_decay, **fused_sgd(dev))
+    opt = sgd(model.parameters(), recipe, dev)
     history: list[dict[str, float]] = []
     start_epoch = 0
     ckpt_tmp = state_path.with_name(state_path.name + ".checkpoints")

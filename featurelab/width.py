@@ -655,13 +655,16 @@ def residuals(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray, Y_eval: 
               lambdas: Sequence[float] | None = None, select: str = "loo",
               X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, *,
               per_target_lambda: bool = False, loo_subsample: int | None = None,
+              eval_sets: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
               solver_kwargs: dict | None = None) -> dict:
     """Feature residuals ``R = B − Â`` (SPEC 7 line 4; paper Def. 2.6): what the regressors
     ``A`` (``X``) cannot express of the targets ``B`` (``Y``), with ``Â`` the ridge fit of
     :func:`feature_span_error` (same λ selection).
 
     Returns ``fit`` (n_fit×t, in-sample residuals on the fit points), ``eval`` (n_eval×t),
-    ``lambda``, ``fse`` (on the eval points) and the other solver records."""
+    ``lambda``, ``fse`` (on the eval points), ``eval_sets`` (the FSE summary of every extra
+    ``name → (X, Y)`` split, same fit, as in :func:`feature_span_error`) and the other
+    solver records: one fit gives both the FSE and the residuals."""
     solver = _fit_select(X_fit, Y_fit, lambdas=lambdas, select=select, X_val=X_val, Y_val=Y_val,
                          per_target_lambda=per_target_lambda, loo_subsample=loo_subsample,
                          solver_kwargs=solver_kwargs)
@@ -670,7 +673,8 @@ def residuals(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray, Y_eval: 
     pred_eval = solver._predict2d(X_eval)
     R_fit = Yf.astype(np.float64) - solver._predict2d(X_fit)
     R_eval = Ye.astype(np.float64) - pred_eval
-    out = {"fit": R_fit, "eval": R_eval, "fse": _fse_summary(Ye, pred_eval)["fse"]}
+    out = {"fit": R_fit, "eval": R_eval, "fse": _fse_summary(Ye, pred_eval)["fse"],
+           "eval_sets": {name: _fse_summary(Ye_, solver._predict2d(Xe)) for name, (Xe, Ye_) in (eval_sets or {}).items()}}
     out.update(_solver_record(solver, select, per_target_lambda))
     return out
 

@@ -39,8 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .data.prepared import holdout_indices  # noqa: F401  (re-exported)
-from .width import concat_features, feature_performance, feature_span_error, linear_probe, residuals, \
-    shuffled_regression
+from .width import concat_features, feature_span_error, linear_probe, residuals, shuffled_regression
 
 __all__ = ["holdout_indices", "RepeatPlan", "repeat_plan", "measure_alpha", "MEASUREMENT_COLUMNS"]
 
@@ -104,53 +103,56 @@ def measure_alpha(base: Sequence[Features], narrow: Sequence[Features], labels: 
     def cat(members: Sequence[int]) -> dict[str, np.ndarray]:
         return {s: concat_features([narrow[m][s] for m in members]) for s in SPLITS}
 
-    def fse(A: Features, B: Features) -> dict:
-        val = (A["val"], B["val"]) if select == "validation" else (None, None)
-        return feature_span_error(A["train"], B["train"], A["val"], B["val"], X_val=val[0], Y_val=val[1],
-                                  eval_sets={"test": (A["test"], B["test"])}, **reg)
+    def regress(A: Features, B: Features, keep_residuals: bool = False) -> tuple[dict, dict[str, float]]:
+        """FSE(A→B) fitted on train, on the validation and test points (``errors``); with
+        ``keep_residuals`` the same single fit also returns the residuals on train and test."""
+        sel = dict(X_val=A["val"], Y_val=B["val"]) if select == "validation" else {}
+        if keep_residuals:
+            res = residuals(A["train"], B["train"], A["test"], B["test"], eval_sets={"val": (A["val"], B["val"])},
+                            **sel, **reg)
+            return res, {"val": res["eval_sets"]["val"]["fse"], "test": res["fse"]}
+        res = feature_span_error(A["train"], B["train"], A["val"], B["val"],
+                                 eval_sets={"test": (A["test"], B["test"])}, **sel, **reg)
+        return res, {"val": res["fse"], "test": res["eval_sets"]["test"]["fse"]}
+
+    def probe_fp(F: Features) -> float:
+        return linear_probe(F["train"], y_tr, F["test"], y_te, **probe)
 
     for plan in repeat_plan(repeats, n_f, n_p):
         r = plan.repeat
         B, B_ref = base[plan.base], base[plan.base_ref]
-        ref = fse(B_ref, B)
-        for split, value in (("val", ref["fse"]), ("test", ref["eval_sets"]["test"]["fse"])):
-            add(r, "fse_ref", 1, split, value, ref["lambda"])
-        fp_b = linear_probe(B["train"], y_tr, B["test"], y_te, **probe)
-        add(r, "fp_base", 1, "test", fp_b)
-        add(r, "fp_single", 1, "test",
-            linear_probe(narrow[plan.window[0]]["train"], y_tr, narrow[plan.window[0]]["test"], y_te, **probe))
+        ref, e_ref = regress(B_ref, B)
+        for split in ("val", "test"):
+            add(r, "fse_ref", 1, split, e_ref[split], ref["lambda"])
+        fp = {"base": probe_fp(B)}
+        add(r, "fp_base", 1, "test", fp["base"])
+        add(r, "fp_single", 1, "test", probe_fp(narrow[plan.window[0]]))
         concats = {}
         for n in sorted({n_f, n_p}):
             A = concats[n] = cat(plan.concat(n))
-            res = fse(A, B)
-            for split, value, value_ref in (("val", res["fse"], ref["fse"]),
-                                            ("test", res["eval_sets"]["test"]["fse"],
-                                             ref["eval_sets"]["test"]["fse"])):
-                add(r, "fse", n, split, value, res["lambda"])
-                add(r, "fsg", n, split, value - value_ref, res["lambda"])
-            add(r, "fp_concat", n, "test", linear_probe(A["train"], y_tr, A["test"], y_te, **probe))
-        # reverse direction with N_f (paper §3.2)
+            res, e = regress(A, B, keep_residuals=n == n_p)
+            if n == n_p:
+                R1, e_np = res, e  # M_1's residual after the N_p concatenation (Fig 4)
+            for split in ("val", "test"):
+                add(r, "fse", n, split, e[split], res["lambda"])
+                add(r, "fsg", n, split, e[split] - e_ref[split], res["lambda"])
+            fp[n] = probe_fp(A)
+            add(r, "fp_concat", n, "test", fp[n])
+        # reverse direction with N_f (paper §3.2); its fit also gives the low-width residual
         Bc, Ac_ref = concats[n_f], cat(plan.reverse_ref)
-        rev, rev_ref = fse(B, Bc), fse(Ac_ref, Bc)
-        for split, a, b in (("val", rev["fse"], rev_ref["fse"]),
-                            ("test", rev["eval_sets"]["test"]["fse"], rev_ref["eval_sets"]["test"]["fse"])):
-            add(r, "fse_reverse", n_f, split, a, rev["lambda"])
-            add(r, "fse_reverse_ref", n_f, split, b, rev_ref["lambda"])
-            add(r, "fsg_reverse", n_f, split, a - b, rev["lambda"])
-        # residuals and their performance (Fig 4, App. D.1-D.2)
+        (Ra, e_rev), (rev_ref, e_rev_ref) = regress(B, Bc, keep_residuals=True), regress(Ac_ref, Bc)
+        for split in ("val", "test"):
+            add(r, "fse_reverse", n_f, split, e_rev[split], Ra["lambda"])
+            add(r, "fse_reverse_ref", n_f, split, e_rev_ref[split], rev_ref["lambda"])
+            add(r, "fsg_reverse", n_f, split, e_rev[split] - e_rev_ref[split], Ra["lambda"])
+        # what the residuals contribute (Fig 4, App. D.1-D.2); FP of the features alone is above
+        for R, F, n, alone, appended in ((R1, concats[n_p], n_p, "fp_residual_base", "fp_appended_concat"),
+                                         (Ra, B, n_f, "fp_residual_concat", "fp_appended_base")):
+            add(r, alone, n, "test", linear_probe(R["fit"], y_tr, R["eval"], y_te, **probe), R["lambda"])
+            add(r, appended, n, "test", linear_probe(concat_features([F["train"], R["fit"]]), y_tr,
+                                                     concat_features([F["test"], R["eval"]]), y_te, **probe),
+                R["lambda"])
         A_np = concats[n_p]
-        R1 = residuals(A_np["train"], B["train"], A_np["test"], B["test"], **reg,
-                       X_val=A_np["val"] if select == "validation" else None,
-                       Y_val=B["val"] if select == "validation" else None)
-        fp1 = feature_performance(A_np["train"], y_tr, A_np["test"], y_te, R1["fit"], R1["eval"], **probe)
-        add(r, "fp_residual_base", n_p, "test", fp1["residuals"], R1["lambda"])
-        add(r, "fp_appended_concat", n_p, "test", fp1["appended"], R1["lambda"])
-        Ra = residuals(B["train"], Bc["train"], B["test"], Bc["test"], **reg,
-                       X_val=B["val"] if select == "validation" else None,
-                       Y_val=Bc["val"] if select == "validation" else None)
-        fpa = feature_performance(B["train"], y_tr, B["test"], y_te, Ra["fit"], Ra["eval"], **probe)
-        add(r, "fp_residual_concat", n_f, "test", fpa["residuals"], Ra["lambda"])
-        add(r, "fp_appended_base", n_f, "test", fpa["appended"], Ra["lambda"])
         # shuffled regression (App. D.4); λ by LOO on its own fit set
         shuf_select = "loo" if select == "validation" else select
         for quantity, A in (("fse_shuffled", A_np), ("fse_ref_shuffled", B_ref)):
@@ -161,7 +163,7 @@ def measure_alpha(base: Sequence[Features], narrow: Sequence[Features], labels: 
             add(r, quantity, n, "val", sh["fse_val"], sh["lambda"])
             add(r, quantity, n, "test", sh["fse_heldout_test"], sh["lambda"])
             add(r, quantity, n, "heldout_train", sh["fse_heldout_train"], sh["lambda"])
-        done = {row["quantity"]: row["value"] for row in rows if row["repeat"] == r and row["split"] in ("val", "test")}
-        log(f"repeat {r}: FSG(n_p) {done.get('fsg', float('nan')):+.4f}  FSG reverse {done.get('fsg_reverse', float('nan')):+.4f}  "
-            f"FP base {fp_b:.3f}  FP concat(n_p) {done.get('fp_concat', float('nan')):.3f}")
+        log(f"repeat {r}: FSG(N_p) on val {e_np['val'] - e_ref['val']:+.4f}  "
+            f"FSG reverse on val {e_rev['val'] - e_rev_ref['val']:+.4f}  "
+            f"FP base {fp['base']:.3f}  FP concat(N_p) {fp[n_p]:.3f}")
     return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)

@@ -47,7 +47,7 @@ __all__ = [
     "interaction_tensor_loops", "omega_to_dense", "write_omega", "read_omega", "OmegaFile",
     "InteractionResult", "build_interaction", "confidence", "features_per_point",
     "feature_frequency", "models_per_feature", "model_feature_matrix", "shared_features",
-    "shared_error", "similarity", "incidence_matrix", "similarity_matrix", "TRIPLET_COLUMNS",
+    "shared_error", "mantel_test", "similarity", "incidence_matrix", "similarity_matrix", "TRIPLET_COLUMNS",
 ]
 
 TRIPLET_COLUMNS = ("model", "point", "feature")
@@ -626,6 +626,62 @@ def shared_error(predictions: np.ndarray, labels: np.ndarray,
     denom = (errs[:, None] + errs[None, :]) / 2.0
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denom > 0, counts / np.where(denom > 0, denom, 1.0), np.nan)
+
+
+def mantel_test(a: np.ndarray, b: np.ndarray, permutations: int = 9999, seed: int = 0,
+                exact_up_to: int = 8) -> tuple[float, float, int]:
+    """Mantel test of two symmetric (M, M) pair matrices (O.4: shared features, shared error).
+
+    The statistic is Spearman's rho over the pairs i < j (pairs with a NaN dropped). The
+    pairs of one ensemble share models, so the textbook Spearman p-value overstates the
+    evidence; the Mantel test permutes the *models* of ``b`` instead and asks how often a
+    relabelling correlates at least as strongly: one-sided p = #{π : rho_π ≥ rho} / #π.
+    All M! relabellings are enumerated for M ≤ ``exact_up_to``; otherwise ``permutations``
+    random ones plus the identity (p = (1 + #{rho_π ≥ rho}) / (1 + permutations)).
+    Returns (rho, p, number of relabellings); (NaN, NaN, 0) when rho is undefined.
+    """
+    import itertools
+
+    import scipy.stats
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape != b.shape:
+        raise ValueError(f"mantel_test needs two square matrices of one shape, got {a.shape} and {b.shape}")
+    m = a.shape[0]
+    iu, ju = np.triu_indices(m, 1)
+
+    def rho(bp: np.ndarray) -> float:
+        x, y = a[iu, ju], bp[iu, ju]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+            return float("nan")
+        return float(scipy.stats.spearmanr(x[ok], y[ok]).statistic)
+
+    r0 = rho(b)
+    if not np.isfinite(r0):
+        return float("nan"), float("nan"), 0
+    if m <= exact_up_to:
+        perms = np.array(list(itertools.permutations(range(m))), dtype=np.int64)
+    else:
+        rng = np.random.default_rng(seed)
+        perms = np.vstack([np.arange(m)] + [rng.permutation(m) for _ in range(int(permutations))])
+    if np.isfinite(a[iu, ju]).all() and np.isfinite(b[iu, ju]).all():
+        # Relabelling the models only reorders b's pairs, so its pair ranks are fixed: rho_π is
+        # the Pearson correlation of a's ranks with b's ranks read at (π_i, π_j), all π at once.
+        x = scipy.stats.rankdata(a[iu, ju])
+        x = (x - x.mean()) / np.linalg.norm(x - x.mean())
+        rb = np.zeros((m, m))
+        rb[iu, ju] = scipy.stats.rankdata(b[iu, ju])
+        rb = rb + rb.T
+        yc = rb[iu, ju] - rb[iu, ju].mean()
+        norm = np.linalg.norm(yc)
+        rhos = np.concatenate([(rb[pp[:, iu], pp[:, ju]] - rb[iu, ju].mean()) @ x / norm
+                               for pp in np.array_split(perms, max(1, len(perms) // 8192))])
+    else:  # NaN pairs (an error-free model): the pairs kept change with π
+        rhos = np.array([rho(b[np.ix_(pi, pi)]) for pi in perms])
+    hits = int(np.sum(np.isfinite(rhos) & (rhos >= r0 - 1e-9)))
+    return r0, hits / len(perms), int(len(perms))
 
 
 def similarity(psi_a: Sequence[int] | set[int], psi_b: Sequence[int] | set[int]) -> float:

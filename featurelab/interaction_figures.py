@@ -35,7 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.stats
 
-from featurelab.interaction import incidence_matrix, similarity_matrix
+from featurelab.interaction import incidence_matrix, mantel_test, similarity_matrix
 
 __all__ = [
     "frequency_order", "fig1_extremes", "fig2a_frequency_over_epochs", "fig2b_frequency",
@@ -630,7 +630,9 @@ def observations(conf: np.ndarray, nfeat: np.ndarray, freq: np.ndarray, n_models
     ``o1_long_tail`` = skewness > 0 and top-10 % share ≥ 2 × the uniform share.
     O.2: Spearman (rho, p) of (conf, nfeat); ``o2_confidence_falls_with_nfeat`` = rho < 0.
     O.3: Spearman of (freq, n_models); ``o3_models_rise_with_frequency`` = rho > 0.
-    O.4: Spearman of (shared_feat, shared_err) over pairs i < j, NaN pairs dropped;
+    O.4: Spearman of (shared_feat, shared_err) over pairs i < j, NaN pairs dropped, and
+    ``o4_mantel_p``, the one-sided p of :func:`featurelab.interaction.mantel_test` (the
+    pairs share models, so Spearman's own p overstates the evidence);
     ``o4_shared_error_rises_with_shared_features`` = rho > 0.
     Undefined statistics (constant input, fewer than 3 values) are NaN and their boolean
     is False. NaN floats serialise as ``NaN`` with Python's json (allow_nan).
@@ -664,11 +666,13 @@ def observations(conf: np.ndarray, nfeat: np.ndarray, freq: np.ndarray, n_models
     sf = np.asarray(shared_feat, dtype=np.float64)[i, j]
     se = np.asarray(shared_err, dtype=np.float64)[i, j]
     r4, p4 = _spearman(sf, se)
+    _, mantel_p, mantel_n = mantel_test(shared_feat, shared_err)
     out.update({
         "o2_spearman_rho": r2, "o2_spearman_p": p2,
         "o3_spearman_rho": r3, "o3_spearman_p": p3,
         "o4_spearman_rho": r4, "o4_spearman_p": p4,
         "o4_n_pairs": int(np.sum(np.isfinite(sf) & np.isfinite(se))),
+        "o4_mantel_p": mantel_p, "o4_mantel_relabellings": mantel_n,
         "o2_confidence_falls_with_nfeat": bool(np.isfinite(r2) and r2 < 0),
         "o3_models_rise_with_frequency": bool(np.isfinite(r3) and r3 > 0),
         "o4_shared_error_rises_with_shared_features": bool(np.isfinite(r4) and r4 > 0),

@@ -48,7 +48,7 @@ from torch import nn
 
 from .data.prepared import Split
 from .models import count_parameters
-from .train import (FastPath, Recipe, _atomic_save, _describe_fast, _should_stop, autocast, channel_stats, compiled,
+from .train import (FastPath, Recipe, _atomic_save, scaled_recipe, _describe_fast, _should_stop, autocast, channel_stats, compiled,
                     data_fingerprint, initial_model, member_subset, run_fingerprint, setup_device, sgd, to_input)
 
 
@@ -216,6 +216,7 @@ def train_pack(
 
     subsets = [member_subset(len(train), subset_size, s) for s in seeds]
     n = len(subsets[0])
+    recipe = scaled_recipe(recipe, n, log)
     mean, std = channel_stats(train.images)
     x = to_input(train.images, mean, std, dev)  # the whole split once; members index into it
     if cl:

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,6 +51,7 @@ class Recipe:
     max_epochs: int = 200
     stop_at_train_acc: float | None = 1.0
     checkpoint_epochs: tuple[int, ...] = ()
+    reference_size: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipe":
@@ -60,6 +62,21 @@ class Recipe:
         if "checkpoint_epochs" in d:
             d["checkpoint_epochs"] = tuple(int(e) for e in d["checkpoint_epochs"] or ())
         return cls(**d)
+
+    def for_size(self, n: int) -> "Recipe":
+        """The recipe a member trained on ``n`` images follows. With ``reference_size``
+        set, ``max_epochs`` and ``lr_step_epochs`` are scaled by ``reference_size / n``
+        (rounded up; at least 1), so that a member trained on a small split (a blue group, a
+        training fraction) takes as many SGD steps as one trained on ``reference_size``
+        images; checkpoint epochs are kept as written. Without it, the recipe itself."""
+        if self.reference_size is None:
+            return self
+        if n < 1:
+            raise ValueError(f"cannot scale a recipe to {n} training images")
+        scale = self.reference_size / n
+        return replace(self, max_epochs=max(1, math.ceil(self.max_epochs * scale - 1e-9)),
+                       lr_step_epochs=max(1, math.ceil(self.lr_step_epochs * scale - 1e-9)),
+                       reference_size=None)
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of (0-based) ``epoch``: step decay."""
@@ -124,6 +141,16 @@ def sgd(params, recipe: Recipe, dev: torch.device) -> torch.optim.SGD:
     """The recipe's SGD (momentum, weight decay; the learning rate is set per epoch)."""
     return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
                            **fused_sgd(dev))
+
+
+def scaled_recipe(recipe: Recipe, n: int, log: Callable[[str], None] = print) -> Recipe:
+    """:meth:`Recipe.for_size`, saying so in the log when it changes the recipe."""
+    scaled = recipe.for_size(n)
+    if recipe.reference_size is not None:
+        log(f"{n} training images against reference_size {recipe.reference_size}: "
+            f"max_epochs {recipe.max_epochs} -> {scaled.max_epochs}, "
+            f"lr_step_epochs {recipe.lr_step_epochs} -> {scaled.lr_step_epochs}")
+    return scaled
 
 
 def setup_device(device: str, threads: int | None,
@@ -255,6 +282,7 @@ def train_member(
     y = torch.as_tensor(train.labels[subset], device=dev)
     n = x.shape[0]
     in_channels = train.images.shape[-1]
+    recipe = scaled_recipe(recipe, n, log)
     fingerprint = run_fingerprint({"arch": arch, "width": width, "seed": seed, "recipe": asdict(recipe),
                                    "subset_size": subset_size, "data": data_fingerprint(train)}, opts)
 

@@ -1,6 +1,8 @@
 """Known-answer tests of featurelab.interaction (SPEC 4, paper 000 §3 and Algorithm 1)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -421,3 +423,61 @@ def test_similarity_and_matrix():
     ref = np.array([[it.similarity(a, b) for b in psi] for a in psi])
     np.testing.assert_allclose(sim, ref)
     np.testing.assert_allclose(it.similarity_matrix(inc, rows=[2]), ref[[2]])
+
+
+def _brute_mantel(a, b):
+    import itertools
+
+    import scipy.stats
+    m = a.shape[0]
+    iu = np.triu_indices(m, 1)
+    ok0 = np.isfinite(b[iu])
+    r0 = scipy.stats.spearmanr(a[iu][ok0], b[iu][ok0]).statistic
+    rs = []
+    for pi in itertools.permutations(range(m)):
+        bp = b[np.ix_(pi, pi)][iu]
+        ok = np.isfinite(bp) & np.isfinite(a[iu])
+        rs.append(scipy.stats.spearmanr(a[iu][ok], bp[ok]).statistic)
+    return r0, float(np.mean(np.array(rs) >= r0 - 1e-9))
+
+
+def test_mantel_test_against_brute_force_relabellings():
+    from featurelab.interaction import mantel_test
+    rng = np.random.default_rng(3)
+    for m in (4, 5, 6):
+        a = rng.integers(0, 6, (m, m)).astype(float)   # integer counts: ties, as shared features have
+        a = a + a.T
+        b = rng.random((m, m))
+        b = b + b.T + 0.3 * a                           # partly related
+        r, p, n = mantel_test(a, b)
+        r_ref, p_ref = _brute_mantel(a, b)
+        assert n == math.factorial(m)
+        assert r == pytest.approx(r_ref) and p == pytest.approx(p_ref)
+    # a NaN pair (an error-free model) takes the slow path and still matches
+    b[0, 1] = b[1, 0] = np.nan
+    r, p, _ = mantel_test(a, b)
+    mask = np.isfinite(b)
+    iu = np.triu_indices(6, 1)
+    keep = mask[iu]
+    import scipy.stats
+    assert r == pytest.approx(scipy.stats.spearmanr(a[iu][keep], b[iu][keep]).statistic)
+    assert p == pytest.approx(_brute_mantel(a, b)[1])
+
+
+def test_mantel_test_identical_and_opposite_and_sampled():
+    from featurelab.interaction import mantel_test
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 6))
+    x = x + x.T
+    assert mantel_test(x, x) == (pytest.approx(1.0), pytest.approx(1 / 720), 720)
+    assert mantel_test(x, -x)[1] == pytest.approx(1.0)
+    big = rng.random((12, 12))
+    big = big + big.T
+    r, p, n = mantel_test(big, big, permutations=499, seed=1)
+    assert n == 500 and p == pytest.approx(1 / 500)        # the identity alone reaches rho = 1
+    noise = rng.random((12, 12))
+    r, p, _ = mantel_test(big, noise + noise.T, permutations=999)
+    assert 0.01 < p < 0.99
+    with pytest.raises(ValueError, match="square matrices"):
+        mantel_test(np.ones((3, 3)), np.ones((3, 4)))
+    assert np.isnan(mantel_test(np.ones((4, 4)), x[:4, :4])[0])

@@ -282,6 +282,8 @@ def test_observations_monotone_inputs():
     assert o["o2_spearman_rho"] == pytest.approx(-1.0) and o["o2_spearman_p"] < 0.01
     assert o["o3_spearman_rho"] == pytest.approx(1.0, abs=1e-12)
     assert o["o4_spearman_rho"] == pytest.approx(1.0) and o["o4_n_pairs"] == 6
+    # only the identity among the 4! relabellings keeps the six pair values in order
+    assert o["o4_mantel_p"] == pytest.approx(1 / 24) and o["o4_mantel_relabellings"] == 24
     assert o["o2_confidence_falls_with_nfeat"] is True
     assert o["o3_models_rise_with_frequency"] is True
     assert o["o4_shared_error_rises_with_shared_features"] is True

@@ -118,3 +118,25 @@ def test_step_schedule():
     assert r.lr_at(50) == pytest.approx(0.01) and r.lr_at(100) == pytest.approx(0.001)
     with pytest.raises(ValueError, match="unknown training-recipe keys"):
         Recipe.from_dict({"lr": 0.1, "epochs": 3})
+
+
+def test_reference_size_gives_small_splits_the_same_number_of_steps(world, tmp_path):
+    r = Recipe(max_epochs=8, lr_step_epochs=5, reference_size=3000)
+    assert r.for_size(600) == Recipe(max_epochs=40, lr_step_epochs=25)      # 5x fewer images, 5x the epochs
+    assert r.for_size(3000).max_epochs == 8 and r.for_size(6000).max_epochs == 4
+    assert r.for_size(900).max_epochs == 27                                  # 26.67 rounded up
+    assert r.for_size(10**6).max_epochs == 1 and r.for_size(10**6).lr_step_epochs == 1
+    plain = Recipe(max_epochs=8)
+    assert plain.for_size(17) is plain
+    with pytest.raises(ValueError, match="0 training images"):
+        r.for_size(0)
+    # in training: 128 images against a reference of 256 -> twice RECIPE's 3 epochs
+    logs = []
+    train, test = world
+    from dataclasses import replace
+    m = train_member(train, test=test, arch="resnet18", width=1 / 16, seed=0,
+                     recipe=replace(RECIPE, reference_size=256, checkpoint_epochs=()), subset_size=128,
+                     out_path=tmp_path / "m.pt", state_path=tmp_path / "s.pt", device="cpu", threads=1,
+                     log=logs.append)
+    assert m["epochs"] == 6 and len(m["history"]) == 6
+    assert any("max_epochs 3 -> 6" in line for line in logs)

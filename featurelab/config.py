@@ -158,10 +158,24 @@ def _gde_problems(config: dict[str, Any]) -> list[str]:
     if gde["fractions"] and gde["dataset"] == "folder":
         out.append("gde.fractions: the size of the 'folder' dataset is not known before it is prepared; "
                    "set gde.fractions: [] or list ensembles with explicit subsets")
-    n_classes = _num_classes(config, gde["dataset"])
+    if gde.get("world"):
+        if gde["dataset"] != "synthetic":
+            out.append(f"gde.world: overrides the synthetic world, but gde.dataset is {gde['dataset']!r}")
+        else:
+            from .data.synthetic import WorldConfig
+            try:
+                WorldConfig.from_dict(gde_world(config)).validate()
+            except (ValueError, TypeError) as exc:
+                out.append(f"gde.world: {exc}")
+                return out
+    ds = gde_base_dataset(config)
+    n_classes = _num_classes(config, ds)
     for i, k in enumerate(gde["superclasses"]):
         if n_classes is not None and k > n_classes:
             out.append(f"gde.superclasses.{i}: {k} superclasses exceed the {n_classes} classes of {gde['dataset']}")
+    size = _train_size(config, ds)
+    if gde.get("subset") is not None and size is not None and gde["subset"] > size:
+        out.append(f"gde.subset: {gde['subset']} exceeds the {size} training images of {ds}")
     if "penultimate" not in config["extract"]["layers"] or "test" not in config["extract"]["splits"]:
         out.append("gde: needs penultimate test activations (extract.layers and extract.splits)")
     return out
@@ -175,18 +189,19 @@ def gde_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if not gde["enabled"]:
         return {}
     base = {k: gde[k] for k in ("arch", "width", "members", "recipe", "seed")}
-    ds = gde["dataset"]
+    ds = gde_base_dataset(config)
     out = {}
     for k in gde["superclasses"]:
         out[f"gde_super{k}"] = {**base, "dataset": ds if k == _num_classes(config, ds) else f"{ds}__super{k}",
-                                "subset": None, "condition": f"super{k}"}
+                                "subset": gde.get("subset"), "condition": f"super{k}"}
     for g in range(1, gde["blue_groups"] + 1):
         out[f"gde_blue{g}"] = {**base, "dataset": f"{ds}__blue{g}", "subset": None, "condition": f"blue{g}"}
     n_train = _train_size(config, ds)
     full = f"gde_super{_num_classes(config, ds)}"
     for f in gde["fractions"]:
-        if f == 1.0 and full in out:  # the whole training set with the original labels: already trained
-            out[full]["fraction"] = 1.0
+        # the original labels on as many images as a superclass member: that ensemble already is it
+        if full in out and n_train is not None and fraction_size(n_train, f) == (out[full]["subset"] or n_train):
+            out[full]["fraction"] = f
             continue
         out[f"gde_frac{round(f * 1000):04d}"] = {**base, "dataset": ds, "subset": fraction_size(n_train, f),
                                                  "fraction": f}
@@ -275,15 +290,41 @@ def toy_conditions(config: dict[str, Any]) -> dict[str, dict[str, int]]:
             for c in toy["conditions"]}
 
 
+def gde_world(config: dict[str, Any]) -> dict[str, Any]:
+    """The GDE study's own synthetic world: ``data.synthetic`` with ``gde.world`` over it
+    (``blue_tie`` merged key by key)."""
+    base = copy.deepcopy(config["data"]["synthetic"])
+    over = copy.deepcopy(config["gde"].get("world") or {})
+    if "blue_tie" in over:
+        base["blue_tie"] = {**(base.get("blue_tie") or {}), **(over.pop("blue_tie") or {})}
+    return {**base, **over}
+
+
+def gde_base_dataset(config: dict[str, Any]) -> str:
+    """The base dataset of the GDE conditions: ``synthetic_gde`` when the study has its own
+    synthetic world (``gde.world``), else ``gde.dataset``."""
+    gde = config["gde"]
+    return "synthetic_gde" if gde["dataset"] == "synthetic" and gde.get("world") else gde["dataset"]
+
+
+def _world_of(config: dict[str, Any], dataset: str) -> dict[str, Any] | None:
+    if dataset == "synthetic":
+        return config["data"]["synthetic"]
+    if dataset == "synthetic_gde":
+        return gde_world(config)
+    return None
+
+
 def _num_classes(config: dict[str, Any], dataset: str) -> int | None:
     """Classes of a base dataset; None for 'folder' (known only once prepared)."""
-    return config["data"]["synthetic"]["num_classes"] if dataset == "synthetic" else (
-        None if dataset == "folder" else 10)
+    world = _world_of(config, dataset)
+    return world["num_classes"] if world is not None else (None if dataset == "folder" else 10)
 
 
 def _train_size(config: dict[str, Any], dataset: str) -> int | None:
     """Training images of a base dataset; None for 'folder' (known only once prepared)."""
-    return config["data"]["synthetic"]["n_train"] if dataset == "synthetic" else TRAIN_SIZES.get(dataset)
+    world = _world_of(config, dataset)
+    return world["n_train"] if world is not None else TRAIN_SIZES.get(dataset)
 
 
 def _interaction_problems(config: dict[str, Any]) -> list[str]:

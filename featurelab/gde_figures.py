@@ -150,7 +150,7 @@ def fig5b(fraction_table: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ax.errorbar(df["fraction"], df["accuracy_mean"],
                 yerr=np.where(np.isfinite(yerr), yerr, 0.0), marker="o", ms=4, lw=1.5,
                 capsize=2.5, color="tab:blue")
-    ax.set_xlim(0.0, 1.02)
+    ax.set_xlim(0.0, 1.02 * float(df["fraction"].max()))
     ax.set_xlabel("fraction of training data")
     ax.set_ylabel("test accuracy")
     ax.set_title("data fraction vs test acc (Fig 5b)", fontsize=10.5)

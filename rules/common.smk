@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 from featurelab.config import (
     ConfigError,
     gde_ensembles,
+    gde_world,
     validate_config,
     width_alpha_denominators,
     width_ensembles,
@@ -291,7 +292,7 @@ def interaction_targets(name):
 
 # ---------------------------------------------------------------- GDE study
 
-BASE_DATASETS = "synthetic|cifar10|svhn|fashion_mnist|folder"
+BASE_DATASETS = "synthetic_gde|synthetic|cifar10|svhn|fashion_mnist|folder"
 
 
 def gde_condition_members(wildcards):

@@ -25,6 +25,24 @@ rule synthetic_world:
         "../scripts/synthetic_world.py"
 
 
+rule synthetic_gde_world:
+    # the GDE study's own world (gde.world over data.synthetic), e.g. with more images
+    output:
+        train="resources/prepared/synthetic_gde/train.npz",
+        test="resources/prepared/synthetic_gde/test.npz",
+        train_truth="resources/prepared/synthetic_gde/train_truth.parquet",
+        test_truth="resources/prepared/synthetic_gde/test_truth.parquet",
+        world="resources/prepared/synthetic_gde/world.json",
+    log:
+        "results/logs/data/synthetic_gde_world.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        world=gde_world(config),
+    script:
+        "../scripts/synthetic_world.py"
+
+
 rule download_cifar10:
     output:
         "resources/downloads/cifar10/cifar-10-python.tar.gz",

@@ -93,5 +93,7 @@ rule gde_fractions:
         "results/logs/gde/fig5b.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        fractions={name: ens["fraction"] for name, ens in GDE_ENSEMBLES.items() if "fraction" in ens},
     script:
         "../scripts/gde_fig5b.py"

@@ -15,9 +15,8 @@ with logged(snakemake.log[0]):
     for name in snakemake.input.keys():
         for path in snakemake.input[name]:
             m = json.loads(Path(path).read_text())
-            rows.append({"fraction": None, "ensemble": name, "member": m["member"],
+            rows.append({"fraction": snakemake.params.fractions[name], "ensemble": name, "member": m["member"],
                          "n_train": m["subset_size"], "accuracy": m["test_acc"]})
     df = pd.DataFrame(rows)
-    df["fraction"] = df["n_train"] / df["n_train"].max()
     F.save(*F.fig5b(df[["fraction", "accuracy", "n_train"]]), snakemake.output.figure, snakemake.output.table)
     log(df.groupby("n_train")["accuracy"].agg(["mean", "std"]).to_string())

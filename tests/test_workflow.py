@@ -31,7 +31,8 @@ def tiny_config(max_epochs=2, members=2, stop=1.0, studies=False):
         cfg["interaction"] = {"ensembles": ["tiny"], "k": 8, "sensitivity": {"g5": {"gamma_corr": 0.5}},
                               "depths": ["block1"], "epochs": {"tiny": [0, 1]}}
         cfg["gde"] = {"enabled": True, "width": 0.0625, "members": 2, "recipe": "tiny",
-                      "superclasses": [2, 4], "blue_groups": 2, "fractions": [0.5, 1.0]}
+                      "superclasses": [2, 4], "blue_groups": 2, "fractions": [0.5, 1.0],
+                      "world": {"n_train": 240}, "subset": 100}
         cfg["width"] = {"enabled": True, "dataset": "synthetic", "validation": 40, "archs": ["resnet18"],
                         "base_width": 0.0625, "alphas": [0.5], "repeats": 1, "recipe": "tiny"}
     return cfg
@@ -77,7 +78,12 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert list(table["condition"]) == ["super2", "super4", "blue1", "blue2"]
     assert table["accuracy_mean"].between(0, 1).all() and table["agreement_mean"].between(0, 1).all()
     assert "±" in (tmp_path / "results/gde/table1.md").read_text()
-    assert len(pd.read_csv(tmp_path / "results/gde/fig5b.csv")) == 2  # fractions 0.5 and 1.0
+    fig5b = pd.read_csv(tmp_path / "results/gde/fig5b.csv")  # fractions 0.5 and 1.0 of the GDE world's 240
+    assert fig5b["fraction"].tolist() == [0.5, 1.0] and fig5b["n_train"].tolist() == [120, 240]
+    gde_world = np.load(tmp_path / "resources/prepared/synthetic_gde/train.npz")
+    assert len(gde_world["labels"]) == 240
+    blue = np.load(tmp_path / "resources/prepared/synthetic_gde__blue2/train.npz")
+    assert len(blue["labels"]) == 120
 
     width = tmp_path / "results/width"
     counts = pd.read_csv(width / "member_counts.csv")

@@ -308,6 +308,22 @@ def gde_condition_members(wildcards):
     return files
 
 
+def synthetic_base_truth(wildcards):
+    """The ground truth of a synthetic base world (its rare-pool sizes), else nothing."""
+    if wildcards.base in ("synthetic", "synthetic_gde"):
+        return {"truth": f"resources/prepared/{wildcards.base}/train_truth.parquet"}
+    return {}
+
+
+def gde_blue_group_info(wildcards):
+    """Each blue group's thresholds (and, on a synthetic world, its mean rare pool)."""
+    return [
+        f"resources/prepared/{ens['dataset']}/blue_thresholds.json"
+        for ens in GDE_ENSEMBLES.values()
+        if ens.get("condition", "").startswith("blue")
+    ]
+
+
 def gde_fraction_metrics(wildcards):
     return {
         name: expand(

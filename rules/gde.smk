@@ -22,6 +22,7 @@ rule superclass_dataset:
 
 rule blue_group_dataset:
     input:
+        unpack(synthetic_base_truth),
         train="resources/prepared/{base}/train.npz",
         test="resources/prepared/{base}/test.npz",
     output:
@@ -44,6 +45,7 @@ rule blue_group_dataset:
 rule gde_tables:
     input:
         unpack(gde_condition_members),
+        blue_groups=gde_blue_group_info,
     output:
         table=report(
             "results/gde/table1.csv",

@@ -481,3 +481,36 @@ def test_mantel_test_identical_and_opposite_and_sampled():
     with pytest.raises(ValueError, match="square matrices"):
         mantel_test(np.ones((3, 3)), np.ones((3, 4)))
     assert np.isnan(mantel_test(np.ones((4, 4)), x[:4, :4])[0])
+
+
+def test_o4_stability_script_reads_an_ensemble_and_reports_each_cell(tmp_path, repo_root):
+    """analysis/o4_stability.py (README, O.4): one row per member range and K, with the
+    Mantel p and the clusters each model holds; a missing member is named."""
+    import subprocess
+    import sys
+
+    from featurelab.activations import write_activations
+    rng = np.random.default_rng(0)
+    n, d, c = 120, 12, 3
+    shared = rng.normal(size=(n, 6))
+    y = rng.integers(0, c, n)
+    for m in range(4):
+        acts = np.abs(shared @ rng.normal(size=(6, d)) + 0.5 * rng.normal(size=(n, d))).astype(np.float32)
+        logits = rng.normal(size=(n, c)).astype(np.float32)
+        f = tmp_path / "ens" / "activations" / f"member{m}" / "penultimate" / "test.parquet"
+        f.parent.mkdir(parents=True)
+        write_activations(f, index=np.arange(n), label=y, prediction=logits.argmax(1), logits=logits,
+                          activation=acts, metadata={"member": m})
+    script = repo_root / "analysis" / "o4_stability.py"
+    res = subprocess.run([sys.executable, str(script), str(tmp_path / "ens"), "--members", "0-3", "1-3",
+                          "--k", "4", "6"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    rows = [line.split() for line in res.stdout.splitlines()[1:]]
+    assert [(r[0], r[1]) for r in rows] == [("0-3", "4"), ("0-3", "6"), ("1-3", "4"), ("1-3", "6")]
+    for r in rows:
+        assert 0 <= float(r[6]) <= 1                      # Mantel p
+        held = r[7:]
+        assert len(held) == (4 if r[0] == "0-3" else 3) and all(1 <= int(h) <= int(r[1]) for h in held)
+    missing = subprocess.run([sys.executable, str(script), str(tmp_path / "ens"), "--members", "0-4"],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0 and "member4" in missing.stderr

@@ -669,14 +669,15 @@ def mantel_test(a: np.ndarray, b: np.ndarray, permutations: int = 9999, seed: in
     if np.isfinite(a[iu, ju]).all() and np.isfinite(b[iu, ju]).all():
         # Relabelling the models only reorders b's pairs, so its pair ranks are fixed: rho_π is
         # the Pearson correlation of a's ranks with b's ranks read at (π_i, π_j), all π at once.
+        # x is centred, so y's mean drops out of the dot product.
         x = scipy.stats.rankdata(a[iu, ju])
         x = (x - x.mean()) / np.linalg.norm(x - x.mean())
+        y = scipy.stats.rankdata(b[iu, ju])
         rb = np.zeros((m, m))
-        rb[iu, ju] = scipy.stats.rankdata(b[iu, ju])
+        rb[iu, ju] = y
         rb = rb + rb.T
-        yc = rb[iu, ju] - rb[iu, ju].mean()
-        norm = np.linalg.norm(yc)
-        rhos = np.concatenate([(rb[pp[:, iu], pp[:, ju]] - rb[iu, ju].mean()) @ x / norm
+        norm = np.linalg.norm(y - y.mean())
+        rhos = np.concatenate([rb[pp[:, iu], pp[:, ju]] @ x / norm
                                for pp in np.array_split(perms, max(1, len(perms) // 8192))])
     else:  # NaN pairs (an error-free model): the pairs kept change with π
         rhos = np.array([rho(b[np.ix_(pi, pi)]) for pi in perms])

@@ -48,8 +48,9 @@ from torch import nn
 
 from .data.prepared import Split
 from .models import count_parameters
-from .train import (FastPath, Recipe, _atomic_save, scaled_recipe, _describe_fast, _should_stop, autocast, channel_stats, compiled,
-                    data_fingerprint, initial_model, member_subset, run_fingerprint, setup_device, sgd, to_input)
+from .train import (FastPath, Recipe, _atomic_save, _describe_fast, _should_stop, autocast, channel_stats, compiled,
+                    data_fingerprint, initial_model, member_subset, resume_state, run_fingerprint, scaled_recipe,
+                    setup_device, sgd, to_input)
 
 
 class PackedLinear(nn.Module):
@@ -245,17 +246,10 @@ def train_pack(
     lines: list[list[str]] = [[] for _ in range(G)]
     start_epoch = 0
     ckpt_tmp = state_path.with_name(state_path.name + ".checkpoints")
-    if state_path.exists():
-        state = torch.load(state_path, map_location=dev, weights_only=False)
-        if state.get("fingerprint") == fingerprint:
-            net.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            histories, final, lines = state["histories"], state["final"], state["lines"]
-            start_epoch = state["epoch"]
-            log(f"resuming from {state_path} after epoch {start_epoch}")
-        else:
-            log(f"ignoring {state_path}: it was written for another configuration")
-            shutil.rmtree(ckpt_tmp, ignore_errors=True)
+    state = resume_state(state_path, fingerprint, net, opt, dev, log)
+    if state:
+        histories, final, lines = state["histories"], state["final"], state["lines"]
+        start_epoch = state["epoch"]
     want_ckpt = set(recipe.checkpoint_epochs)
 
     def save_ckpt(g: int, epoch: int, sd: dict[str, torch.Tensor] | None = None) -> None:

@@ -153,6 +153,25 @@ def scaled_recipe(recipe: Recipe, n: int, log: Callable[[str], None] = print) ->
     return scaled
 
 
+def resume_state(state_path: Path, fingerprint: str, module: torch.nn.Module, opt: torch.optim.Optimizer,
+                 dev: torch.device, log: Callable[[str], None]) -> dict[str, Any] | None:
+    """Restore ``module`` and ``opt`` from the resumable state at ``state_path`` and return
+    that state, when it was written for this ``fingerprint``. A state written for another
+    configuration is ignored and its kept checkpoints (``<state>.checkpoints``) removed;
+    returns None then, and when there is no state."""
+    if not state_path.exists():
+        return None
+    state = torch.load(state_path, map_location=dev, weights_only=False)
+    if state.get("fingerprint") != fingerprint:
+        log(f"ignoring {state_path}: it was written for another configuration")
+        shutil.rmtree(state_path.with_name(state_path.name + ".checkpoints"), ignore_errors=True)
+        return None
+    module.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    log(f"resuming from {state_path} after epoch {state['epoch']}")
+    return state
+
+
 def setup_device(device: str, threads: int | None,
                  fast: "FastPath | dict[str, Any] | None") -> tuple[torch.device, dict[str, Any]]:
     """The training device and its resolved :class:`FastPath` options; sets the thread count,
@@ -295,20 +314,10 @@ def train_member(
 
     step = compiled(forward_loss, opts["compile"])  # the loss inside the compiled (graph-replayed) part
     opt = sgd(model.parameters(), recipe, dev)
-    history: list[dict[str, float]] = []
-    start_epoch = 0
     ckpt_tmp = state_path.with_name(state_path.name + ".checkpoints")
-    if state_path.exists():
-        state = torch.load(state_path, map_location=dev, weights_only=False)
-        if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            history = state["history"]
-            start_epoch = state["epoch"]
-            log(f"resuming from {state_path} after epoch {start_epoch}")
-        else:
-            log(f"ignoring {state_path}: it was written for another configuration")
-            shutil.rmtree(ckpt_tmp, ignore_errors=True)
+    state = resume_state(state_path, fingerprint, model, opt, dev, log)
+    history: list[dict[str, float]] = state["history"] if state else []
+    start_epoch = state["epoch"] if state else 0
     want_ckpt = set(recipe.checkpoint_epochs)
     if 0 in want_ckpt and start_epoch == 0:
         _atomic_save(model.state_dict(), ckpt_tmp / "epoch000.pt")

@@ -13,6 +13,16 @@ def repo_root() -> Path:
     return ROOT
 
 
+def world_splits(**world):
+    """(train, test) Splits of a synthetic world with these WorldConfig settings."""
+    from featurelab.data.prepared import Split
+    from featurelab.data.synthetic import WorldConfig, class_names, generate_split
+
+    cfg = WorldConfig(**world)
+    names = tuple(class_names(cfg))
+    return tuple(Split(*generate_split(cfg, split)[:2], names) for split in ("train", "test"))
+
+
 def snakemake_cmd() -> list[str]:
     """The snakemake executable next to the running Python (the test venv's)."""
     exe = Path(sys.executable).parent / "snakemake"

@@ -8,9 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from conftest import world_splits
 from featurelab.activations import read_activations, read_metadata, write_activations
-from featurelab.data.prepared import Split
-from featurelab.data.synthetic import WorldConfig, class_names, generate_split
 from featurelab.extract import extract_member
 from featurelab.train import Recipe, load_member, to_input, train_member
 
@@ -66,10 +65,7 @@ def test_rows_must_agree(tmp_path):
 
 
 def test_extract_member_matches_the_model(tmp_path):
-    cfg = WorldConfig(n_train=64, n_test=50, num_classes=3, seed=2)
-    tr, te = generate_split(cfg, "train"), generate_split(cfg, "test")
-    names = tuple(class_names(cfg))
-    train, test = Split(tr[0], tr[1], names), Split(te[0], te[1], names)
+    train, test = world_splits(n_train=64, n_test=50, num_classes=3, seed=2)
     train_member(train, arch="resnet18", width=1 / 16, seed=0, recipe=Recipe(max_epochs=1, batch_size=16),
                  out_path=tmp_path / "m.pt", state_path=tmp_path / "s.pt", device="cpu", log=lambda s: None)
     outs = {"penultimate": tmp_path / "pen.parquet", "block2": tmp_path / "b2.parquet"}

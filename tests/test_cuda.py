@@ -8,8 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from featurelab.data.prepared import Split
-from featurelab.data.synthetic import WorldConfig, class_names, generate_split
+from conftest import world_splits
 from featurelab.pack import member_losses, member_state, pack_models, stack_members, train_pack
 from featurelab.train import Recipe, initial_model, load_member, train_member
 
@@ -21,10 +20,7 @@ RECIPE = Recipe(lr=0.05, batch_size=100, max_epochs=6, stop_at_train_acc=None, c
 
 @pytest.fixture(scope="module")
 def world():
-    cfg = WorldConfig(n_train=3000, n_test=1000, num_classes=10, seed=0)
-    tr, te = generate_split(cfg, "train"), generate_split(cfg, "test")
-    names = tuple(class_names(cfg))
-    return Split(tr[0], tr[1], names), Split(te[0], te[1], names)
+    return world_splits(n_train=3000, n_test=1000, num_classes=10, seed=0)
 
 
 def _solo(world, tmp, seed, fast, width=0.125, recipe=RECIPE):

@@ -4,8 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from featurelab.data.prepared import Split
-from featurelab.data.synthetic import WorldConfig, class_names, generate_split
+from conftest import world_splits
 from featurelab.pack import member_losses, member_state, pack_models, set_member_state, stack_members, train_pack
 from featurelab.train import FastPath, Recipe, evaluate, initial_model, load_member, to_input, train_member
 
@@ -23,10 +22,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def world():
-    cfg = WorldConfig(n_train=160, n_test=64, num_classes=4, seed=1)
-    tr, te = generate_split(cfg, "train"), generate_split(cfg, "test")
-    names = tuple(class_names(cfg))
-    return Split(tr[0], tr[1], names), Split(te[0], te[1], names)
+    return world_splits(n_train=160, n_test=64, num_classes=4, seed=1)
 
 
 @pytest.mark.parametrize("arch", ["resnet18", "vgg16"])

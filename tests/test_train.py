@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from featurelab.data.prepared import Split
-from featurelab.data.synthetic import WorldConfig, class_names, generate_split
+from conftest import world_splits
 from featurelab.train import Recipe, load_member, member_subset, train_member
 
 RECIPE = Recipe(lr=0.05, batch_size=32, max_epochs=3, stop_at_train_acc=None, checkpoint_epochs=(0, 2, 5))
@@ -12,11 +11,7 @@ RECIPE = Recipe(lr=0.05, batch_size=32, max_epochs=3, stop_at_train_acc=None, ch
 
 @pytest.fixture(scope="module")
 def world():
-    cfg = WorldConfig(n_train=160, n_test=64, num_classes=4, seed=1)
-    tr = generate_split(cfg, "train")
-    te = generate_split(cfg, "test")
-    names = class_names(cfg)
-    return Split(tr[0], tr[1], tuple(names)), Split(te[0], te[1], tuple(names))
+    return world_splits(n_train=160, n_test=64, num_classes=4, seed=1)
 
 
 def run(world, tmp, seed=0, **kw):

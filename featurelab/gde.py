@@ -41,7 +41,8 @@ __all__ = [
     "CIFAR10_CLASSES", "SUPERCLASSES", "DEFAULT_FRACTIONS", "METRIC_COLUMNS",
     "superclass_groups", "superclass_map", "relabel",
     "blue_intensity", "blue_thresholds", "blue_groups", "blue_group_split",
-    "fraction_size", "pairwise_agreement", "ensemble_metrics", "calibration",
+    "fraction_size", "pairwise_agreement", "ensemble_metrics", "difference_standard_error",
+    "range_ratio_interval", "calibration",
     "results_table", "format_markdown", "format_latex",
     "superclass_condition", "blue_condition", "parse_condition", "condition_label",
 ]
@@ -351,6 +352,71 @@ def ensemble_metrics(predictions: np.ndarray, labels: np.ndarray, ddof: int = 1)
         "n_points": int(n),
         "n_pairs": int(len(agr)),
     }
+
+
+def difference_standard_error(predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """How far chance moves a condition's agreement − accuracy (Table 2's uncertainty).
+
+    Two independent sources, added in quadrature (``se``):
+
+    * ``se_members``: the delete-one jackknife over members (other seeds would give other
+      members): ``sqrt((M−1)/M · Σ_i (d_(i) − d̄_(·))²)``, ``d_(i)`` the difference of the
+      ensemble without member ``i``; NaN below three members (a one-member ensemble has
+      no difference);
+    * ``se_points``: the test sample (other test points would give other rates): the
+      difference is the mean over points of ``a(x) − c(x)`` (``a`` the fraction of member
+      pairs agreeing on ``x``, ``c`` the fraction of members right on it), so its standard
+      error is ``std(a − c) / sqrt(N)``.
+    """
+    p, y = _predictions(predictions, labels)
+    m, n = p.shape
+    nan = float("nan")
+    if m < 2:
+        return {"se_members": nan, "se_points": nan, "se": nan}
+    right = (p == y[None, :]).astype(np.float64)
+    same = np.zeros((m, m, n))
+    for i in range(m):
+        same[i] = p[i][None, :] == p
+    iu, ju = np.triu_indices(m, k=1)
+    per_point = same[iu, ju].mean(axis=0) - right.mean(axis=0)
+    se_points = float(np.std(per_point, ddof=1) / math.sqrt(n)) if n > 1 else nan
+    se_members = nan
+    if m >= 3:
+        # pair differences d_ij = agr_ij − (acc_i + acc_j)/2; leaving member i out keeps the
+        # pairs without i
+        d = same[iu, ju].mean(axis=1) - (right[iu].mean(axis=1) + right[ju].mean(axis=1)) / 2.0
+        loo = np.array([d[(iu != i) & (ju != i)].mean() for i in range(m)])
+        se_members = float(math.sqrt((m - 1) / m * np.sum((loo - loo.mean()) ** 2)))
+    se = math.sqrt(se_members ** 2 + se_points ** 2) if not math.isnan(se_members) else se_points
+    return {"se_members": se_members, "se_points": se_points, "se": float(se)}
+
+
+def range_ratio_interval(blue: Sequence[float], blue_se: Sequence[float],
+                         superclass: Sequence[float], superclass_se: Sequence[float],
+                         draws: int = 20000, seed: int = 0) -> dict[str, float]:
+    """How sure the comparison "agreement − accuracy varies more across blue groups than
+    across superclass merges" (§6) is, given each condition's standard error.
+
+    Each condition's difference is redrawn as Normal(mean, se²) ``draws`` times; returned:
+    ``ratio`` (the observed blue range / superclass range), ``ratio_q05`` / ``ratio_q50`` /
+    ``ratio_q95`` (quantiles of the redrawn ratio) and ``p_blue_larger`` (the fraction of
+    draws whose blue range exceeds the superclass range). A NaN standard error counts as 0.
+    """
+    b, sb = np.asarray(blue, float), np.nan_to_num(np.asarray(blue_se, float))
+    s, ss = np.asarray(superclass, float), np.nan_to_num(np.asarray(superclass_se, float))
+    if b.shape != sb.shape or s.shape != ss.shape:
+        raise ValueError("each difference needs one standard error")
+    if len(b) < 2 or len(s) < 2:
+        raise ValueError("a range needs at least two conditions on each side")
+    rng = np.random.default_rng(seed)
+    rb = np.ptp(b + sb * rng.standard_normal((draws, len(b))), axis=1)
+    rs = np.ptp(s + ss * rng.standard_normal((draws, len(s))), axis=1)
+    with np.errstate(divide="ignore"):
+        ratio = rb / rs
+    q05, q50, q95 = np.quantile(ratio, [0.05, 0.5, 0.95])
+    observed = float(np.ptp(b) / np.ptp(s)) if np.ptp(s) > 0 else float("inf")
+    return {"ratio": observed, "ratio_q05": float(q05), "ratio_q50": float(q50),
+            "ratio_q95": float(q95), "p_blue_larger": float(np.mean(rb > rs))}
 
 
 # ---------------------------------------------------------------------------------------

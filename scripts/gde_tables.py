@@ -20,7 +20,10 @@ with logged(snakemake.log[0]):
         acts = [read_activations(f, columns=("index", "label", "prediction", "logits")) for f in snakemake.input[name]]
         labels = acts[0].label
         preds = np.stack([a.prediction for a in acts])
-        rows.append({"condition": condition, "n_test": len(labels), **gde.ensemble_metrics(preds, labels)})
+        se = gde.difference_standard_error(preds, labels)
+        rows.append({"condition": condition, "n_test": len(labels), **gde.ensemble_metrics(preds, labels),
+                     "difference_se": se["se"], "difference_se_members": se["se_members"],
+                     "difference_se_points": se["se_points"]})
         cal_summaries[condition], calibrations[condition] = gde.calibration(np.stack([a.logits for a in acts]), labels)
     table = gde.results_table(rows)
     paper = paper_table("gde")
@@ -37,6 +40,14 @@ with logged(snakemake.log[0]):
                 "std": float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")}
 
     sup, blue = spread("super"), spread("blue")
+
+    def column(prefix, name):
+        return table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
+
+    interval = None
+    if sup["conditions"] >= 2 and blue["conditions"] >= 2:
+        interval = gde.range_ratio_interval(column("blue", "difference_mean"), column("blue", "difference_se"),
+                                            column("super", "difference_mean"), column("super", "difference_se"))
     diff = dict(zip(table["condition"], table["difference_mean"]))
     groups = []
     for f in snakemake.input.blue_groups:
@@ -54,6 +65,10 @@ with logged(snakemake.log[0]):
         "blue_over_superclass_range": blue["range"] / sup["range"] if sup["range"] else float("inf"),
         "paper_predicts": "agreement − accuracy varies more across blue groups than across superclass merges",
         "holds": bool(blue["range"] > sup["range"]),
+        "blue_over_superclass_interval": interval,
+        "interval_note": ("each condition's agreement − accuracy redrawn from Normal(mean, se²), se = member "
+                          "jackknife and test-sample error in quadrature: 5-95% of the range ratio and the "
+                          "share of draws in which the blue range is the larger"),
         "blue_groups": groups,
         "blue_trend_spearman": trend,
         "blue_trend_note": ("Spearman of each blue group's mean rare pool (synthetic world; else its index) with "
@@ -64,5 +79,6 @@ with logged(snakemake.log[0]):
     Path(o.summary).write_text(json.dumps(summary, indent=2, default=float))
     log(Path(o.markdown).read_text())
     log(json.dumps({k: summary[k] for k in ("superclass_difference_spread", "blue_difference_spread",
-                                           "blue_over_superclass_range", "holds", "blue_groups",
+                                           "blue_over_superclass_range", "holds",
+                                           "blue_over_superclass_interval", "blue_groups",
                                            "blue_trend_spearman")}, indent=1))

@@ -205,6 +205,49 @@ def test_ensemble_metrics_hand_computed():
     np.testing.assert_allclose(A, [[1, 0.75, 0.5], [0.75, 1, 0.25], [0.5, 0.25, 1]])
 
 
+def test_difference_standard_error_against_brute_force():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 50)
+    p = np.where(rng.random((4, 50)) < 0.7, y, rng.integers(0, 4, (4, 50)))
+    se = gde.difference_standard_error(p, y)
+    # jackknife: recompute the whole ensemble's difference without each member
+    loo = np.array([gde.ensemble_metrics(np.delete(p, i, axis=0), y)["difference_mean"] for i in range(4)])
+    assert se["se_members"] == pytest.approx(np.sqrt(3 / 4 * np.sum((loo - loo.mean()) ** 2)))
+    # points: per-point agreement over the 6 pairs minus per-point accuracy, looped by hand
+    d = []
+    for x in range(50):
+        agree = np.mean([p[i, x] == p[j, x] for i in range(4) for j in range(i + 1, 4)])
+        d.append(agree - np.mean(p[:, x] == y[x]))
+    assert np.mean(d) == pytest.approx(gde.ensemble_metrics(p, y)["difference_mean"])
+    assert se["se_points"] == pytest.approx(np.std(d, ddof=1) / np.sqrt(50))
+    assert se["se"] == pytest.approx(np.hypot(se["se_members"], se["se_points"]))
+    # identical members: no member noise; two members: no jackknife
+    same = gde.difference_standard_error(np.stack([p[0]] * 3), y)
+    assert same["se_members"] == 0.0
+    two = gde.difference_standard_error(p[:2], y)
+    assert np.isnan(two["se_members"]) and two["se"] == pytest.approx(two["se_points"])
+    assert np.isnan(gde.difference_standard_error(p[:1], y)["se"])
+
+
+def test_range_ratio_interval():
+    # no noise: every draw is the observed ratio
+    r = gde.range_ratio_interval([0.0, 0.1, 0.05], [0, 0, 0], [0.02, 0.04], [0, 0])
+    assert r["ratio"] == pytest.approx(5.0)
+    assert r["ratio_q05"] == pytest.approx(5.0) and r["ratio_q95"] == pytest.approx(5.0)
+    assert r["p_blue_larger"] == 1.0
+    # equal spreads drawn from the same noise: about even odds, and an interval around 1
+    r = gde.range_ratio_interval([0.0] * 5, [0.02] * 5, [0.0] * 5, [0.02] * 5, draws=40000)
+    assert 0.45 < r["p_blue_larger"] < 0.55
+    assert r["ratio_q05"] < 1.0 < r["ratio_q95"]
+    # a NaN standard error is taken as 0; mismatched lengths and one-condition sides refused
+    r = gde.range_ratio_interval([0.0, 0.1], [float("nan")] * 2, [0.0, 0.01], [0.0, 0.0])
+    assert r["ratio_q50"] == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="standard error"):
+        gde.range_ratio_interval([0.0, 0.1], [0.0], [0.0, 0.1], [0.0, 0.0])
+    with pytest.raises(ValueError, match="two conditions"):
+        gde.range_ratio_interval([0.0], [0.0], [0.0, 0.1], [0.0, 0.0])
+
+
 def test_ensemble_metrics_single_member_and_errors():
     m = gde.ensemble_metrics(np.array([[0, 1, 1]]), np.array([0, 1, 0]))
     assert m["accuracy_mean"] == pytest.approx(2 / 3)

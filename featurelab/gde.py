@@ -41,7 +41,8 @@ __all__ = [
     "CIFAR10_CLASSES", "SUPERCLASSES", "DEFAULT_FRACTIONS", "METRIC_COLUMNS",
     "superclass_groups", "superclass_map", "relabel",
     "blue_intensity", "blue_thresholds", "blue_groups", "blue_group_split",
-    "fraction_size", "pairwise_agreement", "ensemble_metrics", "difference_standard_error",
+    "fraction_size", "pairwise_agreement", "ensemble_metrics", "class_count_free_difference",
+    "difference_standard_error",
     "range_ratio_interval", "calibration",
     "results_table", "format_markdown", "format_latex",
     "superclass_condition", "blue_condition", "parse_condition", "condition_label",
@@ -352,6 +353,34 @@ def ensemble_metrics(predictions: np.ndarray, labels: np.ndarray, ddof: int = 1)
         "n_points": int(n),
         "n_pairs": int(len(agr)),
     }
+
+
+def class_count_free_difference(difference: Any, num_classes: Any) -> np.ndarray:
+    """Agreement − accuracy with the class count divided out: ``difference / (1 − 1/K)``.
+
+    Why (our reading; the paper states the superclass prediction only in words, §6): take
+    the guessing story of §5 with ``K`` classes — on a point, a model holding one of its
+    features is right; a model holding none guesses, right with probability ``1/K``, and two
+    guessing models agree with probability ``κ + (1 − κ)/K`` (they copy one guess with
+    probability κ). For *any* joint law of which models hold a feature of which point, with
+    ``q0`` = P(neither model of a pair holds one) and ``r`` = P(the first holds one and the
+    second none),
+
+        Acc = a + (1 − a)/K,  Agr = q1 + 2r/K + q0 (κ + (1 − κ)/K),  a = q1 + r,
+        so  Agr − Acc = (κ q0 − r) · (1 − 1/K).
+
+    Merging classes "does not change the ratios" (§6) — leaves ``κ q0 − r`` alone — yet
+    scales the difference by ``1 − 1/K̃``: a world whose members break GDE (``κ q0 ≠ r``)
+    shows a superclass spread the paper's CIFAR-10 members (difference ≈ 0.05, spread
+    ×0.4 ≈ 0.02, inside its noise) barely could. Dividing by ``1 − 1/K`` leaves the part the
+    framework ties to the features. The multi-class reading of
+    :func:`featurelab.theory_empirical.predict` factorises the same way. ``num_classes``
+    ≥ 2 (scalars or arrays, broadcast).
+    """
+    k = np.asarray(num_classes, dtype=np.float64)
+    if np.any(k < 2):
+        raise ValueError(f"num_classes must be ≥ 2, got {num_classes}")
+    return np.asarray(difference, dtype=np.float64) / (1.0 - 1.0 / k)
 
 
 def difference_standard_error(predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -11,6 +11,7 @@ with logged(snakemake.log[0]):
     import numpy as np
 
     from featurelab import gde
+    from featurelab import theory_empirical as TE
     from featurelab import gde_figures as F
     from featurelab.activations import read_activations
     from featurelab.data.paper_numbers import paper_table
@@ -20,11 +21,22 @@ with logged(snakemake.log[0]):
         acts = [read_activations(f, columns=("index", "label", "prediction", "logits")) for f in snakemake.input[name]]
         labels = acts[0].label
         preds = np.stack([a.prediction for a in acts])
+        logits = np.stack([a.logits for a in acts])
+        k = logits.shape[-1]
+        metrics = gde.ensemble_metrics(preds, labels)
         se = gde.difference_standard_error(preds, labels)
-        rows.append({"condition": condition, "n_test": len(labels), **gde.ensemble_metrics(preds, labels),
+        # how often two wrong members make the same mistake, read as the copy probability κ of
+        # the guessing story (featurelab.theory_empirical.estimate_zeta; κ = 0 independent
+        # guesses, the paper's ζ = 0.9 is κ = 0.8); undefined for two classes
+        kappa = (TE.estimate_zeta(preds, labels, num_classes=k, method="shared_error")["kappa"]
+                 if k > 2 and len(acts) > 1 else float("nan"))
+        rows.append({"condition": condition, "n_test": len(labels), **metrics,
                      "difference_se": se["se"], "difference_se_members": se["se_members"],
-                     "difference_se_points": se["se_points"]})
-        cal_summaries[condition], calibrations[condition] = gde.calibration(np.stack([a.logits for a in acts]), labels)
+                     "difference_se_points": se["se_points"], "classes": k,
+                     "difference_class_free": float(gde.class_count_free_difference(metrics["difference_mean"], k)),
+                     "difference_class_free_se": float(gde.class_count_free_difference(se["se"], k)),
+                     "guess_copy_kappa": kappa})
+        cal_summaries[condition], calibrations[condition] = gde.calibration(logits, labels)
     table = gde.results_table(rows)
     paper = paper_table("gde")
     o = snakemake.output
@@ -34,8 +46,8 @@ with logged(snakemake.log[0]):
     F.save(*F.fig_accuracy_vs_agreement(table, paper), o.figure, o.figure_csv)
     F.save(*F.fig_calibration(calibrations), o.calibration, o.calibration_csv)
 
-    def spread(prefix):
-        d = table[table["condition"].str.startswith(prefix)]["difference_mean"].to_numpy(dtype=float)
+    def spread(prefix, name="difference_mean"):
+        d = table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
         return {"conditions": int(len(d)), "range": float(np.ptp(d)) if len(d) else float("nan"),
                 "std": float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")}
 
@@ -44,10 +56,14 @@ with logged(snakemake.log[0]):
     def column(prefix, name):
         return table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
 
-    interval = None
+    interval = free_interval = None
     if sup["conditions"] >= 2 and blue["conditions"] >= 2:
         interval = gde.range_ratio_interval(column("blue", "difference_mean"), column("blue", "difference_se"),
                                             column("super", "difference_mean"), column("super", "difference_se"))
+        free_interval = gde.range_ratio_interval(
+            column("blue", "difference_class_free"), column("blue", "difference_class_free_se"),
+            column("super", "difference_class_free"), column("super", "difference_class_free_se"))
+    sup_free, blue_free = spread("super", "difference_class_free"), spread("blue", "difference_class_free")
     diff = dict(zip(table["condition"], table["difference_mean"]))
     groups = []
     for f in snakemake.input.blue_groups:
@@ -69,6 +85,17 @@ with logged(snakemake.log[0]):
         "interval_note": ("each condition's agreement − accuracy redrawn from Normal(mean, se²), se = member "
                           "jackknife and test-sample error in quadrature: 5-95% of the range ratio and the "
                           "share of draws in which the blue range is the larger"),
+        "class_free": {
+            "note": ("agreement − accuracy / (1 − 1/K): the guessing story of paper 000 §5 with K classes gives "
+                     "(κ q0 − r)(1 − 1/K), so merging classes rescales a nonzero difference even when it leaves "
+                     "the features alone (featurelab.gde.class_count_free_difference); the same comparison on it"),
+            "superclass_spread": sup_free, "blue_spread": blue_free,
+            "blue_over_superclass_range": (blue_free["range"] / sup_free["range"] if sup_free["range"]
+                                           else float("inf")),
+            "holds": bool(blue_free["range"] > sup_free["range"]),
+            "interval": free_interval,
+        },
+        "guess_copy_kappa": dict(zip(table["condition"], table["guess_copy_kappa"])),
         "blue_groups": groups,
         "blue_trend_spearman": trend,
         "blue_trend_note": ("Spearman of each blue group's mean rare pool (synthetic world; else its index) with "
@@ -80,5 +107,6 @@ with logged(snakemake.log[0]):
     log(Path(o.markdown).read_text())
     log(json.dumps({k: summary[k] for k in ("superclass_difference_spread", "blue_difference_spread",
                                            "blue_over_superclass_range", "holds",
-                                           "blue_over_superclass_interval", "blue_groups",
+                                           "blue_over_superclass_interval", "class_free",
+                                           "guess_copy_kappa", "blue_groups",
                                            "blue_trend_spearman")}, indent=1))

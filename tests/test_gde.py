@@ -205,6 +205,40 @@ def test_ensemble_metrics_hand_computed():
     np.testing.assert_allclose(A, [[1, 0.75, 0.5], [0.75, 1, 0.25], [0.5, 0.25, 1]])
 
 
+def test_class_count_free_difference_matches_the_guessing_story():
+    assert gde.class_count_free_difference(-0.05, 2) == pytest.approx(-0.1)
+    np.testing.assert_allclose(gde.class_count_free_difference([0.09, 0.09], [10, 3]), [0.1, 0.135])
+    with pytest.raises(ValueError, match="≥ 2"):
+        gde.class_count_free_difference(0.1, 1)
+    # Monte Carlo of the story in its docstring, with coverage correlated across models
+    # (point hardness shared, plus model noise) and guessers copying a common guess: the
+    # measured difference is (κ q0 − r)(1 − 1/K) for every K
+    rng = np.random.default_rng(0)
+    M, N, s = 6, 60000, 0.6                         # κ = s² (both guessers copy the common guess)
+    hard = rng.random(N)
+    cover = rng.random((M, N)) > hard[None, :] * (0.4 + 0.6 * rng.random((M, 1)))
+    q0 = np.mean([np.mean(~cover[i] & ~cover[j]) for i in range(M) for j in range(i + 1, M)])
+    r = np.mean([np.mean(cover[i] & ~cover[j]) for i in range(M) for j in range(M) if i != j])
+    for K in (2, 3, 5, 10):
+        y = rng.integers(0, K, N)
+        common = rng.integers(0, K, N)
+        own = rng.integers(0, K, (M, N))
+        guess = np.where(rng.random((M, N)) < s, common[None, :], own)
+        pred = np.where(cover, y[None, :], guess)
+        d = gde.ensemble_metrics(pred, y)["difference_mean"]
+        assert d == pytest.approx((s * s * q0 - r) * (1 - 1 / K), abs=0.006)
+        assert gde.class_count_free_difference(d, K) == pytest.approx(s * s * q0 - r, abs=0.012)
+
+
+def test_multiclass_theory_factorises_by_class_count():
+    from featurelab import theory_empirical as TE
+    prm = {"p_d": 0.7, "c": 20, "t_d": 20, "t_r": 180, "n_d": 5, "n_r": 10}
+    big = TE.predict(prm, zeta={"family": "constant", "eta": 0.9}, num_classes=10 ** 7)["difference"]
+    for K in (2, 3, 5, 10):
+        d = TE.predict(prm, zeta={"family": "constant", "eta": 0.9}, num_classes=K)["difference"]
+        assert gde.class_count_free_difference(d, K) == pytest.approx(big, abs=1e-6)
+
+
 def test_difference_standard_error_against_brute_force():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 4, 50)

@@ -88,6 +88,13 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert [g["group"] for g in gsum["blue_groups"]] == [1, 2]
     # blue_tie (on by default): the bluer group's rare images draw from the larger pool
     assert gsum["blue_groups"][0]["rare_pool_mean"] < gsum["blue_groups"][1]["rare_pool_mean"]
+    # the class count read from the logits; the class-free difference divides out 1 − 1/K
+    assert table["classes"].tolist() == [2, 4, 4, 4]
+    np.testing.assert_allclose(table["difference_class_free"],
+                               table["difference_mean"] / (1 - 1 / table["classes"]))
+    assert (table["difference_se"] >= 0).all()
+    for interval in (gsum["blue_over_superclass_interval"], gsum["class_free"]["interval"]):
+        assert 0 <= interval["p_blue_larger"] <= 1 and interval["ratio_q05"] <= interval["ratio_q95"]
 
     width = tmp_path / "results/width"
     counts = pd.read_csv(width / "member_counts.csv")

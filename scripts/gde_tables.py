@@ -46,15 +46,15 @@ with logged(snakemake.log[0]):
     F.save(*F.fig_accuracy_vs_agreement(table, paper), o.figure, o.figure_csv)
     F.save(*F.fig_calibration(calibrations), o.calibration, o.calibration_csv)
 
+    def column(prefix, name):
+        return table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
+
     def spread(prefix, name="difference_mean"):
-        d = table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
+        d = column(prefix, name)
         return {"conditions": int(len(d)), "range": float(np.ptp(d)) if len(d) else float("nan"),
                 "std": float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")}
 
     sup, blue = spread("super"), spread("blue")
-
-    def column(prefix, name):
-        return table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
 
     interval = free_interval = None
     if sup["conditions"] >= 2 and blue["conditions"] >= 2:
@@ -103,7 +103,17 @@ with logged(snakemake.log[0]):
         "calibration": cal_summaries,
         "conditions": table.to_dict(orient="records"),
     }
-    Path(o.summary).write_text(json.dumps(summary, indent=2, default=float))
+    def strict(v):
+        """NaN / ±inf -> null, so that jq, DuckDB and JavaScript read the summary too."""
+        if isinstance(v, dict):
+            return {k: strict(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [strict(x) for x in v]
+        if isinstance(v, (float, np.floating)):
+            return float(v) if np.isfinite(v) else None
+        return v
+
+    Path(o.summary).write_text(json.dumps(strict(summary), indent=2, default=float, allow_nan=False))
     log(Path(o.markdown).read_text())
     log(json.dumps({k: summary[k] for k in ("superclass_difference_spread", "blue_difference_spread",
                                            "blue_over_superclass_range", "holds",

@@ -84,7 +84,10 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert len(gde_world["labels"]) == 240
     blue = np.load(tmp_path / "resources/prepared/synthetic_gde__blue2/train.npz")
     assert len(blue["labels"]) == 120
-    gsum = json.loads((tmp_path / "results/gde/summary.json").read_text())
+    # strict JSON (no NaN / Infinity, which jq and JavaScript refuse): K̃ = 2 has no κ, written null
+    gsum = json.loads((tmp_path / "results/gde/summary.json").read_text(),
+                      parse_constant=lambda c: pytest.fail(f"{c} in results/gde/summary.json"))
+    assert gsum["guess_copy_kappa"]["super2"] is None
     assert [g["group"] for g in gsum["blue_groups"]] == [1, 2]
     # blue_tie (on by default): the bluer group's rare images draw from the larger pool
     assert gsum["blue_groups"][0]["rare_pool_mean"] < gsum["blue_groups"][1]["rare_pool_mean"]

@@ -301,15 +301,20 @@ def _predictions(predictions: Any, labels: Any | None = None) -> tuple[np.ndarra
     return p, y
 
 
+def _pairs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The M(M−1)/2 pairs of distinct members (i < j) and, per pair and point, whether the
+    two predict the same label: (iu, ju, same (pairs, N) bool)."""
+    iu, ju = np.triu_indices(p.shape[0], k=1)
+    return iu, ju, p[iu] == p[ju]
+
+
 def pairwise_agreement(predictions: np.ndarray) -> np.ndarray:
     """(M, M) matrix of agreement rates: fraction of points where members i and j predict the
     same label (diagonal 1). SPEC 6 line 1."""
     p, _ = _predictions(predictions)
-    m = p.shape[0]
-    out = np.ones((m, m))
-    for i in range(m):
-        for j in range(i + 1, m):
-            out[i, j] = out[j, i] = float(np.mean(p[i] == p[j]))
+    iu, ju, same = _pairs(p)
+    out = np.ones((p.shape[0], p.shape[0]))
+    out[iu, ju] = out[ju, iu] = same.mean(axis=1)
     return out
 
 
@@ -338,8 +343,8 @@ def ensemble_metrics(predictions: np.ndarray, labels: np.ndarray, ddof: int = 1)
     if n == 0:
         raise ValueError("no test points")
     acc = (p == y[None, :]).mean(axis=1)
-    iu, ju = np.triu_indices(m, k=1)
-    agr = np.array([np.mean(p[i] == p[j]) for i, j in zip(iu, ju)], dtype=np.float64)
+    iu, ju, same = _pairs(p)
+    agr = same.mean(axis=1)
     diff = agr - (acc[iu] + acc[ju]) / 2.0
     nan = float("nan")
     return {
@@ -402,18 +407,16 @@ def difference_standard_error(predictions: np.ndarray, labels: np.ndarray) -> di
     nan = float("nan")
     if m < 2:
         return {"se_members": nan, "se_points": nan, "se": nan}
-    right = (p == y[None, :]).astype(np.float64)
-    same = np.zeros((m, m, n))
-    for i in range(m):
-        same[i] = p[i][None, :] == p
-    iu, ju = np.triu_indices(m, k=1)
-    per_point = same[iu, ju].mean(axis=0) - right.mean(axis=0)
+    right = p == y[None, :]
+    iu, ju, same = _pairs(p)
+    per_point = same.mean(axis=0) - right.mean(axis=0)
     se_points = float(np.std(per_point, ddof=1) / math.sqrt(n)) if n > 1 else nan
     se_members = nan
     if m >= 3:
         # pair differences d_ij = agr_ij − (acc_i + acc_j)/2; leaving member i out keeps the
         # pairs without i
-        d = same[iu, ju].mean(axis=1) - (right[iu].mean(axis=1) + right[ju].mean(axis=1)) / 2.0
+        acc = right.mean(axis=1)
+        d = same.mean(axis=1) - (acc[iu] + acc[ju]) / 2.0
         loo = np.array([d[(iu != i) & (ju != i)].mean() for i in range(m)])
         se_members = float(math.sqrt((m - 1) / m * np.sum((loo - loo.mean()) ** 2)))
     se = math.sqrt(se_members ** 2 + se_points ** 2) if not math.isnan(se_members) else se_points

@@ -49,21 +49,24 @@ with logged(snakemake.log[0]):
     def column(prefix, name):
         return table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
 
-    def spread(prefix, name="difference_mean"):
+    def spread(prefix, name):
         d = column(prefix, name)
         return {"conditions": int(len(d)), "range": float(np.ptp(d)) if len(d) else float("nan"),
                 "std": float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")}
 
-    sup, blue = spread("super"), spread("blue")
+    def compare(name, se):
+        """Spreads of column ``name`` across superclasses and blue groups, their ratio, the
+        verdict and, with two conditions on each side, its interval (standard errors ``se``)."""
+        sup, blue = spread("super", name), spread("blue", name)
+        interval = (gde.range_ratio_interval(column("blue", name), column("blue", se),
+                                             column("super", name), column("super", se))
+                    if sup["conditions"] >= 2 and blue["conditions"] >= 2 else None)
+        return {"superclass_spread": sup, "blue_spread": blue,
+                "blue_over_superclass_range": blue["range"] / sup["range"] if sup["range"] else float("inf"),
+                "holds": bool(blue["range"] > sup["range"]), "interval": interval}
 
-    interval = free_interval = None
-    if sup["conditions"] >= 2 and blue["conditions"] >= 2:
-        interval = gde.range_ratio_interval(column("blue", "difference_mean"), column("blue", "difference_se"),
-                                            column("super", "difference_mean"), column("super", "difference_se"))
-        free_interval = gde.range_ratio_interval(
-            column("blue", "difference_class_free"), column("blue", "difference_class_free_se"),
-            column("super", "difference_class_free"), column("super", "difference_class_free_se"))
-    sup_free, blue_free = spread("super", "difference_class_free"), spread("blue", "difference_class_free")
+    raw = compare("difference_mean", "difference_se")
+    free = compare("difference_class_free", "difference_class_free_se")
     diff = dict(zip(table["condition"], table["difference_mean"]))
     groups = []
     for f in snakemake.input.blue_groups:
@@ -77,11 +80,11 @@ with logged(snakemake.log[0]):
         key = "rare_pool_mean" if all(g["rare_pool_mean"] is not None for g in groups) else "group"
         trend = float(scipy.stats.spearmanr([g[key] for g in groups], [g["difference_mean"] for g in groups]).statistic)
     summary = {
-        "superclass_difference_spread": sup, "blue_difference_spread": blue,
-        "blue_over_superclass_range": blue["range"] / sup["range"] if sup["range"] else float("inf"),
+        "superclass_difference_spread": raw["superclass_spread"], "blue_difference_spread": raw["blue_spread"],
+        "blue_over_superclass_range": raw["blue_over_superclass_range"],
         "paper_predicts": "agreement − accuracy varies more across blue groups than across superclass merges",
-        "holds": bool(blue["range"] > sup["range"]),
-        "blue_over_superclass_interval": interval,
+        "holds": raw["holds"],
+        "blue_over_superclass_interval": raw["interval"],
         "interval_note": ("each condition's agreement − accuracy redrawn from Normal(mean, se²), se = member "
                           "jackknife and test-sample error in quadrature: 5-95% of the range ratio and the "
                           "share of draws in which the blue range is the larger"),
@@ -89,11 +92,7 @@ with logged(snakemake.log[0]):
             "note": ("agreement − accuracy / (1 − 1/K): the guessing story of paper 000 §5 with K classes gives "
                      "(κ q0 − r)(1 − 1/K), so merging classes rescales a nonzero difference even when it leaves "
                      "the features alone (featurelab.gde.class_count_free_difference); the same comparison on it"),
-            "superclass_spread": sup_free, "blue_spread": blue_free,
-            "blue_over_superclass_range": (blue_free["range"] / sup_free["range"] if sup_free["range"]
-                                           else float("inf")),
-            "holds": bool(blue_free["range"] > sup_free["range"]),
-            "interval": free_interval,
+            **free,
         },
         "guess_copy_kappa": dict(zip(table["condition"], table["guess_copy_kappa"])),
         "blue_groups": groups,

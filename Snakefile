@@ -1,9 +1,9 @@
 # featurelab: which features do neural networks learn from data?
 #
-# Reproduces paper 000 (interaction tensor, GDE), 001, 002 and 004 of ../shared/seeds.
-# `snakemake --cores 2` runs the embedded default (config.yaml: a synthetic world,
-# small models, CPU, offline). `snakemake --configfile presets/paper000.yaml ...`
-# runs a paper's full setting instead of the default (see README.md).
+# `snakemake --cores 2` runs the embedded default (config.yaml: a synthetic world, small
+# models, CPU, offline); `snakemake --configfile presets/<preset>.yaml ...` runs a tier or a
+# paper's full setting instead (README.md). `snakemake --report report.html` collects the
+# figures and tables.
 
 from snakemake.utils import min_version
 
@@ -15,6 +15,9 @@ min_version("9.0")
 if not workflow.overwrite_configfiles:
 
     configfile: f"{workflow.basedir}/config.yaml"
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -32,4 +35,3 @@ rule all:
     default_target: True
     input:
         all_targets(),
-        toy_targets(),

@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from featurelab import interaction as I  # noqa: E402
-from featurelab import interaction_figures as F  # noqa: E402
 from featurelab.activations import read_activations  # noqa: E402
+from featurelab.interaction import findings as FD
 
 
 def members(spec: str) -> list[int]:
@@ -52,7 +52,7 @@ def main() -> None:
         for k in a.k:
             r = I.build_interaction([s.activation for s in sel], k=k, center=a.center)
             conf = I.confidence(preds, y)
-            o = F.observations(conf, I.features_per_point(r.omega, len(y)), I.feature_frequency(r.omega, r.T),
+            o = FD.observations(conf, I.features_per_point(r.omega, len(y)), I.feature_frequency(r.omega, r.T),
                                I.models_per_feature(r.omega, r.T), I.shared_features(r.clusters, r.T),
                                I.shared_error(preds, y))
             held = np.diag(I.shared_features(r.clusters, r.T))

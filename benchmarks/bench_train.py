@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from featurelab.models import build_model, count_parameters
-from featurelab.train import to_input
+from featurelab.training import to_input
 
 
 def fast_steps(model, opt, x, y, steps, bs, device):

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from featurelab.data.prepared import Split, load_split, save_split  # noqa: E402
 from featurelab.models import build_model  # noqa: E402
-from featurelab.train import Recipe, channel_stats, compiled, select_device, train_member  # noqa: E402
+from featurelab.training import Recipe, channel_stats, compiled, select_device, train_member  # noqa: E402
 
 CLASSES = tuple(f"c{i}" for i in range(10))
 
@@ -125,8 +125,16 @@ def fast_rate(arch: str, width: float, dev: torch.device, batch: int, steps: int
               pack: int = 0, n: int = 4000) -> float:
     """Images/s of the fast path's training step (packed: images of all members), ``steps`` timed
     steps after warm-up, for the preset estimate."""
-    from featurelab.pack import member_losses, pack_models, stack_members
-    from featurelab.train import FastPath, autocast, fused_sgd, initial_model, to_input
+    from featurelab.training import (
+        FastPath,
+        autocast,
+        fused_sgd,
+        initial_model,
+        member_losses,
+        pack_models,
+        stack_members,
+        to_input,
+    )
 
     opts = FastPath(compile=compile_).resolve(dev)
     cl = opts["channels_last"]
@@ -170,7 +178,7 @@ def fast_rate(arch: str, width: float, dev: torch.device, batch: int, steps: int
 
 def worker(args) -> None:
     """One job as the workflow runs it (a subprocess of the benchmark)."""
-    from featurelab.pack import train_pack
+    from featurelab.training import train_pack
 
     if args.threads:
         torch.set_num_threads(args.threads)

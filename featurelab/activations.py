@@ -21,7 +21,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -105,3 +105,61 @@ def read_activations(path: str | os.PathLike, columns: tuple[str, ...] = COLUMNS
         col = table.column(c)
         out[c] = _fixed_to_numpy(col) if pa.types.is_fixed_size_list(col.type) else col.to_numpy()
     return Activations(metadata=json.loads(md[META_KEY]) if META_KEY in md else {}, **out)
+
+
+@dataclass
+class Ensemble:
+    """The activations of M models on the same N points, aligned point by point.
+
+    ``index`` and ``labels`` are (N,), sorted by datum id; ``predictions`` is (M, N);
+    ``logits`` (M, N, classes) and ``activations`` (M arrays of (N, d_m); widths may differ)
+    are None unless read; ``metadata`` holds each file's ``featurelab`` metadata."""
+
+    index: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    logits: np.ndarray | None
+    activations: list[np.ndarray] | None
+    metadata: list[dict[str, Any]]
+    paths: list[str]
+
+    @property
+    def M(self) -> int:
+        return len(self.paths)
+
+    @property
+    def N(self) -> int:
+        return len(self.index)
+
+
+def read_ensemble(paths: Sequence[str | os.PathLike], *, logits: bool = False,
+                  activations: bool = True) -> Ensemble:
+    """Read the activation files of M models on one split into one :class:`Ensemble`.
+
+    Every file is put in datum-id order, and must hold the same points with the same labels
+    as the first one; a file that does not is named in a :class:`ValueError` (models
+    evaluated on different splits, or a split regenerated between two extractions)."""
+    if not paths:
+        raise ValueError("read_ensemble needs at least one activation file")
+    cols = ["index", "label", "prediction"] + (["logits"] if logits else []) + (["activation"] if activations else [])
+    index = labels = None
+    preds, logit_list, acts, metas = [], [], [], []
+    for p in paths:
+        a = read_activations(p, columns=tuple(cols))
+        order = np.argsort(a.index, kind="stable")
+        if index is None:
+            index, labels = a.index[order], a.label[order]
+        elif not np.array_equal(a.index[order], index):
+            raise ValueError(f"{p} holds other points than {paths[0]} ({len(a.index)} against {len(index)}); "
+                             "every model of an ensemble must be evaluated on the same split")
+        elif not np.array_equal(a.label[order], labels):
+            raise ValueError(f"{p} labels its points differently from {paths[0]}")
+        preds.append(a.prediction[order])
+        if logits:
+            logit_list.append(a.logits[order])
+        if activations:
+            acts.append(a.activation[order])
+        metas.append(a.metadata)
+    return Ensemble(index=index, labels=labels, predictions=np.stack(preds),
+                    logits=np.stack(logit_list) if logits else None, activations=acts if activations else None,
+                    metadata=metas, paths=[str(p) for p in paths])

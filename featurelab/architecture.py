@@ -7,6 +7,12 @@ where PyTorch need not be importable. ``tests/test_width.py`` checks it against
 """
 from __future__ import annotations
 
+#: The architectures (CIFAR variants) and the layers whose activations can be extracted:
+#: ``penultimate`` (the input of the final linear layer) and ``block1``..``block4`` (the
+#: globally average-pooled output of each stage, Jiang, Baek, Kolter, ICLR 2024, App. F.11).
+ARCHITECTURES = ("resnet18", "vgg16")
+LAYERS = ("penultimate", "block1", "block2", "block3", "block4")
+
 RESNET18_CHANNELS = (64, 128, 256, 512)
 VGG16_CFG = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 

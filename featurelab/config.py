@@ -3,7 +3,8 @@
 ``validate_config(config)`` fills every missing key with its schema default, then
 reports *all* problems at once as a :class:`ConfigError` whose message names each
 offending key and what is allowed there. The Snakefile calls it before the DAG is
-built, so a bad config stops the run before any job starts.
+built, so a bad config stops the run before any job starts. It only validates: what
+the workflow derives from a config (names, counts, seeds) is :mod:`featurelab.plan`'s.
 """
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from typing import Any, Iterator
 import jsonschema
 import yaml
 
+from . import plan as P
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
-#: Training-split sizes of the public datasets (for checking ``subset``).
-TRAIN_SIZES = {"cifar10": 50_000, "svhn": 73_257, "fashion_mnist": 60_000}
 
 
 class ConfigError(ValueError):
@@ -118,7 +119,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     """Cross-key checks the JSON schema cannot express."""
     from .data.synthetic import WorldConfig
 
-    out: list[str] = []
+    out: list[str] = list(P.name_problems(config))
     data = config["data"]
     try:
         WorldConfig.from_dict(data["synthetic"]).validate()
@@ -130,7 +131,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             out.append(f"{key}.recipe: {ens['recipe']!r} is not a recipe; defined: "
                        f"{', '.join(sorted(config['recipes']))}")
         ds = ens["dataset"]
-        size = _train_size(config, ds)
+        size = P.train_size(config, ds)
         if ens["subset"] is not None and size is not None and ens["subset"] > size:
             out.append(f"{key}.subset: {ens['subset']} exceeds the {size} training images of {ds}")
         if ds == "folder" and not data.get("folder"):
@@ -164,16 +165,16 @@ def _gde_problems(config: dict[str, Any]) -> list[str]:
         else:
             from .data.synthetic import WorldConfig
             try:
-                WorldConfig.from_dict(gde_world(config)).validate()
+                WorldConfig.from_dict(P.gde_world(config)).validate()
             except (ValueError, TypeError) as exc:
                 out.append(f"gde.world: {exc}")
                 return out
-    ds = gde_base_dataset(config)
-    n_classes = _num_classes(config, ds)
+    ds = P.gde_base_dataset(config)
+    n_classes = P.num_classes(config, ds)
     for i, k in enumerate(gde["superclasses"]):
         if n_classes is not None and k > n_classes:
             out.append(f"gde.superclasses.{i}: {k} superclasses exceed the {n_classes} classes of {gde['dataset']}")
-    size = _train_size(config, ds)
+    size = P.train_size(config, ds)
     if gde.get("subset") is not None and size is not None and gde["subset"] > size:
         out.append(f"gde.subset: {gde['subset']} exceeds the {size} training images of {ds}")
     if "penultimate" not in config["extract"]["layers"] or "test" not in config["extract"]["splits"]:
@@ -181,66 +182,13 @@ def _gde_problems(config: dict[str, Any]) -> list[str]:
     return out
 
 
-def gde_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The ensembles of the GDE study: one per superclass count, blue group and fraction."""
-    from .gde import fraction_size
-
-    gde = config["gde"]
-    if not gde["enabled"]:
-        return {}
-    base = {k: gde[k] for k in ("arch", "width", "members", "recipe", "seed")}
-    ds = gde_base_dataset(config)
-    out = {}
-    for k in gde["superclasses"]:
-        out[f"gde_super{k}"] = {**base, "dataset": ds if k == _num_classes(config, ds) else f"{ds}__super{k}",
-                                "subset": gde.get("subset"), "condition": f"super{k}"}
-    for g in range(1, gde["blue_groups"] + 1):
-        out[f"gde_blue{g}"] = {**base, "dataset": f"{ds}__blue{g}", "subset": None, "condition": f"blue{g}"}
-    n_train = _train_size(config, ds)
-    full = f"gde_super{_num_classes(config, ds)}"
-    for f in gde["fractions"]:
-        # the original labels on as many images as a superclass member: that ensemble already is it
-        if full in out and n_train is not None and fraction_size(n_train, f) == (out[full]["subset"] or n_train):
-            out[full]["fraction"] = f
-            continue
-        out[f"gde_frac{round(f * 1000):04d}"] = {**base, "dataset": ds, "subset": fraction_size(n_train, f),
-                                                 "fraction": f}
-    return out
 
 
-def width_alpha_denominators(config: dict[str, Any]) -> list[int]:
-    """The width study's α as denominators k (α = 1/k), sorted, 1 (the base) first."""
-    return sorted({1, *(round(1 / a) for a in config["width"]["alphas"])})
 
 
-def width_ensembles(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The ensembles of the width study (paper 002, SPEC 7): per architecture and α = 1/k,
-    ``w_<arch>_a<k>`` trained on the base dataset minus its validation split.
 
-    The base (k = 1) has ``repeats + 1`` members (repeat r compares member r with member
-    r + 1); every low width has ``repeats · N_p(α)`` members, repeat r owning members
-    ``r·N_p .. (r+1)·N_p − 1`` (its N_f concatenation is the first N_f of them).
-    """
-    from .width import n_p
 
-    w = config["width"]
-    if not w["enabled"]:
-        return {}
-    ds = w["dataset"]
-    n_classes = _num_classes(config, ds)
-    in_channels = 1 if ds == "fashion_mnist" else 3
-    out = {}
-    for i, arch in enumerate(w["archs"]):
-        for j, k in enumerate(width_alpha_denominators(config)):
-            count = w["repeats"] + 1 if k == 1 else w["repeats"] * n_p(
-                f"1/{k}", arch, n_classes or 10, in_channels, w["base_width"])
-            out[f"w_{arch}_a{k}"] = {
-                "dataset": f"{ds}__holdout{w['validation']}", "arch": arch,
-                "width": w["base_width"] / k, "members": count, "subset": None,
-                "seed": w["seed"] + 10_000 * (i * 100 + j), "recipe": w["recipe"],
-                "width_study": {"arch": arch, "alpha_den": k},
-            }
-    return out
+
 
 
 def _width_problems(config: dict[str, Any]) -> list[str]:
@@ -254,17 +202,14 @@ def _width_problems(config: dict[str, Any]) -> list[str]:
         k = round(1 / a)
         if abs(a * k - 1) > 1e-9:
             out.append(f"width.alphas.{i}: {a} is not 1/k for an integer k (use 0.5, 0.25, 0.125, ...)")
-    if len(width_alpha_denominators(config)) < 2:
+    if len(P.width_denominators(config)) < 2:
         out.append("width.alphas: needs at least one α below 1 to compare with the base")
-    size = _train_size(config, w["dataset"])
+    size = P.train_size(config, w["dataset"])
     if size is not None and w["validation"] >= size:
         out.append(f"width.validation: {w['validation']} held-out images leave nothing of the {size} "
                    f"training images of {w['dataset']}")
     if w["dataset"] == "fashion_mnist" and "vgg16" in w["archs"] and config["data"].get("pad_to") is None:
         out.append("width.archs: vgg16 needs 32x32 inputs; set data.pad_to: 32 for fashion_mnist")
-    clash = set(config["ensembles"]) & {f"w_{a}_a1" for a in w["archs"]}
-    if clash:
-        out.append(f"ensembles: {', '.join(sorted(clash))} clash with the width study's generated names (w_<arch>_a<k>)")
     return out
 
 
@@ -281,50 +226,22 @@ def _toy_problems(config: dict[str, Any]) -> list[str]:
     return out
 
 
-def toy_conditions(config: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """The toy setting's conditions by name, ``w{width}x{count}`` (e.g. ``w600x1``): width,
-    count and steps (a condition's own, else toy.steps)."""
-    toy = config["toy"]
-    return {f"w{c['width']}x{c['count']}": {"width": c["width"], "count": c["count"],
-                                           "steps": c.get("steps") or toy["steps"]}
-            for c in toy["conditions"]}
 
 
-def gde_world(config: dict[str, Any]) -> dict[str, Any]:
-    """The GDE study's own synthetic world: ``data.synthetic`` with ``gde.world`` over it
-    (``blue_tie`` merged key by key)."""
-    base = copy.deepcopy(config["data"]["synthetic"])
-    over = copy.deepcopy(config["gde"].get("world") or {})
-    if "blue_tie" in over:
-        base["blue_tie"] = {**(base.get("blue_tie") or {}), **(over.pop("blue_tie") or {})}
-    return {**base, **over}
 
 
-def gde_base_dataset(config: dict[str, Any]) -> str:
-    """The base dataset of the GDE conditions: ``synthetic_gde`` when the study has its own
-    synthetic world (``gde.world``), else ``gde.dataset``."""
-    gde = config["gde"]
-    return "synthetic_gde" if gde["dataset"] == "synthetic" and gde.get("world") else gde["dataset"]
 
 
-def _world_of(config: dict[str, Any], dataset: str) -> dict[str, Any] | None:
-    if dataset == "synthetic":
-        return config["data"]["synthetic"]
-    if dataset == "synthetic_gde":
-        return gde_world(config)
-    return None
 
 
-def _num_classes(config: dict[str, Any], dataset: str) -> int | None:
-    """Classes of a base dataset; None for 'folder' (known only once prepared)."""
-    world = _world_of(config, dataset)
-    return world["num_classes"] if world is not None else (None if dataset == "folder" else 10)
 
 
-def _train_size(config: dict[str, Any], dataset: str) -> int | None:
-    """Training images of a base dataset; None for 'folder' (known only once prepared)."""
-    world = _world_of(config, dataset)
-    return world["n_train"] if world is not None else TRAIN_SIZES.get(dataset)
+
+
+
+
+
+
 
 
 def _interaction_problems(config: dict[str, Any]) -> list[str]:
@@ -343,7 +260,7 @@ def _interaction_problems(config: dict[str, Any]) -> list[str]:
     if inter["split"] not in splits:
         out.append(f"interaction.split: {inter['split']!r} is not extracted; add it to extract.splits ({splits})")
     for name in inter["sensitivity"]:
-        if name == "main" or name in ("block1", "block2", "block3", "block4") or name.startswith("epoch"):
+        if name in P.RESERVED_VARIANTS or name.startswith("epoch"):
             out.append(f"interaction.sensitivity.{name}: the name is reserved (main, blockN, epochN)")
     for name, epochs in inter["epochs"].items():
         if name not in inter["ensembles"]:
@@ -363,5 +280,3 @@ def load_config(path: str | Path) -> dict[str, Any]:
         return validate_config(yaml.safe_load(fh) or {})
 
 
-def member_seed(ensemble: dict[str, Any], member: int) -> int:
-    return int(ensemble["seed"]) + int(member)

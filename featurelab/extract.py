@@ -9,9 +9,11 @@ import numpy as np
 import torch
 
 from .activations import write_activations
+from .architecture import LAYERS
 from .data.prepared import Split
-from .models import LAYERS
-from .train import initial_model, load_member, select_device, to_input
+from .training.inputs import to_input
+from .training.recipe import select_device
+from .training.solo import initial_model, load_member
 
 
 @torch.no_grad()

@@ -1,4 +1,4 @@
-"""GPU placement of training jobs, and which ensemble members share one job (issue 7).
+"""GPU placement of training jobs.
 
 Snakemake assigns no device to a job: ``--resources gpu=N`` only bounds how many jobs
 that declare ``gpu=1`` run at once. Without more, every one of them would land on
@@ -16,9 +16,8 @@ set by the scheduler) the visible devices are ``cuda:0..n-1`` of the job's own
 allocation; the lock files are named after the physical ids in
 ``CUDA_VISIBLE_DEVICES``, so two jobs on one node never collide.
 
-:func:`pack_plan` says which members of which ensemble train together in one job
-(:mod:`featurelab.pack`). Nothing here imports PyTorch at module level: the workflow
-calls :func:`pack_plan` while it plans the DAG.
+Nothing here imports PyTorch at module level. Which members train together in one job is
+the planner's (:func:`featurelab.plan.pack_plan`).
 """
 from __future__ import annotations
 
@@ -180,23 +179,3 @@ def job_device(preference: str = "auto", gpu: dict[str, Any] | None = None, *, w
         else:
             torch.cuda.set_device(slot.index)  # stray allocations and argument-less calls go there too
             yield slot.device
-
-
-# ------------------------------------------------------------------ packing plan
-
-def pack_plan(ensembles: dict[str, dict[str, Any]], pack: dict[str, Any]) -> dict[str, list[list[int]]]:
-    """Which members train together: ``{ensemble: [[members of pack 0], [pack 1], ...]}``.
-
-    Only ensembles whose ``width`` is at most ``pack['max_width']`` are packed, and only
-    when ``pack['enabled']``; their members are cut in order into packs of at most
-    ``pack['members_per_job']`` (an ensemble of 251 members at 16 per job: 15 packs of
-    16 and one of 11). Every other ensemble trains one member per job."""
-    if not pack.get("enabled"):
-        return {}
-    per_job, max_width = int(pack.get("members_per_job", 16)), float(pack.get("max_width", 0.125))
-    out = {}
-    for name, ens in ensembles.items():
-        if float(ens.get("width", 1.0)) <= max_width + 1e-12 and per_job > 1:
-            m = int(ens["members"])
-            out[name] = [list(range(s, min(s + per_job, m))) for s in range(0, m, per_job)]
-    return out

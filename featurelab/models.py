@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .architecture import RESNET18_CHANNELS, VGG16_CFG, scaled
+from .architecture import ARCHITECTURES, LAYERS, RESNET18_CHANNELS, VGG16_CFG, scaled
 
-ARCHITECTURES = ("resnet18", "vgg16")
-LAYERS = ("penultimate", "block1", "block2", "block3", "block4")
+__all__ = ["ARCHITECTURES", "LAYERS", "BasicBlock", "StagedNet", "ResNet18", "VGG16", "build_model",
+           "count_parameters"]
 
 
 class BasicBlock(nn.Module):

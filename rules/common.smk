@@ -1,5 +1,7 @@
-# Helpers and input functions of every rule file; no rules here.
+# Helpers and input functions of every rule file; no rules here. Every name, count and
+# seed comes from the planner (featurelab.plan), which reads the validated config.
 
+import re
 import sys
 from pathlib import Path
 
@@ -7,53 +9,49 @@ sys.path.insert(0, workflow.basedir)  # the featurelab package, without installi
 
 from snakemake.exceptions import WorkflowError
 
-from featurelab.config import (
-    ConfigError,
-    gde_ensembles,
-    gde_world,
-    validate_config,
-    width_alpha_denominators,
-    width_ensembles,
-)
+from featurelab.architecture import LAYERS as ALL_LAYERS
+from featurelab.config import ConfigError, validate_config
 from featurelab.data.sources import RAW_FILES
-from featurelab.gpus import pack_plan
+from featurelab.plan import (
+    BASE_DATASETS,
+    BLUE_DATASET,
+    HOLDOUT_DATASET,
+    MODEL_ID,
+    SUPERCLASS_DATASET,
+    WIDTH_SPLITS,
+    Plan,
+    gde_world,
+)
 
 try:
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
-
-GDE_ENSEMBLES = gde_ensembles(config)
-WIDTH_ENSEMBLES = width_ensembles(config)
-ENSEMBLES = {**config["ensembles"], **GDE_ENSEMBLES, **WIDTH_ENSEMBLES}
-LAYERS = config["extract"]["layers"]
-SPLITS = config["extract"]["splits"]
-# train.pack: ensembles whose members train several to a job ({name: [[members], ...]});
-# train_member trains the others, train_pack + unpack_member these (rules/train.smk)
-PACKS = pack_plan(ENSEMBLES, config["train"]["pack"])
+PLAN = Plan(config)
+LAYERS = PLAN.layers
+SPLITS = PLAN.splits
 TRAIN_FAST = {k: config["train"][k] for k in ("amp", "channels_last", "compile")}
 # the canonical files of each public dataset, as featurelab.data.sources verifies them
 DOWNLOADS = {
     dataset: [f"resources/downloads/{dataset}/{raw.name}" for raw in files]
     for dataset, files in RAW_FILES.items()
 }
+# base datasets a derived dataset (<base>__super<k>, __blue<g>, __holdout<n>) is made from
+DERIVABLE = "|".join(("synthetic_gde", *BASE_DATASETS))
+# models that train in packs (rules/train.smk): their groups, as a regular expression
+PACKED = "|".join(re.escape(g) for g in PLAN.packed_groups()) or "(?!)"
 
 
 wildcard_constraints:
+    model=MODEL_ID,
     ensemble="[A-Za-z][A-Za-z0-9_]*",
-    member=r"\d+",
-    split="train|test",
-    layer="|".join(["penultimate", "block1", "block2", "block3", "block4"]),
+    split="train|val|test",
+    layer="|".join(ALL_LAYERS),
     variant=r"[A-Za-z][A-Za-z0-9_.]*",
 
 
-def ensemble_of(wildcards):
-    return ENSEMBLES[wildcards.ensemble]
-
-
-def members(name):
-    return range(ENSEMBLES[name]["members"])
+# ---------------------------------------------------------------- data
 
 
 def raw_files(wildcards):
@@ -75,237 +73,8 @@ def folder_images(wildcards):
     return files
 
 
-def prepared_train(wildcards):
-    return f"resources/prepared/{ensemble_of(wildcards)['dataset']}/train.npz"
-
-
-def prepared_test(wildcards):
-    return f"resources/prepared/{ensemble_of(wildcards)['dataset']}/test.npz"
-
-
-def prepared_extract_splits(wildcards):
-    dataset = ensemble_of(wildcards)["dataset"]
-    return {split: f"resources/prepared/{dataset}/{split}.npz" for split in SPLITS}
-
-
-def member_train_params(name, member):
-    ens = ENSEMBLES[name]
-    return {
-        "ensemble": name,
-        "member": int(member),
-        "dataset": ens["dataset"],
-        "arch": ens["arch"],
-        "width": ens["width"],
-        "subset": ens["subset"],
-        "seed": ens["seed"] + int(member),
-        "recipe": config["recipes"][ens["recipe"]],
-        "device": config["device"],
-    }
-
-
-def train_params(wildcards):
-    return member_train_params(wildcards.ensemble, wildcards.member)
-
-
-def pack_train_params(wildcards):
-    """train_params of every member of one pack."""
-    pack = PACKS[wildcards.ensemble][int(wildcards.pack)]
-    return [member_train_params(wildcards.ensemble, m) for m in pack]
-
-
-def pack_of_member(wildcards):
-    """The pack directory that holds a packed member's files."""
-    m = int(wildcards.member)
-    for p, pack in enumerate(PACKS[wildcards.ensemble]):
-        if m in pack:
-            return f"results/{wildcards.ensemble}/packs/pack{p}"
-    raise WorkflowError(f"member {m} of {wildcards.ensemble} is in no pack")
-
-
-# names that train one member per job / in packs, as wildcard constraints: the lookahead
-# leaves the packed ensembles (always followed by '/' in the paths) to unpack_member
-PACKED_ENSEMBLE = "|".join(PACKS) or "(?!)"
-UNPACKED_ENSEMBLE = (
-    f"(?!(?:{'|'.join(PACKS)})/)[A-Za-z][A-Za-z0-9_]*"
-    if PACKS
-    else "[A-Za-z][A-Za-z0-9_]*"
-)
-
-
-def member_models(wildcards):
-    return expand(
-        "results/{ensemble}/models/member{member}.json",
-        ensemble=wildcards.ensemble,
-        member=members(wildcards.ensemble),
-    )
-
-
-def all_targets():
-    targets = []
-    for name in ENSEMBLES:
-        targets.append(f"results/{name}/training_summary.csv")
-        targets.append(f"results/{name}/training_curves.png")
-        if name in WIDTH_ENSEMBLES:  # their features: rules/width.smk
-            continue
-        targets += expand(
-            "results/{ensemble}/activations/member{member}/{layer}/{split}.parquet",
-            ensemble=name,
-            member=members(name),
-            layer=LAYERS,
-            split=SPLITS,
-        )
-    for name in INTERACTION["ensembles"]:
-        targets += interaction_targets(name)
-        targets.append(f"results/{name}/theory/theory_vs_experiment.csv")
-        if ENSEMBLES[name]["dataset"] == "synthetic":
-            targets.append(f"results/{name}/theory/estimates_vs_truth.csv")
-    targets.append("results/theory/fig4.png")
-    if GDE_ENSEMBLES:
-        targets += gde_targets()
-    if WIDTH_ENSEMBLES:
-        targets += width_targets()
-    return targets
-
-
-# ---------------------------------------------------------------- interaction study
-
-INTERACTION = config["interaction"]
-SETTING_KEYS = [
-    "layer",
-    "split",
-    "k",
-    "center",
-    "gamma_corr",
-    "corr_percentile",
-    "data_percentile",
-    "gamma_data_pool",
-]
-
-
-def epoch_variants(name):
-    return [f"epoch{e:03d}" for e in sorted(INTERACTION["epochs"].get(name, []))]
-
-
-def panel_variants(name):
-    """Variants with the full set of O.1-O.4 panels: main, sensitivity, depths."""
-    return ["main", *INTERACTION["sensitivity"], *INTERACTION["depths"]]
-
-
-def variant_settings(wildcards):
-    settings = {k: INTERACTION[k] for k in SETTING_KEYS}
-    v = wildcards.variant
-    if v in INTERACTION["sensitivity"]:
-        settings.update(INTERACTION["sensitivity"][v])
-    elif v in INTERACTION["depths"]:
-        settings["layer"] = v
-    elif v.startswith("epoch"):
-        settings["epoch"] = int(v[len("epoch") :])
-    elif v != "main":
-        raise WorkflowError(f"unknown interaction variant {v!r}")
-    return settings
-
-
-def variant_activations(wildcards):
-    name, v = wildcards.ensemble, wildcards.variant
-    if v.startswith("epoch"):
-        return expand(
-            "results/{ensemble}/activations/member{member}/epochs",
-            ensemble=name,
-            member=members(name),
-        )
-    layer = v if v in INTERACTION["depths"] else INTERACTION["layer"]
-    return expand(
-        "results/{ensemble}/activations/member{member}/{layer}/{split}.parquet",
-        ensemble=name,
-        member=members(name),
-        layer=layer,
-        split=INTERACTION["split"],
-    )
-
-
-def epoch_list(wildcards):
-    return sorted(INTERACTION["epochs"].get(wildcards.ensemble, []))
-
-
-def prepared_interaction_split(wildcards):
-    dataset = ensemble_of(wildcards)["dataset"]
-    return f"resources/prepared/{dataset}/{INTERACTION['split']}.npz"
-
-
-def epoch_tensors(wildcards):
-    return expand(
-        "results/{ensemble}/interaction/{variant}/omega.parquet",
-        ensemble=wildcards.ensemble,
-        variant=epoch_variants(wildcards.ensemble),
-    )
-
-
-def synthetic_truth(wildcards):
-    """The ground truth of the split, for ensembles trained on the synthetic world."""
-    if ensemble_of(wildcards)["dataset"] != "synthetic":
-        return []
-    return f"resources/prepared/synthetic/{INTERACTION['split']}_truth.parquet"
-
-
-def interaction_summary_inputs(wildcards):
-    name = wildcards.ensemble
-    inputs = {
-        "tensors": expand(
-            "results/{ensemble}/interaction/{variant}/tensor.json",
-            ensemble=name,
-            variant=panel_variants(name),
-        ),
-        "observations": expand(
-            "results/{ensemble}/interaction/{variant}/observations.json",
-            ensemble=name,
-            variant=panel_variants(name),
-        ),
-    }
-    if ENSEMBLES[name]["dataset"] == "synthetic":
-        inputs["truth"] = f"results/{name}/interaction/ground_truth.json"
-    return inputs
-
-
-INTERACTION_PANELS = ["fig2b", "fig2c", "fig3a", "fig3b", "fig3c"]
-INTERACTION_MAIN = ["fig1", "fig8", "fig9", "fig10", "fig11"]
-
-
-def interaction_targets(name):
-    targets = [f"results/{name}/interaction/summary.json"]
-    targets += expand(
-        "results/{ensemble}/interaction/{variant}/{fig}.png",
-        ensemble=name,
-        variant=panel_variants(name),
-        fig=INTERACTION_PANELS,
-    )
-    targets += expand(
-        "results/{ensemble}/interaction/main/{fig}.png",
-        ensemble=name,
-        fig=INTERACTION_MAIN,
-    )
-    if epoch_variants(name):
-        targets.append(f"results/{name}/interaction/fig2a.png")
-    if ENSEMBLES[name]["dataset"] == "synthetic":
-        targets.append(f"results/{name}/interaction/ground_truth.png")
-    return targets
-
-
-# ---------------------------------------------------------------- GDE study
-
-BASE_DATASETS = "synthetic_gde|synthetic|cifar10|svhn|fashion_mnist|folder"
-
-
-def gde_condition_members(wildcards):
-    """Test-split penultimate activations of every member of the superclass and blue conditions."""
-    files = {}
-    for name, ens in GDE_ENSEMBLES.items():
-        if "condition" in ens:
-            files[name] = expand(
-                "results/{ensemble}/activations/member{member}/penultimate/test.parquet",
-                ensemble=name,
-                member=members(name),
-            )
-    return files
+def prepared(dataset, splits):
+    return {s: f"resources/prepared/{dataset}/{s}.npz" for s in splits}
 
 
 def synthetic_base_truth(wildcards):
@@ -315,114 +84,276 @@ def synthetic_base_truth(wildcards):
     return {}
 
 
+# ---------------------------------------------------------------- the model zoo
+
+
+def model_splits(wildcards):
+    """The prepared train and test splits of a model's dataset."""
+    return prepared(PLAN.models[wildcards.model].dataset, ("train", "test"))
+
+
+def pack_splits(wildcards):
+    """The prepared train and test splits of a pack's dataset."""
+    first = PLAN.packs[wildcards.pack][0]
+    return prepared(PLAN.models[first].dataset, ("train", "test"))
+
+
+def train_params(wildcards):
+    return PLAN.train_params(wildcards.model)
+
+
+def pack_train_params(wildcards):
+    """train_params of every model of one pack."""
+    return [PLAN.train_params(m) for m in PLAN.packs[wildcards.pack]]
+
+
+def pack_of_model(wildcards):
+    """The folder of the pack that trained a packed model."""
+    return f"results/zoo/packs/{PLAN.pack_of[wildcards.model]}"
+
+
+def extract_splits(wildcards):
+    return prepared(PLAN.models[wildcards.model].dataset, SPLITS)
+
+
+def feature_splits(wildcards):
+    return prepared(PLAN.models[wildcards.model].dataset, WIDTH_SPLITS)
+
+
+def model_epochs(wildcards):
+    """The checkpoint epochs whose activations the interaction study reads (Fig 2a)."""
+    return PLAN.model_epochs(wildcards.model)
+
+
+def interaction_split_of_model(wildcards):
+    return prepared(PLAN.models[wildcards.model].dataset, [PLAN.interaction["split"]])
+
+
+def ensemble_metrics(wildcards):
+    return PLAN.metrics_files(wildcards.ensemble)
+
+
+def ensemble_members(wildcards):
+    return PLAN.ensemble_models(wildcards.ensemble)
+
+
+# ---------------------------------------------------------------- the interaction study
+
+
+def variant_activations(wildcards):
+    return PLAN.variant_files(wildcards.ensemble, wildcards.variant)
+
+
+def variant_settings(wildcards):
+    try:
+        return PLAN.variant_settings(wildcards.variant)
+    except ValueError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+def epoch_tensors(wildcards):
+    return [
+        f"results/interaction/{wildcards.ensemble}/{v}/omega.parquet"
+        for v in PLAN.epoch_variants(wildcards.ensemble)
+    ]
+
+
+def interaction_split(wildcards):
+    """The prepared split the ensemble's tensor was computed on (its images)."""
+    dataset = PLAN.ensembles[wildcards.ensemble].dataset
+    return f"resources/prepared/{dataset}/{PLAN.interaction['split']}.npz"
+
+
+def synthetic_truth(wildcards):
+    """The world and the ground truth of the split, for ensembles on a synthetic world."""
+    dataset = PLAN.ensembles[wildcards.ensemble].dataset
+    if dataset not in ("synthetic", "synthetic_gde"):
+        raise WorkflowError(f"{wildcards.ensemble} is not trained on a synthetic world")
+    return {
+        "truth": f"resources/prepared/{dataset}/{PLAN.interaction['split']}_truth.parquet",
+        "world": f"resources/prepared/{dataset}/world.json",
+    }
+
+
+def interaction_summary_inputs(wildcards):
+    name = wildcards.ensemble
+    root = f"results/interaction/{name}"
+    inputs = {
+        "tensors": [f"{root}/{v}/tensor.json" for v in PLAN.panel_variants()],
+        "observations": [f"{root}/{v}/observations.json" for v in PLAN.panel_variants()],
+    }
+    if PLAN.has_truth(name):
+        inputs["truth"] = f"{root}/ground_truth.json"
+    return inputs
+
+
+# ---------------------------------------------------------------- the GDE study
+
+
+def gde_condition_members(wildcards):
+    """Test-split penultimate activations of every member of each condition."""
+    return {
+        name: PLAN.activation_files(name, "penultimate", "test")
+        for name in PLAN.gde_conditions()
+    }
+
+
 def gde_blue_group_info(wildcards):
     """Each blue group's thresholds (and, on a synthetic world, its mean rare pool)."""
     return [
-        f"resources/prepared/{ens['dataset']}/blue_thresholds.json"
-        for ens in GDE_ENSEMBLES.values()
-        if ens.get("condition", "").startswith("blue")
+        f"resources/prepared/{d}/blue_thresholds.json" for d in PLAN.gde_blue_datasets()
     ]
 
 
 def gde_fraction_metrics(wildcards):
-    return {
-        name: expand(
-            "results/{ensemble}/models/member{member}.json",
-            ensemble=name,
-            member=members(name),
-        )
-        for name, ens in GDE_ENSEMBLES.items()
-        if "fraction" in ens
-    }
+    return {name: PLAN.metrics_files(name) for name in PLAN.gde_fractions()}
 
 
-def gde_conditions():
-    return {
-        name: ens["condition"]
-        for name, ens in GDE_ENSEMBLES.items()
-        if "condition" in ens
-    }
-
-
-def gde_targets():
-    targets = []
-    if gde_conditions():
-        targets += [
-            "results/gde/table1.csv",
-            "results/gde/accuracy_vs_agreement.png",
-            "results/gde/calibration.png",
-            "results/gde/summary.json",
-        ]
-    if config["gde"]["fractions"]:
-        targets.append("results/gde/fig5b.png")
-    return targets
-
-
-# ---------------------------------------------------------------- width study
-
-WIDTH = config["width"]
-WIDTH_STATES = ["trained", "init"] if WIDTH["random_init"] else ["trained"]
-WIDTH_SPLITS = ["train", "val", "test"]
-WIDTH_DENS = width_alpha_denominators(config)
-
-
-def width_dataset_splits(wildcards):
-    dataset = ensemble_of(wildcards)["dataset"]
-    return {s: f"resources/prepared/{dataset}/{s}.npz" for s in WIDTH_SPLITS}
-
-
-def width_member_features(name):
-    return expand(
-        "results/{ensemble}/features/member{member}/{state}/{split}.parquet",
-        ensemble=name,
-        member=members(name),
-        state=WIDTH_STATES,
-        split=WIDTH_SPLITS,
-    )
+# ---------------------------------------------------------------- the width study
 
 
 def width_measure_inputs(wildcards):
-    arch, k = wildcards.arch, int(wildcards.k)
+    pair = PLAN.width_pair(wildcards.arch, int(wildcards.k))
     return {
-        "base": width_member_features(f"w_{arch}_a1"),
-        "narrow": width_member_features(f"w_{arch}_a{k}"),
+        side: PLAN.feature_files(ens.name, wildcards.state) for side, ens in pair.items()
     }
+
+
+def width_measure_counts(wildcards):
+    pair = PLAN.width_pair(wildcards.arch, int(wildcards.k))
+    return {"n_f": pair["narrow"].info["n_f"], "n_p": pair["narrow"].info["n_p"]}
 
 
 def width_report_inputs(wildcards):
     arch = wildcards.arch
     return {
-        "measurements": expand(
-            "results/width/{arch}/{state}/a{k}.csv",
-            arch=arch,
-            state=WIDTH_STATES,
-            k=[k for k in WIDTH_DENS if k > 1],
-        ),
+        "measurements": [
+            f"results/width/{arch}/{state}/a{k}.csv"
+            for state in PLAN.width_states()
+            for k in PLAN.width_denominators()[1:]
+        ],
         "metrics": [
-            f"results/{name}/models/member{m}.json"
-            for name, ens in WIDTH_ENSEMBLES.items()
-            if ens["arch"] == arch
-            for m in members(name)
+            f
+            for e in PLAN.width.values()
+            if e.info["arch"] == arch
+            for f in PLAN.metrics_files(e.name)
         ],
         "counts": "results/width/member_counts.csv",
     }
 
 
 WIDTH_FIGURES = ["fig1", "fig2", "fig3", "fig4"]
-WIDTH_INIT_FIGURES = ["fig7", "fig8"]
+WIDTH_INIT_FIGURES = ["fig7", "fig8"] if config["width"]["random_init"] else []
+
+
+def width_init_figures():
+    """Figs 7-8 (FSG of the networks at their random initialisation), outputs of width_report
+    when the study analyses the initialisation (width.random_init)."""
+    titles = {"fig7": "Fig 7: FSG at init", "fig8": "Fig 8: reverse FSG at init"}
+    outputs = {}
+    for fig in WIDTH_INIT_FIGURES:
+        outputs[fig] = report(
+            f"results/width/{{arch}}/{fig}.png",
+            caption=f"../report/width/{fig}.rst",
+            category="Width",
+            subcategory="{arch}",
+            labels={"figure": titles[fig]},
+        )
+        outputs[f"{fig}_csv"] = f"results/width/{{arch}}/{fig}.csv"
+    return outputs
+
+
+# ---------------------------------------------------------------- targets
+
+
+def all_targets():
+    """Every output of the default run, study by study."""
+    targets = []
+    for name in PLAN.ensembles:
+        targets.append(f"results/ensembles/{name}/training_summary.csv")
+        targets.append(f"results/ensembles/{name}/training_curves.png")
+    for m in PLAN.activation_models():
+        targets += expand(
+            "results/zoo/{model}/activations/{layer}/{split}.parquet",
+            model=m,
+            layer=LAYERS,
+            split=SPLITS,
+        )
+    for name in PLAN.interaction_ensembles():
+        targets += interaction_targets(name)
+        targets.append(f"results/theory/{name}/theory_vs_experiment.csv")
+        if PLAN.has_truth(name):
+            targets.append(f"results/theory/{name}/estimates_vs_truth.csv")
+    targets.append("results/theory/fig4.png")
+    targets += gde_targets() + width_targets() + toy_targets()
+    return targets
+
+
+INTERACTION_PANELS = ["fig2b", "fig2c", "fig3a", "fig3b", "fig3c"]
+INTERACTION_MAIN = ["fig1", "fig8", "fig9", "fig10", "fig11"]
+
+
+def interaction_targets(name):
+    root = f"results/interaction/{name}"
+    targets = [f"{root}/summary.json"]
+    targets += expand(
+        "{root}/{variant}/{fig}.png",
+        root=root,
+        variant=PLAN.panel_variants(),
+        fig=INTERACTION_PANELS,
+    )
+    targets += expand("{root}/main/{fig}.png", root=root, fig=INTERACTION_MAIN)
+    if PLAN.epoch_variants(name):
+        targets.append(f"{root}/fig2a.png")
+    if PLAN.has_truth(name):
+        targets.append(f"{root}/ground_truth.png")
+    return targets
+
+
+def gde_targets():
+    targets = []
+    if PLAN.gde_conditions():
+        targets += [
+            "results/gde/table1.csv",
+            "results/gde/accuracy_vs_agreement.png",
+            "results/gde/calibration.png",
+            "results/gde/summary.json",
+        ]
+    if PLAN.gde_fractions():
+        targets.append("results/gde/fig5b.png")
+    return targets
 
 
 def width_targets():
+    if not PLAN.width:
+        return []
     targets = [
         "results/width/member_counts.csv",
         "results/width/summary.json",
         "results/width/table3.csv",
     ]
-    figs = WIDTH_FIGURES + (WIDTH_INIT_FIGURES if WIDTH["random_init"] else [])
-    for arch in WIDTH["archs"]:
-        targets += expand("results/width/{arch}/{fig}.png", arch=arch, fig=figs)
+    for arch in config["width"]["archs"]:
+        targets += expand(
+            "results/width/{arch}/{fig}.png",
+            arch=arch,
+            fig=WIDTH_FIGURES + WIDTH_INIT_FIGURES,
+        )
         targets += [
             f"results/width/{arch}/shuffled_regression.csv",
             f"results/width/{arch}/accuracy.csv",
         ]
     return targets
+
+
+def toy_condition(wildcards):
+    return PLAN.toy[wildcards.condition]
+
+
+def toy_targets():
+    if not config["toy"]["enabled"]:
+        return []
+    return [
+        "results/toy/fig5.png",
+        "results/toy/learned.md",
+        "results/toy/summary.json",
+    ]

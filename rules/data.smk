@@ -1,5 +1,7 @@
-# Datasets: generation of the synthetic world, download and preparation of the
-# public ones. Every dataset ends as resources/prepared/<dataset>/{train,test}.npz.
+# Datasets: generation of the synthetic world, download and preparation of the public
+# ones and of the user's folder. Every dataset ends as resources/prepared/<dataset>/
+# {train,test}.npz; derived datasets (superclasses, blue groups, a held-out validation
+# split) are made by the rules of the study that needs them.
 
 
 localrules:
@@ -43,6 +45,8 @@ rule synthetic_gde_world:
         "../scripts/synthetic_world.py"
 
 
+# The three download rules share scripts/download.py: it fetches the dataset named in
+# params (or copies it from data.mirror) and verifies every file's checksum.
 rule download_cifar10:
     output:
         "resources/downloads/cifar10/cifar-10-python.tar.gz",

@@ -1,5 +1,6 @@
-# The GDE study (paper 000 §6, App. F.8-F.9, Fig 5b): derived datasets (superclasses,
-# blue-intensity groups), one ensemble per condition, Tables 1-2 and Fig 5b.
+# The GDE study (Jiang, Baek, Kolter, ICLR 2024, §6, App. F.8-F.9, Fig 5b): derived
+# datasets (superclasses, blue-intensity groups), one ensemble per condition (the planner
+# generates them), Tables 1-2 and Fig 5b.
 
 
 rule superclass_dataset:
@@ -7,12 +8,12 @@ rule superclass_dataset:
         train="resources/prepared/{base}/train.npz",
         test="resources/prepared/{base}/test.npz",
     output:
-        train="resources/prepared/{base}__super{k}/train.npz",
-        test="resources/prepared/{base}__super{k}/test.npz",
+        train=f"resources/prepared/{SUPERCLASS_DATASET}/train.npz",
+        test=f"resources/prepared/{SUPERCLASS_DATASET}/test.npz",
     log:
-        "results/logs/data/{base}__super{k}.log",
+        f"results/logs/data/{SUPERCLASS_DATASET}.log",
     wildcard_constraints:
-        base=BASE_DATASETS,
+        base=DERIVABLE,
         k=r"\d+",
     conda:
         "../envs/data.yaml"
@@ -26,13 +27,13 @@ rule blue_group_dataset:
         train="resources/prepared/{base}/train.npz",
         test="resources/prepared/{base}/test.npz",
     output:
-        train="resources/prepared/{base}__blue{group}/train.npz",
-        test="resources/prepared/{base}__blue{group}/test.npz",
-        thresholds="resources/prepared/{base}__blue{group}/blue_thresholds.json",
+        train=f"resources/prepared/{BLUE_DATASET}/train.npz",
+        test=f"resources/prepared/{BLUE_DATASET}/test.npz",
+        thresholds=f"resources/prepared/{BLUE_DATASET}/blue_thresholds.json",
     log:
-        "results/logs/data/{base}__blue{group}.log",
+        f"results/logs/data/{BLUE_DATASET}.log",
     wildcard_constraints:
-        base=BASE_DATASETS,
+        base=DERIVABLE,
         group=r"\d+",
     conda:
         "../envs/data.yaml"
@@ -75,7 +76,7 @@ rule gde_tables:
     conda:
         "../envs/analysis.yaml"
     params:
-        conditions=gde_conditions(),
+        conditions=PLAN.gde_conditions(),
     script:
         "../scripts/gde_tables.py"
 
@@ -87,7 +88,7 @@ rule gde_fractions:
         figure=report(
             "results/gde/fig5b.png",
             caption="../report/gde/fig5b.rst",
-            category="Fig 5",
+            category="GDE",
             labels={"figure": "Fig 5b"},
         ),
         table="results/gde/fig5b.csv",
@@ -96,6 +97,6 @@ rule gde_fractions:
     conda:
         "../envs/analysis.yaml"
     params:
-        fractions={name: ens["fraction"] for name, ens in GDE_ENSEMBLES.items() if "fraction" in ens},
+        fractions=PLAN.gde_fractions(),
     script:
-        "../scripts/gde_fig5b.py"
+        "../scripts/gde_fractions.py"

@@ -1,5 +1,5 @@
-# The theory study (paper 000 §5, App. B-C, F.7, SPEC 5): closed forms, their Monte
-# Carlo check, and theory against the experiment of each interaction ensemble.
+# The theory study (Jiang, Baek, Kolter, ICLR 2024, §5, App. B-C, F.7): closed forms, their
+# Monte Carlo check, and theory against the experiment of each interaction ensemble.
 
 
 rule theory_figures:
@@ -22,7 +22,7 @@ rule theory_figures:
         fig5a=report(
             "results/theory/fig5a.png",
             caption="../report/theory/fig5a.rst",
-            category="Fig 5",
+            category="Theory",
             labels={"figure": "Fig 5a"},
         ),
         fig5a_csv="results/theory/fig5a.csv",
@@ -41,25 +41,25 @@ rule theory_figures:
 
 rule theory_vs_experiment:
     input:
-        tensor="results/{ensemble}/interaction/main/tensor.npz",
-        omega="results/{ensemble}/interaction/main/omega.parquet",
-        info="results/{ensemble}/interaction/main/tensor.json",
+        tensor="results/interaction/{ensemble}/main/tensor.npz",
+        omega="results/interaction/{ensemble}/main/omega.parquet",
+        info="results/interaction/{ensemble}/main/tensor.json",
     output:
         table=report(
-            "results/{ensemble}/theory/theory_vs_experiment.csv",
+            "results/theory/{ensemble}/theory_vs_experiment.csv",
             caption="../report/theory/theory_vs_experiment.rst",
             category="Theory",
             subcategory="{ensemble}",
         ),
         figure=report(
-            "results/{ensemble}/theory/theory_vs_experiment.png",
+            "results/theory/{ensemble}/theory_vs_experiment.png",
             caption="../report/theory/theory_vs_experiment.rst",
             category="Theory",
             subcategory="{ensemble}",
         ),
-        estimates="results/{ensemble}/theory/estimates.json",
+        estimates="results/theory/{ensemble}/estimates.json",
     log:
-        "results/logs/theory/{ensemble}_vs_experiment.log",
+        "results/logs/theory/{ensemble}/vs_experiment.log",
     conda:
         "../envs/analysis.yaml"
     script:
@@ -68,18 +68,17 @@ rule theory_vs_experiment:
 
 rule theory_truth_scores:
     input:
-        estimates="results/{ensemble}/theory/estimates.json",
-        truth=synthetic_truth,
-        world="resources/prepared/synthetic/world.json",
+        unpack(synthetic_truth),
+        estimates="results/theory/{ensemble}/estimates.json",
     output:
         report(
-            "results/{ensemble}/theory/estimates_vs_truth.csv",
+            "results/theory/{ensemble}/estimates_vs_truth.csv",
             caption="../report/theory/estimates_vs_truth.rst",
             category="Theory",
             subcategory="{ensemble}",
         ),
     log:
-        "results/logs/theory/{ensemble}_truth_scores.log",
+        "results/logs/theory/{ensemble}/truth_scores.log",
     conda:
         "../envs/analysis.yaml"
     script:

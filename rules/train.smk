@@ -1,12 +1,14 @@
-# Training: one job per ensemble member (SPEC 3). The resumable state lives in
-# results/<ensemble>/resume/, which is no declared output: Snakemake does not delete
-# it when it reruns a killed job, so training continues from the last epoch.
+# Training: the model zoo, one job per model (featurelab.plan.Model: dataset, architecture,
+# width, recipe, subset and seed; a model two ensembles share trains once). Its files are
+# results/zoo/<model>/{model.pt,metrics.json,checkpoints/}. The resumable state lives in
+# results/zoo/<model>/resume.state.pt, which is no declared output: Snakemake does not
+# delete it when it reruns a killed job, so training continues from the last epoch.
 #
-# With train.pack.enabled, the members of ensembles no wider than train.pack.max_width
-# train several to a job (train_pack, one grouped network) and unpack_member copies each
-# member's files to where train_member would have written them; the ensemble wildcard's
-# constraints give every member file exactly one of the two routes. A GPU job claims a
-# slot of one GPU (featurelab.gpus, config key gpu).
+# With train.pack.enabled, the models of a group no wider than train.pack.max_width train
+# several to a job (train_pack, one grouped network) and unpack_member copies each model's
+# files to where train_member would have written them; the model wildcard's constraints
+# give every model exactly one of the two routes. A GPU job claims a slot of one GPU
+# (featurelab.gpus, config key gpu).
 
 
 localrules:
@@ -15,18 +17,17 @@ localrules:
 
 rule train_member:
     input:
-        train=prepared_train,
-        test=prepared_test,
+        unpack(model_splits),
     output:
-        model="results/{ensemble}/models/member{member}.pt",
-        metrics="results/{ensemble}/models/member{member}.json",
-        epochs=directory("results/{ensemble}/checkpoints/member{member}"),
+        model="results/zoo/{model}/model.pt",
+        metrics="results/zoo/{model}/metrics.json",
+        epochs=directory("results/zoo/{model}/checkpoints"),
     log:
-        "results/logs/train/{ensemble}/member{member}.log",
+        "results/logs/train/{model}.log",
     benchmark:
-        "results/benchmarks/train/{ensemble}/member{member}.tsv"
+        "results/benchmarks/train/{model}.tsv"
     wildcard_constraints:
-        ensemble=UNPACKED_ENSEMBLE,
+        model=f"(?!(?:{PACKED})-s\\d+(?:/|$)){MODEL_ID}",
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -36,7 +37,7 @@ rule train_member:
         runtime=240,
     params:
         train=train_params,
-        state="results/{ensemble}/resume/member{member}.state.pt",
+        state="results/zoo/{model}/resume.state.pt",
         fast=TRAIN_FAST,
         gpu=config["gpu"],
     script:
@@ -45,17 +46,15 @@ rule train_member:
 
 rule train_pack:
     input:
-        train=prepared_train,
-        test=prepared_test,
+        unpack(pack_splits),
     output:
-        directory("results/{ensemble}/packs/pack{pack}"),
+        directory("results/zoo/packs/{pack}"),
     log:
-        "results/logs/train/{ensemble}/pack{pack}.log",
+        "results/logs/train/{pack}.log",
     benchmark:
-        "results/benchmarks/train/{ensemble}/pack{pack}.tsv"
+        "results/benchmarks/train/{pack}.tsv"
     wildcard_constraints:
-        ensemble=PACKED_ENSEMBLE,
-        pack=r"\d+",
+        pack=r"[A-Za-z0-9_.-]+-p\d+",
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -65,7 +64,7 @@ rule train_pack:
         runtime=240,
     params:
         members=pack_train_params,
-        state="results/{ensemble}/resume/pack{pack}.state.pt",
+        state="results/zoo/packs/{pack}.state.pt",
         fast=TRAIN_FAST,
         gpu=config["gpu"],
     script:
@@ -74,15 +73,15 @@ rule train_pack:
 
 rule unpack_member:
     input:
-        pack_of_member,
+        pack_of_model,
     output:
-        model="results/{ensemble}/models/member{member}.pt",
-        metrics="results/{ensemble}/models/member{member}.json",
-        epochs=directory("results/{ensemble}/checkpoints/member{member}"),
+        model="results/zoo/{model}/model.pt",
+        metrics="results/zoo/{model}/metrics.json",
+        epochs=directory("results/zoo/{model}/checkpoints"),
     log:
-        "results/logs/train/{ensemble}/member{member}.log",
+        "results/logs/train/{model}.log",
     wildcard_constraints:
-        ensemble=PACKED_ENSEMBLE,
+        model=f"(?:{PACKED})-s\\d+",
     conda:
         "../envs/data.yaml"
     script:
@@ -91,23 +90,25 @@ rule unpack_member:
 
 rule training_summary:
     input:
-        member_models,
+        ensemble_metrics,
     output:
         table=report(
-            "results/{ensemble}/training_summary.csv",
-            caption="../report/training_summary.rst",
-            category="Training",
+            "results/ensembles/{ensemble}/training_summary.csv",
+            caption="../report/training/training_summary.rst",
+            category="Ensembles",
             subcategory="{ensemble}",
         ),
         figure=report(
-            "results/{ensemble}/training_curves.png",
-            caption="../report/training_curves.rst",
-            category="Training",
+            "results/ensembles/{ensemble}/training_curves.png",
+            caption="../report/training/training_curves.rst",
+            category="Ensembles",
             subcategory="{ensemble}",
         ),
     log:
-        "results/logs/train/{ensemble}/summary.log",
+        "results/logs/ensembles/{ensemble}.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        models=ensemble_members,
     script:
         "../scripts/training_summary.py"

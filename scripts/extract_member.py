@@ -1,4 +1,5 @@
-"""Rule extract_member: one member's activations, per layer and split, to Parquet."""
+"""Rule extract_member: one model's activations, per layer and split, to Parquet
+(results/zoo/<model>/activations/<layer>/<split>.parquet)."""
 import sys
 from pathlib import Path
 
@@ -9,13 +10,10 @@ with logged(snakemake.log[0]):
     from featurelab.data.prepared import load_split
     from featurelab.extract import extract_member
 
-    outputs = set(snakemake.output)
-    pattern = "results/{ensemble}/activations/member{member}/{layer}/{split}.parquet"
-    for split in snakemake.params.splits:
-        paths = {layer: pattern.format(layer=layer, split=split, **snakemake.wildcards)
-                 for layer in snakemake.params.layers}
-        assert set(paths.values()) <= outputs, (paths, outputs)
+    outputs: dict[str, dict[str, str]] = {}  # split -> layer -> path, read off the declared outputs
+    for path in snakemake.output:
+        outputs.setdefault(Path(path).stem, {})[Path(path).parent.name] = path
+    for split, paths in outputs.items():
         extract_member(snakemake.input.model, load_split(snakemake.input[split]), split, paths,
                        device=snakemake.params.device, batch_size=snakemake.params.batch_size,
-                       meta={"ensemble": snakemake.wildcards.ensemble,
-                             "member": int(snakemake.wildcards.member)}, log=log)
+                       meta={"model": snakemake.wildcards.model}, log=log)

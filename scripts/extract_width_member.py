@@ -1,5 +1,6 @@
-"""Rule extract_width_member: one width-study member's penultimate features on train,
-validation and test, trained and at its random initialisation, to Parquet."""
+"""Rule extract_width_member: one width-study model's penultimate features on train,
+validation and test, trained and at its random initialisation, to Parquet
+(results/zoo/<model>/features/<state>/<split>.parquet)."""
 import sys
 from pathlib import Path
 
@@ -10,14 +11,14 @@ with logged(snakemake.log[0]):
     from featurelab.data.prepared import load_split
     from featurelab.extract import extract_member
 
-    p, wc = snakemake.params, snakemake.wildcards
-    outputs = set(snakemake.output)
-    for split in p.splits:
+    p = snakemake.params
+    outputs: dict[str, dict[str, str]] = {}  # split -> state -> path, read off the declared outputs
+    for path in snakemake.output:
+        outputs.setdefault(Path(path).stem, {})[Path(path).parent.name] = path
+    for split, by_state in outputs.items():
         data = load_split(snakemake.input[split])
-        for state in p.states:
-            path = f"results/{wc.ensemble}/features/member{wc.member}/{state}/{split}.parquet"
-            assert path in outputs, (path, outputs)
+        for state, path in by_state.items():
             log(f"{state} weights:")
             extract_member(snakemake.input.model, data, split, {"penultimate": path}, init=state == "init",
                            device=p.device, batch_size=p.batch_size,
-                           meta={"ensemble": wc.ensemble, "member": int(wc.member), "state": state}, log=log)
+                           meta={"model": snakemake.wildcards.model, "state": state}, log=log)

@@ -1,5 +1,4 @@
 """Rule interaction_ground_truth: the tensor's features against the synthetic world's motifs."""
-import json
 import sys
 from pathlib import Path
 
@@ -7,18 +6,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
+    import json
+
     import pandas as pd
 
-    from featurelab import interaction as I
-    from featurelab import interaction_figures as F
-    from featurelab.interaction_study import Tensor
+    from featurelab.figures import save
+    from featurelab.files import read_json, write_json
+    from featurelab.interaction import Tensor, confidence, features_per_point
+    from featurelab.interaction.findings import ground_truth_recovery
 
     t = Tensor(Path(snakemake.input.tensor).parent)
-    world = json.loads(Path(snakemake.input.world).read_text())
-    truth = pd.read_parquet(snakemake.input.truth)
-    summary, fig, df = F.ground_truth_recovery(
-        truth, I.features_per_point(t.triplets, t.N), I.confidence(t.predictions, t.labels),
-        t.triplets, t.T, world["t_d"] + world["t_r"], world["t_d"])
-    F.save(fig, df, snakemake.output.figure, snakemake.output.table)
-    Path(snakemake.output.summary).write_text(json.dumps(summary, indent=2))
-    log(json.dumps(summary, indent=1))
+    world = read_json(snakemake.input.world)
+    summary, fig, df = ground_truth_recovery(
+        pd.read_parquet(snakemake.input.truth), features_per_point(t.triplets, t.N),
+        confidence(t.predictions, t.labels), t.triplets, t.T, world["t_d"] + world["t_r"], world["t_d"])
+    save(fig, df, snakemake.output.figure, snakemake.output.table)
+    write_json(snakemake.output.summary, summary)
+    log(json.dumps(summary, indent=1, default=str))

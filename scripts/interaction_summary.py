@@ -1,5 +1,4 @@
 """Rule interaction_summary: one JSON per ensemble: sizes, thresholds, O.1-O.4 per variant."""
-import json
 import sys
 from pathlib import Path
 
@@ -7,22 +6,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
-    variants = {}
-    for t, o in zip(snakemake.input.tensors, snakemake.input.observations):
-        info = json.loads(Path(t).read_text())
-        name = Path(t).parent.name
-        variants[name] = {**{k: info[k] for k in ("M", "N", "K_asked", "K", "T", "gamma_corr", "gamma_data",
-                                                  "omega_entries")},
-                          "settings": info["settings"], "observations": json.loads(Path(o).read_text())}
-    main = variants["main"]
-    summary = {
-        "ensemble": snakemake.wildcards.ensemble,
-        **{k: main[k] for k in ("M", "N", "K", "T", "gamma_corr", "gamma_data")},
-        "observations": main["observations"],
-        "variants": variants,
-    }
-    if "truth" in snakemake.input.keys():
-        summary["ground_truth"] = json.loads(Path(snakemake.input.truth).read_text())
-    Path(snakemake.output[0]).write_text(json.dumps(summary, indent=2, allow_nan=True))
-    log(json.dumps({k: summary[k] for k in ("M", "N", "K", "T", "gamma_corr")}))
-    log(json.dumps(main["observations"], indent=1))
+    import json
+
+    from featurelab.files import read_json, write_json
+    from featurelab.interaction.findings import ensemble_summary
+
+    inp = snakemake.input
+    variants = {Path(t).parent.name: (read_json(t), read_json(o)) for t, o in zip(inp.tensors, inp.observations)}
+    truth = read_json(inp.truth) if "truth" in inp.keys() else None
+    summary = ensemble_summary(snakemake.wildcards.ensemble, variants, truth)
+    write_json(snakemake.output[0], summary)
+    log(json.dumps({k: summary[k] for k in ("M", "N", "K", "T", "gamma_corr")}, default=str))
+    log(json.dumps(summary["observations"], indent=1, default=str))

@@ -1,4 +1,5 @@
-"""Rule superclass_dataset: relabel a prepared dataset into K̃ superclasses (App. F.8)."""
+"""Rule superclass_dataset: relabel a prepared dataset into K̃ superclasses (Jiang, Baek,
+Kolter, ICLR 2024, App. F.8)."""
 import sys
 from pathlib import Path
 
@@ -7,7 +8,7 @@ from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
     from featurelab.data.prepared import load_split, save_split
-    from featurelab.gde import relabel
+    from featurelab.gde.datasets import relabel
 
     k = int(snakemake.wildcards.k)
     for split in ("train", "test"):

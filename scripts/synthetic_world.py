@@ -1,5 +1,5 @@
-"""Rule synthetic_world: generate the feature world (SPEC 2.2) with its ground truth."""
-import json
+"""Rules synthetic_world and synthetic_gde_world: generate a synthetic feature world with its
+ground truth (featurelab.data.synthetic)."""
 import sys
 from pathlib import Path
 
@@ -9,6 +9,7 @@ from featurelab.workflow import log, logged  # noqa: E402
 with logged(snakemake.log[0]):
     from featurelab.data.prepared import save_split
     from featurelab.data.synthetic import WorldConfig, class_names, generate_split
+    from featurelab.files import write_json
 
     cfg = WorldConfig.from_dict(snakemake.params.world)
     for split in ("train", "test"):
@@ -16,4 +17,4 @@ with logged(snakemake.log[0]):
         save_split(snakemake.output[split], images, labels, class_names(cfg))
         truth.to_parquet(snakemake.output[f"{split}_truth"], index=False)
         log(f"{split}: {len(labels)} images, {truth['dominant'].mean():.3f} dominant")
-    Path(snakemake.output.world).write_text(json.dumps(cfg.to_dict(), indent=2))
+    write_json(snakemake.output.world, cfg.to_dict())

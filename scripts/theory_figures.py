@@ -1,4 +1,5 @@
-"""Rule theory_figures: Figs 4 (with simulated points), 16 and 5a of paper 000 §5."""
+"""Rule theory_figures: Figs 4 (with simulated points), 16 and 5a of Jiang, Baek, Kolter
+(ICLR 2024, §5.2, App. B, F.7)."""
 import sys
 from pathlib import Path
 
@@ -7,16 +8,17 @@ from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
     from featurelab import theory as T
-    from featurelab import theory_figures as F
+    from featurelab.figures import save
+    from featurelab.theory import figures as F
 
     o = snakemake.output
     d = T.closed_form(T.Params(**T.DEFAULTS))
     log(f"§5.2 defaults: accuracy {d['accuracy']:.4f}, agreement {d['agreement']:.4f}")
     sweep = T.sweep_fig4()
-    sim = F.simulate_fig4_points(sweep, n_pairs=snakemake.params.pairs, seed=snakemake.params.seed)
+    sim = T.simulate_fig4_points(sweep, n_pairs=snakemake.params.pairs, seed=snakemake.params.seed)
     sim.to_csv(o.fig4_sim, index=False)
     worst = sim[["z_accuracy", "z_agreement"]].abs().max().max()
     log(f"simulated {len(sim)} settings, largest |z| against the closed forms {worst:.2f}")
-    F.save(*F.fig4(sweep, sim), o.fig4, o.fig4_csv)
-    F.save(*F.fig16(T.sweep_fig16()), o.fig16, o.fig16_csv)
-    F.save(*F.fig5a(T.sweep_fig5a()), o.fig5a, o.fig5a_csv)
+    save(*F.fig4(sweep, sim), o.fig4, o.fig4_csv)
+    save(*F.fig16(T.sweep_fig16()), o.fig16, o.fig16_csv)
+    save(*F.fig5a(T.sweep_fig5a()), o.fig5a, o.fig5a_csv)

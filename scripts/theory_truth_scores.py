@@ -1,5 +1,4 @@
 """Rule theory_truth_scores: the estimated data-side parameters against the synthetic world's."""
-import json
 import sys
 from pathlib import Path
 
@@ -9,11 +8,10 @@ from featurelab.workflow import log, logged  # noqa: E402
 with logged(snakemake.log[0]):
     import pandas as pd
 
-    from featurelab import theory_empirical as E
+    from featurelab.files import read_json
+    from featurelab.theory.compare import score_against_truth, synthetic_truth
 
-    est = json.loads(Path(snakemake.input.estimates).read_text())
-    truth = E.synthetic_truth(json.loads(Path(snakemake.input.world).read_text()),
-                              pd.read_parquet(snakemake.input.truth))
-    scores = E.score_against_truth(est, truth)
+    truth = synthetic_truth(read_json(snakemake.input.world), pd.read_parquet(snakemake.input.truth))
+    scores = score_against_truth(read_json(snakemake.input.estimates), truth)
     scores.to_csv(snakemake.output[0], index=False)
     log(scores.to_string(index=False))

@@ -1,5 +1,5 @@
-"""Rule toy_condition: train one width condition of paper 002's toy setting for one seed."""
-import json
+"""Rule toy_condition: train one width condition of the toy setting (Duzgun, Jelassi, Li,
+2024, §4, App. C) for one seed: all the condition's networks side by side."""
 import sys
 from pathlib import Path
 
@@ -11,6 +11,7 @@ with logged(snakemake.log[0]):
     import torch
 
     from featurelab import toy
+    from featurelab.files import write_json
 
     torch.set_num_threads(snakemake.threads)
     p, c = snakemake.params.toy, snakemake.params.condition
@@ -31,5 +32,5 @@ with logged(snakemake.log[0]):
     np.savez_compressed(snakemake.output.curves, steps=result.steps, epochs=result.epochs, corr=result.corr,
                         active=result.active, loss=result.loss, train_acc=result.train_acc,
                         test_acc=result.test_acc)
-    Path(snakemake.output.summary).write_text(json.dumps(
-        {"condition": snakemake.wildcards.condition, **c, "seed": seed, **summary, "settings": p}, indent=1))
+    write_json(snakemake.output.summary,
+               {"condition": snakemake.wildcards.condition, **c, "seed": seed, **summary, "settings": p})

@@ -1,5 +1,5 @@
-"""Rule toy_figures: Fig 5, the learned-vector table and the verdict of paper 002's toy setting."""
-import json
+"""Rule toy_figures: Fig 5, the learned-vector table and the verdict on finding 4.1 of the toy
+setting (Duzgun, Jelassi, Li, 2024, §4)."""
 import sys
 from pathlib import Path
 
@@ -7,15 +7,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
-    from featurelab import toy_figures as F
+    from featurelab.figures import save
+    from featurelab.files import write_json
+    from featurelab.toy import figures as F
+    from featurelab.toy.findings import finding, learned_markdown, learned_table, load_runs
 
     o, threshold = snakemake.output, snakemake.params.threshold
-    runs = F.load_runs(snakemake.input.summaries, snakemake.input.curves)
-    F.save(*F.fig5(runs, threshold=threshold), o.fig5, o.fig5_csv)
-    table = F.learned_table(runs)
+    runs = load_runs(snakemake.input.summaries, snakemake.input.curves)
+    save(*F.fig5(runs, threshold=threshold), o.fig5, o.fig5_csv)
+    table = learned_table(runs)
     table.to_csv(o.table, index=False)
-    Path(o.table_md).write_text(F.learned_markdown(table, threshold))
-    verdict = F.finding(runs)
-    Path(o.summary).write_text(json.dumps(verdict, indent=2))
+    Path(o.table_md).write_text(learned_markdown(table, threshold))
+    verdict = finding(runs)
+    write_json(o.summary, verdict)
     log(f"wide network {verdict['wide']}; the finding holds at seeds {verdict['seeds_where_it_holds']}, "
         f"fails at {verdict['seeds_where_it_fails']}")

@@ -1,5 +1,4 @@
-"""Rule train_member: train one ensemble member; progress goes to the rule's log."""
-import json
+"""Rule train_member: train one model of the zoo; progress (one line per epoch) goes to the log."""
 import sys
 from pathlib import Path
 
@@ -8,8 +7,9 @@ from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
     from featurelab.data.prepared import load_split
+    from featurelab.files import write_json
     from featurelab.gpus import job_device
-    from featurelab.train import Recipe, train_member
+    from featurelab.training import Recipe, train_member
 
     p = snakemake.params.train
     with job_device(p["device"], snakemake.params.gpu, log=log) as device:  # a GPU slot, held
@@ -20,6 +20,6 @@ with logged(snakemake.log[0]):
             recipe=Recipe.from_dict(p["recipe"]),
             out_path=snakemake.output.model, state_path=snakemake.params.state,
             checkpoint_dir=snakemake.output.epochs, device=device, threads=snakemake.threads,
-            meta={k: p[k] for k in ("ensemble", "member", "dataset")}, log=log, fast=snakemake.params.fast,
+            meta={k: p[k] for k in ("model", "dataset")}, log=log, fast=snakemake.params.fast,
         )
-    Path(snakemake.output.metrics).write_text(json.dumps({**p, **metrics}, indent=2))
+    write_json(snakemake.output.metrics, {**p, **metrics})

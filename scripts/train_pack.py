@@ -1,6 +1,6 @@
-"""Rule train_pack: train several members of one ensemble in one job as one grouped network
-(featurelab.pack); each member's files land in the pack's directory for unpack_member."""
-import json
+"""Rule train_pack: train several models of one group in one job as one grouped network
+(featurelab.training.packed); each model's files land in the pack's folder, named by its
+zoo id, for unpack_member."""
 import sys
 from pathlib import Path
 
@@ -9,15 +9,15 @@ from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
     from featurelab.data.prepared import load_split
+    from featurelab.files import write_json
     from featurelab.gpus import job_device
-    from featurelab.pack import train_pack
-    from featurelab.train import Recipe
+    from featurelab.training import Recipe, train_pack
 
     members = snakemake.params.members
     first = members[0]
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
-    names = [f"member{p['member']}" for p in members]
+    names = [p["model"] for p in members]
     with job_device(first["device"], snakemake.params.gpu, log=log) as device:
         metrics = train_pack(
             load_split(snakemake.input.train),
@@ -27,7 +27,7 @@ with logged(snakemake.log[0]):
             out_paths=[out / f"{n}.pt" for n in names], checkpoint_dirs=[out / n for n in names],
             member_logs=[out / f"{n}.log" for n in names], state_path=snakemake.params.state,
             device=device, threads=snakemake.threads, fast=snakemake.params.fast,
-            metas=[{k: p[k] for k in ("ensemble", "member", "dataset")} for p in members], log=log,
+            metas=[{k: p[k] for k in ("model", "dataset")} for p in members], log=log,
         )
     for p, n, m in zip(members, names, metrics):
-        (out / f"{n}.json").write_text(json.dumps({**p, **m}, indent=2))
+        write_json(out / f"{n}.json", {**p, **m})

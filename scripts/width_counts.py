@@ -1,4 +1,5 @@
-"""Rule width_counts: N_f and N_p per architecture and α from the real parameter counts."""
+"""Rule width_counts: N_f and N_p per architecture and α from the real parameter counts
+(Duzgun, Jelassi, Li, 2024, §2.4), beside the members the planner trains."""
 import sys
 from pathlib import Path
 
@@ -8,17 +9,16 @@ from featurelab.workflow import log, logged  # noqa: E402
 with logged(snakemake.log[0]):
     import pandas as pd
 
-    from featurelab.width import member_counts
-    from featurelab.width_figures import to_markdown
+    from featurelab.width.counts import member_counts
+    from featurelab.width.tables import to_markdown
 
-    p = snakemake.params
-    in_channels = 1 if p.dataset == "fashion_mnist" else 3
+    c = snakemake.params.counts
     tables = []
-    for arch in p.archs:
-        ens = p.ensembles[f"w_{arch}_a1"]
-        t = member_counts(arch, [f"1/{k}" for k in p.dens], in_channels=in_channels, base_width=p.base_width)
+    for arch in c["archs"]:
+        t = member_counts(arch, c["alphas"], num_classes=c["num_classes"], in_channels=c["in_channels"],
+                          base_width=c["base_width"])
         t.insert(0, "arch", arch)
-        t["members_trained"] = [p.ensembles[f"w_{arch}_a{k}"]["members"] for k in p.dens]
+        t["members_trained"] = c["members"][arch]
         tables.append(t)
         log(f"{arch}:\n{t.to_string(index=False)}")
     table = pd.concat(tables, ignore_index=True)

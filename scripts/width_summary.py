@@ -1,5 +1,5 @@
 """Rule width_summary: Table 3 (residual FP beside the random-init baselines) over every
-architecture, and the study's summary (settings, counts, findings)."""
+architecture, and the width study's summary (settings, counts, findings)."""
 import sys
 from pathlib import Path
 
@@ -7,23 +7,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from featurelab.workflow import log, logged  # noqa: E402
 
 with logged(snakemake.log[0]):
-    import json
-
     import pandas as pd
 
-    from featurelab import width_figures as W
+    from featurelab.files import read_json, write_json
+    from featurelab.width import tables as T
 
     archs = snakemake.params.archs
     counts = pd.read_csv(snakemake.input.counts)
     aggs = {a: pd.read_csv(f) for a, f in zip(archs, snakemake.input.aggregates)}
-    table3 = W.table_residual_fp(aggs, {a: counts[counts.arch == a] for a in archs})
+    table3 = T.table_residual_fp(aggs, {a: counts[counts.arch == a] for a in archs})
     table3.to_csv(snakemake.output.table3, index=False)
-    Path(snakemake.output.table3_md).write_text(W.to_markdown(table3))
-    log(f"Table 3:\n{W.to_markdown(table3)}")
-    summary = {
+    Path(snakemake.output.table3_md).write_text(T.to_markdown(table3))
+    log(f"Table 3:\n{T.to_markdown(table3)}")
+    write_json(snakemake.output.summary, {
         "settings": snakemake.params.settings,
         "member_counts": counts.to_dict("records"),
-        "findings": {a: json.loads(Path(f).read_text()) for a, f in zip(archs, snakemake.input.findings)},
+        "findings": {a: read_json(f) for a, f in zip(archs, snakemake.input.findings)},
         "table3": table3.to_dict("records"),
-    }
-    Path(snakemake.output.summary).write_text(json.dumps(summary, indent=2))
+    })

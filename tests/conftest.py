@@ -30,3 +30,13 @@ def snakemake_cmd() -> list[str]:
 
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def zoo_models(config: dict, ensemble: str) -> list[str]:
+    """The zoo ids (results/zoo/<id>/) of an ensemble's members under ``config``."""
+    import copy
+
+    from featurelab.config import validate_config
+    from featurelab.plan import Plan
+
+    return Plan(validate_config(copy.deepcopy(config))).ensemble_models(ensemble)

@@ -7,11 +7,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-
 from conftest import world_splits
+
 from featurelab.activations import read_activations, read_metadata, write_activations
 from featurelab.extract import extract_member
-from featurelab.train import Recipe, load_member, to_input, train_member
+from featurelab.training import Recipe, load_member, to_input, train_member
 
 N, C, D = 37, 5, 12
 

@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 import yaml
-
 from conftest import snakemake_cmd
+
 from featurelab.config import ConfigError, load_config, validate_config
 
 
@@ -117,41 +117,8 @@ def test_command_line_strings_become_the_scalars_the_schema_wants(default):
         validate_config(cfg)
 
 
-def test_gde_ensembles_one_per_condition_and_fraction_one_is_not_trained_twice(default):
-    from featurelab.config import gde_ensembles
-
-    cfg = copy.deepcopy(default)
-    cfg["gde"].update(enabled=True, superclasses=[2, 10], blue_groups=2, fractions=[0.1, 1.0], world={}, subset=None)
-    ens = gde_ensembles(validate_config(cfg))
-    assert sorted(ens) == ["gde_blue1", "gde_blue2", "gde_frac0100", "gde_super10", "gde_super2"]
-    assert ens["gde_super2"]["dataset"] == "synthetic__super2" and ens["gde_blue2"]["dataset"] == "synthetic__blue2"
-    assert ens["gde_super10"]["dataset"] == "synthetic" and ens["gde_super10"]["fraction"] == 1.0  # reused
-    assert ens["gde_frac0100"]["subset"] == 300 and "condition" not in ens["gde_frac0100"]
-    assert all(e["members"] == cfg["gde"]["members"] for e in ens.values())
 
 
-def test_gde_world_and_subset(default):
-    from featurelab.config import gde_base_dataset, gde_ensembles, gde_world
-
-    cfg = copy.deepcopy(default)
-    cfg["data"]["synthetic"].update(n_train=3000, num_classes=10)
-    cfg["gde"].update(enabled=True, superclasses=[2, 10], blue_groups=5, fractions=[0.05, 0.2],
-                      world={"n_train": 10000, "blue_tie": {"rare_pool_min_fraction": 0.5}}, subset=2000)
-    cfg = validate_config(cfg)
-    w = gde_world(cfg)
-    assert w["n_train"] == 10000 and w["t_r"] == cfg["data"]["synthetic"]["t_r"]       # the rest as data.synthetic
-    assert w["blue_tie"] == {**cfg["data"]["synthetic"]["blue_tie"], "rare_pool_min_fraction": 0.5}
-    assert cfg["data"]["synthetic"]["n_train"] == 3000                                    # main world untouched
-    assert gde_base_dataset(cfg) == "synthetic_gde"
-    ens = gde_ensembles(cfg)
-    assert ens["gde_super2"]["dataset"] == "synthetic_gde__super2" and ens["gde_super2"]["subset"] == 2000
-    assert ens["gde_super10"]["dataset"] == "synthetic_gde" and ens["gde_blue5"]["dataset"] == "synthetic_gde__blue5"
-    assert ens["gde_blue5"]["subset"] is None                                             # a blue group: all of it
-    # 5% of 10,000 is its own ensemble; 20% = 2,000 images with the original labels is gde_super10 itself
-    assert ens["gde_frac0050"]["subset"] == 500 and "gde_frac0200" not in ens
-    assert ens["gde_super10"]["fraction"] == 0.2
-    cfg["gde"]["world"] = {}
-    assert gde_base_dataset(cfg) == "synthetic" and gde_world(cfg) == cfg["data"]["synthetic"]
 
 
 @pytest.mark.parametrize("change, expected", [

@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import world_splits
-from featurelab.pack import member_losses, member_state, pack_models, stack_members, train_pack
-from featurelab.train import Recipe, initial_model, load_member, train_member
+
+from featurelab.training import (
+    Recipe,
+    initial_model,
+    load_member,
+    member_losses,
+    member_state,
+    pack_models,
+    stack_members,
+    train_member,
+    train_pack,
+)
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

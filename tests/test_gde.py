@@ -5,11 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from featurelab import gde, gde_figures
+from featurelab import gde
 from featurelab.data import paper_numbers
 from featurelab.data.prepared import Split, load_split, save_split
 from featurelab.data.sources import CIFAR10_CLASSES
 from featurelab.data.synthetic import WorldConfig, generate_split
+from featurelab.figures import save
+from featurelab.gde import figures as gde_figures
 
 # ----------------------------------------------------------------------------- blue intensity
 
@@ -231,7 +233,7 @@ def test_class_count_free_difference_matches_the_guessing_story():
 
 
 def test_multiclass_theory_factorises_by_class_count():
-    from featurelab import theory_empirical as TE
+    from featurelab import theory as TE
     prm = {"p_d": 0.7, "c": 20, "t_d": 20, "t_r": 180, "n_d": 5, "n_r": 10}
     big = TE.predict(prm, zeta={"family": "constant", "eta": 0.9}, num_classes=10 ** 7)["difference"]
     for K in (2, 3, 5, 10):
@@ -379,7 +381,7 @@ def test_figures_run(tmp_path):
     assert list(df.columns) == ["condition", "label", "source", "accuracy", "accuracy_std",
                                 "agreement", "agreement_std", "difference"]
     assert set(df["source"]) == {"reproduced", "paper"} and len(df) == 18
-    gde_figures.save(fig, df, tmp_path / "a.png", tmp_path / "a.csv")
+    save(fig, df, tmp_path / "a.png", tmp_path / "a.csv")
     assert (tmp_path / "a.png").stat().st_size > 0 and len(pd.read_csv(tmp_path / "a.csv")) == 18
 
     per_member = pd.DataFrame({"fraction": np.repeat([0.05, 0.5, 1.0], 3),
@@ -403,4 +405,4 @@ def test_figures_run(tmp_path):
     assert list(df.columns) == ["condition", "view", "bin", "lower", "upper", "count",
                                 "confidence", "accuracy", "gap"]
     assert set(df["condition"]) == {"blue1", "blue2"}
-    gde_figures.save(fig, df, tmp_path / "c.png", tmp_path / "c.csv")
+    save(fig, df, tmp_path / "c.png", tmp_path / "c.csv")

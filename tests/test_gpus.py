@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from featurelab.gpus import claim_gpu, job_device, pack_plan, try_claim, visible_gpu_ids
+from featurelab.gpus import claim_gpu, job_device, try_claim, visible_gpu_ids
 
 
 @pytest.fixture(autouse=True)
@@ -122,11 +122,3 @@ def test_job_device_on_a_cpu_machine():
             with job_device("cuda"):
                 pass
 
-
-def test_pack_plan():
-    ens = {"wide": {"width": 1.0, "members": 5}, "narrow": {"width": 0.0625, "members": 35},
-           "edge": {"width": 0.125, "members": 2}}
-    assert pack_plan(ens, {"enabled": False, "max_width": 0.125, "members_per_job": 16}) == {}
-    plan = pack_plan(ens, {"enabled": True, "max_width": 0.125, "members_per_job": 16})
-    assert set(plan) == {"narrow", "edge"} and plan["edge"] == [[0, 1]]
-    assert [len(p) for p in plan["narrow"]] == [16, 16, 3] and sum(plan["narrow"], []) == list(range(35))

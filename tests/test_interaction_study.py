@@ -1,12 +1,12 @@
-"""The interaction study's workflow steps: Parquet in, tensor bundle out; K clipped to the layer."""
+"""The interaction study's files: Parquet in (read_ensemble aligns the rows), tensor bundle out;
+K clipped to the layer."""
 import json
 
 import numpy as np
 import pytest
 
-from featurelab.activations import write_activations
-from featurelab.interaction import build_interaction
-from featurelab.interaction_study import Tensor, build_variant, load_members
+from featurelab.activations import read_ensemble, write_activations
+from featurelab.interaction import Tensor, build_interaction, build_variant
 
 SETTINGS = dict(layer="penultimate", split="test", k=50, center=False, gamma_corr=None, corr_percentile=90,
                 data_percentile=90, gamma_data_pool="all")
@@ -37,8 +37,9 @@ def members():
 def test_bundle_matches_build_interaction_and_rows_are_aligned(tmp_path, members):
     acts, preds, labels = members
     paths = write_members(tmp_path, acts, preds, labels, shuffle=True)  # rows in another order per file
-    a, p, y, _ = load_members(paths)
-    assert np.array_equal(y, labels) and np.array_equal(p, preds) and np.allclose(a[1], acts[1], atol=1e-6)
+    ens = read_ensemble(paths)
+    assert np.array_equal(ens.labels, labels) and np.array_equal(ens.predictions, preds)
+    assert np.allclose(ens.activations[1], acts[1], atol=1e-6)
     info = build_variant(paths, tmp_path / "out", {**SETTINGS, "k": 5}, log=lambda s: None)
     ref = build_interaction([x.astype(np.float32).astype(np.float64) for x in acts], k=5)
     t = Tensor(tmp_path / "out")
@@ -64,3 +65,18 @@ def test_k_falls_to_the_smallest_rank_among_members(tmp_path, members):
     logs = []
     info = build_variant(write_members(tmp_path, acts, preds, labels), tmp_path / "b", SETTINGS, log=logs.append)
     assert info["K"] == 4 and any("lowering K to 4" in s for s in logs)
+
+
+def test_read_ensemble_names_a_file_of_other_points_or_labels(tmp_path, members):
+    acts, preds, labels = members
+    paths = write_members(tmp_path, acts, preds, labels)
+    other = tmp_path / "other.parquet"
+    write_activations(other, index=np.arange(1, 201), label=labels, prediction=preds[0],
+                      logits=np.zeros((200, 3)), activation=acts[0], metadata={})
+    with pytest.raises(ValueError, match="other.parquet holds other points"):
+        read_ensemble([paths[0], other])
+    relabelled = tmp_path / "relabelled.parquet"
+    write_activations(relabelled, index=np.arange(200), label=(labels + 1) % 3, prediction=preds[0],
+                      logits=np.zeros((200, 3)), activation=acts[0], metadata={})
+    with pytest.raises(ValueError, match="relabelled.parquet labels its points differently"):
+        read_ensemble([paths[0], relabelled])

@@ -3,10 +3,23 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import world_splits, zoo_models
 
-from conftest import world_splits
-from featurelab.pack import member_losses, member_state, pack_models, set_member_state, stack_members, train_pack
-from featurelab.train import FastPath, Recipe, evaluate, initial_model, load_member, to_input, train_member
+from featurelab.training import (
+    FastPath,
+    Recipe,
+    evaluate,
+    initial_model,
+    load_member,
+    member_losses,
+    member_state,
+    pack_models,
+    set_member_state,
+    stack_members,
+    to_input,
+    train_member,
+    train_pack,
+)
 
 RECIPE = Recipe(lr=0.05, batch_size=32, max_epochs=2, stop_at_train_acc=None, checkpoint_epochs=(0, 1, 5))
 SEEDS = [3, 4, 5]
@@ -271,23 +284,26 @@ def test_plan_of_a_packed_config(repo_root, tmp_path):
 
 @pytest.mark.slow
 def test_packed_workflow_writes_the_members_files(repo_root, tmp_path):
-    res = _snakemake(repo_root, tmp_path, _workflow_config(), "--cores", "2",
-                     "results/narrow/training_summary.csv", "results/narrow/activations/member2/penultimate/test.parquet",
-                     "results/wide/models/member0.json")
+    cfg = _workflow_config()
+    narrow, wide = zoo_models(cfg, "narrow"), zoo_models(cfg, "wide")
+    res = _snakemake(repo_root, tmp_path, cfg, "--cores", "2", "results/ensembles/narrow/training_summary.csv",
+                     f"results/zoo/{narrow[2]}/activations/penultimate/test.parquet",
+                     f"results/zoo/{wide[0]}/metrics.json")
     assert res.returncode == 0, res.stderr[-3000:]
     import pandas as pd
 
-    summary = pd.read_csv(tmp_path / "results/narrow/training_summary.csv")
+    summary = pd.read_csv(tmp_path / "results/ensembles/narrow/training_summary.csv")
     assert list(summary["member"]) == [0, 1, 2] and list(summary["seed"]) == [0, 1, 2]
     assert summary["test_acc"].between(0, 1).all() and (summary["epochs"] == 2).all()
-    for m in range(3):
-        model, payload = load_member(tmp_path / f"results/narrow/models/member{m}.pt")
-        assert payload["meta"] == {"ensemble": "narrow", "member": m, "dataset": "synthetic"}
-        ckpts = (tmp_path / f"results/narrow/checkpoints/member{m}").iterdir()
+    for m, name in enumerate(narrow):
+        model, payload = load_member(tmp_path / f"results/zoo/{name}/model.pt")
+        assert payload["meta"] == {"model": name, "dataset": "synthetic"}
+        ckpts = (tmp_path / f"results/zoo/{name}/checkpoints").iterdir()
         assert sorted(p.name for p in ckpts if p.name.startswith("epoch")) == ["epoch000.pt", "epoch001.pt"]
-        assert "epoch   2/2" in (tmp_path / f"results/logs/train/narrow/member{m}.log").read_text()
-    assert "a pack of 1" in (tmp_path / "results/logs/train/narrow/pack1.log").read_text()
-    assert "epoch   2/2" in (tmp_path / "results/logs/train/wide/member0.log").read_text()  # train_member's route
-    assert not (tmp_path / "results/wide/packs").exists()
-    again = _snakemake(repo_root, tmp_path, _workflow_config(), "-n", "results/narrow/training_summary.csv")
+        assert "epoch   2/2" in (tmp_path / f"results/logs/train/{name}.log").read_text()
+    group = narrow[0].rsplit("-s", 1)[0]
+    assert "a pack of 1" in (tmp_path / f"results/logs/train/{group}-p1.log").read_text()
+    assert "epoch   2/2" in (tmp_path / f"results/logs/train/{wide[0]}.log").read_text()  # train_member's route
+    assert sorted(p.name for p in (tmp_path / "results/zoo/packs").iterdir()) == [f"{group}-p0", f"{group}-p1"]
+    again = _snakemake(repo_root, tmp_path, cfg, "-n", "results/ensembles/narrow/training_summary.csv")
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from conftest import snakemake_cmd
+from conftest import snakemake_cmd, zoo_models
 from test_workflow import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,11 +166,14 @@ def test_workflow_through_slurm(tmp_path):
 
     default = [f"{k}={v}" for k, v in filled(prof["default-resources"]).items()]
     overrides = [f"{rule}:{k}={v}" for rule, res in prof["set-resources"].items() for k, v in filled(res).items()]
-    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(tiny_config(members=1)))
+    cfg = tiny_config(members=1)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     # explicit targets: exactly the jobs of EXPECTED, whatever else the default DAG grows
-    targets = [f"results/tiny/activations/member0/{layer}/{split}.parquet"
+    model = zoo_models(cfg, "tiny")[0]
+    targets = [f"results/zoo/{model}/activations/{layer}/{split}.parquet"
                for layer in ("penultimate", "block1") for split in ("train", "test")]
-    targets += ["results/tiny/training_summary.csv", "results/tiny/training_curves.png", "results/theory/fig4.png"]
+    targets += ["results/ensembles/tiny/training_summary.csv", "results/ensembles/tiny/training_curves.png",
+                "results/theory/fig4.png"]
     cmd = [*snakemake_cmd(), "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
            "--configfile", str(tmp_path / "cfg.yaml"), "--profile", str(PROFILE),
            "--default-resources", *default, "--set-resources", *overrides,

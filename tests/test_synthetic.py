@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from featurelab.data.synthetic import (WorldConfig, generate_split, motif_bank, motif_class,
-                                       motif_kind, rare_pool_size)
+from featurelab.data.synthetic import WorldConfig, generate_split, motif_bank, motif_class, motif_kind, rare_pool_size
 
 SMALL = dict(n_train=300, n_test=200, seed=3)
 

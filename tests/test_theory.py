@@ -218,7 +218,9 @@ def test_simulation_reproducible_and_validated():
 
 def test_subset_sampler_is_uniform():
     rng = np.random.default_rng(0)
-    s = T._sample_subsets(rng, 60_000, 5, 2)
+    from featurelab.theory.simulation import _sample_subsets
+
+    s = _sample_subsets(rng, 60_000, 5, 2)
     assert (s[:, 0] != s[:, 1]).all()
     keys = np.sort(s, axis=1) @ np.array([5, 1])
     counts = np.bincount(keys, minlength=25)[[5 * a + b for a, b in itertools.combinations(range(5), 2)]]

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from featurelab import theory as E
 from featurelab import theory as T
-from featurelab import theory_empirical as E
-from featurelab import theory_figures as F
+from featurelab.figures import save
 from featurelab.interaction import feature_frequency
+from featurelab.theory import figures as F
 
 TRUE = {"p_d": 0.7, "c": 20, "t_d": 20, "t_r": 60, "n_d": 5, "n_r": 10}
 ZETA = 0.85
@@ -269,7 +270,7 @@ def test_compare_table_and_figure(est4, story4):
     assert row["measured"] == m["accuracy"]
     single = E.compare_table(est4, m, E.predict(est4))
     assert single["variant"].unique().tolist() == ["paper (binary)"] and len(single) == 3
-    fig, df = E.fig_theory_vs_experiment(pd.concat([tab, single.assign(label="other")]))
+    fig, df = F.fig_theory_vs_experiment(pd.concat([tab, single.assign(label="other")]))
     assert len(df) == 9 and len(fig.axes) == 3
 
 
@@ -305,7 +306,7 @@ def test_synthetic_truth():
 def test_fig4_with_simulated_points():
     sweep = T.sweep_fig4(ranges={"p_d": (0.3, 0.7, 1.0), "c": (10, 20)},
                          coupled={"n_r": ("n_d", (10, 20, 30))})
-    sim = F.simulate_fig4_points(sweep, every=2, n_pairs=300, n_points=20)
+    sim = E.simulate_fig4_points(sweep, every=2, n_pairs=300, n_points=20)
     # every other row per ablation plus the last: p_d 0.3, 1.0; c 10, 20; n_r 10, 30
     assert len(sim) == 6
     for col in ("accuracy_se", "agreement_se", "accuracy_cf", "z_accuracy", "seed"):
@@ -327,7 +328,7 @@ def test_fig16_and_fig5a(tmp_path):
     fig, df = F.fig16(sweep)
     assert len(df) == 2 * 2 * 2 * 2
     assert {"zeta_family", "eta", "ablation", "value", "difference"} <= set(df.columns)
-    F.save(fig, df, tmp_path / "a" / "fig16.png", tmp_path / "a" / "fig16.csv")
+    save(fig, df, tmp_path / "a" / "fig16.png", tmp_path / "a" / "fig16.csv")
     assert (tmp_path / "a" / "fig16.png").stat().st_size > 0
     assert len(pd.read_csv(tmp_path / "a" / "fig16.csv")) == len(df)
     fig, df = F.fig5a(T.sweep_fig5a(betas=(0.0, 0.3, 0.6)))

@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from featurelab import toy
-from featurelab import toy_figures as TF
-from featurelab.config import ConfigError, toy_conditions, validate_config
+from featurelab.config import ConfigError, validate_config
+from featurelab.plan import toy_conditions
+from featurelab.toy import figures as TFIG
+from featurelab.toy import findings as TF
 
 SMALL = toy.ToySetting(dim=12, patches=8, noise_norm=1.1, n_train=400, n_test=100)
 
@@ -263,7 +265,7 @@ def test_finding_per_seed_and_condition():
     assert list(table.condition[:2]) == ["w2x300", "w2x300"] and table.w1_nets.iloc[0] == 40
     md = TF.learned_markdown(table, 0.7)
     assert "| 2×300 | 0 | yes (40/300) | yes (30/300) | no | no | no |" in md
-    fig, df = TF.fig5(runs, threshold=0.7)
+    fig, df = TFIG.fig5(runs, threshold=0.7)
     assert set(df.vector) == {"w1", "w2", "w3", "w4", "w5"} and len(df) == 6 * 5 * 4
     assert len(fig.axes) == 2
 

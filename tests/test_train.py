@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import world_splits
-from featurelab.train import Recipe, load_member, member_subset, train_member
+
+from featurelab.training import Recipe, load_member, member_subset, train_member
 
 RECIPE = Recipe(lr=0.05, batch_size=32, max_epochs=3, stop_at_train_acc=None, checkpoint_epochs=(0, 2, 5))
 

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from featurelab import width_figures as WF
-from featurelab.config import ConfigError, load_config, validate_config, width_ensembles
+from featurelab.config import ConfigError, load_config, validate_config
+from featurelab.data.prepared import holdout_indices
 from featurelab.width import n_p
-from featurelab.width_study import holdout_indices, measure_alpha, repeat_plan
+from featurelab.width import tables as WF
+from featurelab.width.study import measure_alpha, repeat_plan
 
 
 def test_holdout_is_stratified_disjoint_and_seeded():
@@ -112,18 +113,6 @@ def cfg(repo_root):
     return load_config(repo_root / "config.yaml")
 
 
-def test_width_ensembles_from_the_default_config(cfg):
-    ens = width_ensembles(cfg)
-    assert sorted(ens) == ["w_resnet18_a1", "w_resnet18_a2", "w_resnet18_a4"]
-    assert ens["w_resnet18_a1"]["members"] == cfg["width"]["repeats"] + 1
-    assert ens["w_resnet18_a4"]["members"] == cfg["width"]["repeats"] * n_p(0.25, "resnet18", base_width=0.125)
-    assert ens["w_resnet18_a4"]["width"] == pytest.approx(0.125 / 4)
-    assert ens["w_resnet18_a2"]["dataset"] == "synthetic__holdout500"
-    seeds = {e["seed"] for e in ens.values()}
-    assert len(seeds) == 3  # seed ranges of different α never collide
-    off = copy.deepcopy(cfg)
-    off["width"]["enabled"] = False
-    assert width_ensembles(off) == {}
 
 
 @pytest.mark.parametrize("change, message", [
@@ -139,23 +128,13 @@ def test_width_config_problems_are_named(cfg, change, message):
         validate_config(bad)
 
 
-def test_paper002_preset_plans_the_full_sweep(repo_root):
-    cfg = load_config(repo_root / "presets/paper002.yaml")
-    ens = width_ensembles(cfg)
-    for arch in ("resnet18", "vgg16"):
-        for k in (1, 2, 4, 8, 16):
-            e = ens[f"w_{arch}_a{k}"]
-            assert e["dataset"] == "cifar10__holdout5000"
-            assert e["members"] == (5 if k == 1 else 4 * n_p(1 / k, arch))
-    # the paper's N_p table for ResNet-18: 4, 16, 64, 251
-    assert [ens[f"w_resnet18_a{k}"]["members"] // 4 for k in (2, 4, 8, 16)] == [4, 16, 64, 251]
 
 
 def test_initial_model_is_the_training_start(tmp_path):
     """The random-init baseline rebuilds exactly the weights training started from."""
     from featurelab.data.prepared import Split
     from featurelab.data.synthetic import WorldConfig, class_names, generate_split
-    from featurelab.train import Recipe, initial_model, train_member
+    from featurelab.training import Recipe, initial_model, train_member
 
     wc = WorldConfig(n_train=40, n_test=10, num_classes=3, seed=2)
     tr = generate_split(wc, "train")

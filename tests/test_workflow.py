@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import snakemake_cmd, zoo_models
 
-from conftest import snakemake_cmd
 from featurelab.activations import read_activations
 
 pytestmark = pytest.mark.slow
@@ -46,31 +46,35 @@ def snakemake(root, workdir, config, *args, **kw):
 
 
 def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
-    res = snakemake(repo_root, tmp_path, tiny_config(studies=True), "--cores", "2")
+    cfg = tiny_config(studies=True)
+    res = snakemake(repo_root, tmp_path, cfg, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
-    for m in range(2):
+    models = zoo_models(cfg, "tiny")
+    for m, model in enumerate(models):
+        zoo = tmp_path / "results/zoo" / model
         for layer, dim in (("penultimate", 32), ("block1", 4)):
             for split, n in (("train", 200), ("test", 60)):
-                a = read_activations(tmp_path / f"results/tiny/activations/member{m}/{layer}/{split}.parquet")
+                a = read_activations(zoo / f"activations/{layer}/{split}.parquet")
                 assert a.activation.shape == (n, dim) and a.logits.shape == (n, 4)
-                assert a.metadata["seed"] == m and a.metadata["layer"] == layer
+                assert a.metadata["seed"] == m and a.metadata["layer"] == layer and a.metadata["model"] == model
                 assert np.array_equal(a.index, np.arange(n))
-        ckpts = sorted(p for p in os.listdir(tmp_path / f"results/tiny/checkpoints/member{m}") if p.startswith("epoch"))
+        ckpts = sorted(p for p in os.listdir(zoo / "checkpoints") if p.startswith("epoch"))
         assert ckpts == ["epoch000.pt", "epoch001.pt"]
-        assert "epoch   1/2" in (tmp_path / f"results/logs/train/tiny/member{m}.log").read_text()
-    summary = pd.read_csv(tmp_path / "results/tiny/training_summary.csv")
+        assert "epoch   1/2" in (tmp_path / f"results/logs/train/{model}.log").read_text()
+    summary = pd.read_csv(tmp_path / "results/ensembles/tiny/training_summary.csv")
     assert list(summary["member"]) == [0, 1] and summary["test_acc"].between(0, 1).all()
+    assert list(summary["model"]) == models
     truth = pd.read_parquet(tmp_path / "resources/prepared/synthetic/test_truth.parquet")
     assert len(truth) == 60 and {"motifs", "dominant", "blue_level"} <= set(truth.columns)
 
     # the studies' outputs
-    inter = tmp_path / "results/tiny/interaction"
+    inter = tmp_path / "results/interaction/tiny"
     summary = json.loads((inter / "summary.json").read_text())
     assert summary["M"] == 2 and summary["N"] == 60 and summary["K"] <= 8
     assert set(summary["variants"]) == {"main", "g5", "block1"} and "ground_truth" in summary
     for f in ("fig2a.png", "fig2a.csv", "main/fig1.png", "main/fig9.csv", "block1/fig3c.png", "g5/fig2b.csv"):
         assert (inter / f).stat().st_size > 0, f
-    tve = pd.read_csv(tmp_path / "results/tiny/theory/theory_vs_experiment.csv")
+    tve = pd.read_csv(tmp_path / "results/theory/tiny/theory_vs_experiment.csv")
     assert len(tve) > 0
     for f in ("fig4.png", "fig16.csv", "fig5a.csv"):
         assert (tmp_path / "results/theory" / f).stat().st_size > 0
@@ -102,7 +106,8 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     width = tmp_path / "results/width"
     counts = pd.read_csv(width / "member_counts.csv")
     assert counts["n_p"].tolist() == [1, 4] and counts["members_trained"].tolist() == [2, 4]
-    init = read_activations(tmp_path / "results/w_resnet18_a2/features/member3/init/val.parquet")
+    narrow = zoo_models(cfg, "w_resnet18_a2")
+    init = read_activations(tmp_path / f"results/zoo/{narrow[3]}/features/init/val.parquet")
     assert init.activation.shape == (40, 16) and init.metadata["state"] == "init"
     m = pd.read_csv(width / "resnet18/trained/a2.csv")
     assert {"fsg", "fsg_reverse", "fp_concat", "fp_appended_base", "fse_shuffled"} <= set(m.quantity)
@@ -113,10 +118,10 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert "fsg_np_val_by_alpha" in wsum["findings"]["resnet18"]["trained"]
     assert len(pd.read_csv(width / "table3.csv")) == 4
 
-    again = snakemake(repo_root, tmp_path, tiny_config(studies=True), "-n", "--cores", "2")
+    again = snakemake(repo_root, tmp_path, cfg, "-n", "--cores", "2")
     assert "Nothing to be done" in again.stdout + again.stderr
 
-    rep = snakemake(repo_root, tmp_path, tiny_config(studies=True), "--report", str(tmp_path / "report.html"))
+    rep = snakemake(repo_root, tmp_path, cfg, "--report", str(tmp_path / "report.html"))
     assert rep.returncode == 0, rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png",
@@ -127,7 +132,8 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
 def test_killed_training_resumes_from_its_last_epoch(repo_root, tmp_path):
     cfg = tiny_config(max_epochs=40, members=1, stop=None)
     cmd = snakemake(repo_root, tmp_path, cfg, "--cores", "1", cmd_only=True)
-    log = tmp_path / "results/logs/train/tiny/member0.log"
+    model = zoo_models(cfg, "tiny")[0]
+    log = tmp_path / f"results/logs/train/{model}.log"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     try:
@@ -141,8 +147,8 @@ def test_killed_training_resumes_from_its_last_epoch(repo_root, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert not (tmp_path / "results/tiny/models/member0.pt").exists()
-    assert (tmp_path / "results/tiny/resume/member0.state.pt").exists()
+    assert not (tmp_path / f"results/zoo/{model}/model.pt").exists()
+    assert (tmp_path / f"results/zoo/{model}/resume.state.pt").exists()
 
     # what a user does after a crash: remove the stale lock, rerun the incomplete job
     assert snakemake(repo_root, tmp_path, cfg, "--unlock").returncode == 0
@@ -153,4 +159,4 @@ def test_killed_training_resumes_from_its_last_epoch(repo_root, tmp_path):
     resumed_at = int(text.split("resuming from")[1].split("after epoch")[1].split()[0])
     assert resumed_at >= 3 and f"epoch {resumed_at:3d}/40" not in text  # no epoch trained twice
     assert "epoch  40/40" in text
-    assert not (tmp_path / "results/tiny/resume/member0.state.pt").exists()
+    assert not (tmp_path / f"results/zoo/{model}/resume.state.pt").exists()

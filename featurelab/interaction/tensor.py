@@ -1,0 +1,449 @@
+"""The interaction tensor of paper 000 (Jiang, Baek, Kolter, "On the Joint Interaction of Models, Data, and Features", ICLR 2024, §3, Algorithm 1): the maths.
+
+For M models evaluated on the same N points:
+
+1. :func:`pca_project` — per model, ``υ_m = Φ_m V[:, :K]`` from the SVD ``Φ_m = U Σ Vᵀ``
+   of its (N, d) activations (§3.1).
+2. :func:`correlation_tensor` — ``Λ[i, j, a, b] = |corr_n(υ_i[:, a], υ_j[:, b])|``, shape
+   (M, M, K, K) (eqs. 1-2).
+3. :func:`gamma_corr` — the 90th percentile of all entries of Λ, or a fixed value.
+4. :func:`cluster_features` — greedy clustering, Algorithm 1 with its indices restored;
+   :func:`cluster_features_loops` is the loop-by-loop reference.
+5. :func:`normalize_columns`, :func:`gamma_data` — ℓ∞ column normalisation and the
+   presence threshold γdata.
+6. :func:`interaction_tensor` — the sparse triplets of ``Ω[m, n, t]``, and
+   :func:`omega_to_dense`.
+
+:func:`build_interaction` runs steps 1-6. Triplets are a :class:`pandas.DataFrame` with
+int32 columns ``model``, ``point`` and ``feature`` (deduplicated, sorted by model, point,
+feature); functions taking triplets also accept any mapping with those three keys.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+from scipy.linalg.blas import dsyrk
+
+TRIPLET_COLUMNS = ("model", "point", "feature")
+
+# A column whose standard deviation is below this fraction of its mean magnitude is
+# treated as constant (float64 cannot resolve variation that small anyway).
+_CONST_RTOL = 1e-12
+
+
+def _single_thread_blas():
+    """Context limiting BLAS to one thread (threadpoolctl, a scikit-learn dependency)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def pca_project(acts: np.ndarray, k: int, center: bool = False) -> np.ndarray:
+    """Project one model's activations on its top-``k`` principal directions (SPEC 4.1).
+
+    ``acts`` is Φ (N, d). With the SVD ``Φ = U Σ Vᵀ`` the result is
+    ``υ = Φ V[:, :k] = U[:, :k] Σ[:k]`` (N, k), float64, components in decreasing order of
+    singular value (paper §3.1). With ``center=True`` the column means are subtracted
+    first and the centred data are projected (SPEC 9: default no centring, the paper's text).
+
+    Computation: the d × d Gram matrix ``ΦᵀΦ`` in float64 (one BLAS ``syrk``) and its top-k
+    eigenvectors — the right singular vectors — then one (N × d)·(d × k) product. Cost
+    O(N d² / 2); about 0.1 s for N = 10,000, d = 512.
+
+    Sign convention (deterministic): each direction ``V[:, c]`` is flipped so that its
+    loading of largest magnitude is positive (first such index on ties).
+
+    Raises ValueError when ``k`` exceeds d or N, or when Φ has numerical rank below ``k``
+    (eigenvalue of ``ΦᵀΦ`` ≤ λ_max · max(N, d) · eps, i.e. singular value below about
+    σ_max · sqrt(max(N, d) · eps)); the message names N, d, k and the rank found.
+    """
+    x = np.asarray(acts)
+    if x.ndim != 2:
+        raise ValueError(f"activations must be 2-D (N points × d dims), got shape {x.shape}")
+    n, d = x.shape
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if k > d:
+        raise ValueError(f"k={k} principal components requested but the activations have only "
+                         f"d={d} dimensions (N={n} points); lower k to at most {d}")
+    if k > n:
+        raise ValueError(f"k={k} principal components requested but there are only N={n} points "
+                         f"(d={d}); lower k to at most {n}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("activations contain NaN or infinite values")
+    x64 = np.array(x, dtype=np.float64, order="C", copy=True)
+    if center:
+        x64 -= x64.mean(axis=0)
+    # x64.T is F-contiguous (d, N): syrk computes x64.T @ x64 (upper triangle) without a copy.
+    gram = dsyrk(1.0, x64.T)
+    # A 512 × 512 eigenproblem is too small for multithreaded BLAS: on a busy machine
+    # its threads' spin-waiting costs up to 100× (seen: 3 s instead of 30 ms).
+    with _single_thread_blas():
+        w, v = scipy.linalg.eigh(gram, lower=False, subset_by_index=[d - k, d - 1],
+                                 check_finite=False)
+    w, v = w[::-1], v[:, ::-1]  # decreasing eigenvalue
+    wmax = float(w[0])
+    tol = max(wmax, 0.0) * max(n, d) * np.finfo(np.float64).eps
+    if not wmax > 0 or w[-1] <= tol:
+        rank = int(np.sum(w > tol)) if wmax > 0 else 0
+        raise ValueError(f"activations (N={n}, d={d}) have numerical rank {rank}"
+                         f"{'' if rank < k else '+'} < k={k} after "
+                         f"{'centring' if center else 'no centring'}; lower k to at most {rank}")
+    idx = np.argmax(np.abs(v), axis=0)
+    signs = np.sign(v[idx, np.arange(k)])
+    v = v * signs
+    return x64 @ v
+
+
+def correlation_tensor(proj: np.ndarray) -> np.ndarray:
+    """Absolute Pearson correlations Λ (SPEC 4.2; paper eqs. 1-2).
+
+    ``proj`` is (M, N, K): the projections υ_m of M models on the same N points.
+    Returns ``Λ[i, j, a, b] = |corr over n of proj[i, n, a] and proj[j, n, b]|`` as a
+    float64 (M, M, K, K) array with entries in [0, 1].
+
+    Every column is standardised once (population mean and standard deviation) and Λ is
+    one (M·K × N)·(N × M·K) product divided by N. A constant column (standard deviation 0,
+    or below 1e-12 of its mean's magnitude) has correlation 0 with everything, itself
+    included (the Pearson correlation is undefined there); every other diagonal entry
+    ``Λ[i, i, a, a]`` is exactly 1.
+    """
+    p = np.asarray(proj, dtype=np.float64)
+    if p.ndim != 3:
+        raise ValueError(f"projections must be (M models, N points, K components), got shape {p.shape}")
+    m, n, k = p.shape
+    if n < 2:
+        raise ValueError(f"need at least 2 points to correlate, got N={n}")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("projections contain NaN or infinite values")
+    z = np.ascontiguousarray(p.transpose(1, 0, 2)).reshape(n, m * k)  # column i*K+a
+    mu = z.mean(axis=0)
+    z -= mu
+    sd = np.sqrt(np.einsum("ij,ij->j", z, z) / n)
+    const = (sd == 0) | (sd <= _CONST_RTOL * np.abs(mu))
+    scale = np.where(const, np.inf, sd)
+    z /= scale  # constant columns become 0
+    c = dsyrk(1.0 / n, z.T)  # (MK, MK), upper triangle
+    c = np.triu(c)
+    c = c + np.triu(c, 1).T
+    np.abs(c, out=c)
+    np.minimum(c, 1.0, out=c)
+    np.fill_diagonal(c, np.where(const, 0.0, 1.0))
+    return np.ascontiguousarray(c.reshape(m, k, m, k).transpose(0, 2, 1, 3))
+
+
+def gamma_corr(abs_corr: np.ndarray, percentile: float = 90.0,
+               fixed: float | None = None) -> float:
+    """Correlation threshold γcorr (SPEC 4.3, SPEC 9).
+
+    Default: the ``percentile``-th percentile (numpy's linear interpolation) of all
+    M·M·K·K entries of Λ, the diagonal blocks and self-correlations included. With
+    ``fixed`` (e.g. 0.5 or 0.7, paper App. F.10) that value is returned unchanged.
+    """
+    if fixed is not None:
+        g = float(fixed)
+        if not np.isfinite(g):
+            raise ValueError(f"fixed gamma_corr must be finite, got {fixed}")
+        return g
+    if not 0 <= percentile <= 100:
+        raise ValueError(f"percentile must lie in [0, 100], got {percentile}")
+    return float(np.percentile(np.asarray(abs_corr, dtype=np.float64), percentile))
+
+
+def _check_lambda(abs_corr: np.ndarray) -> np.ndarray:
+    lam = np.asarray(abs_corr, dtype=np.float64)
+    if lam.ndim != 4 or lam.shape[0] != lam.shape[1] or lam.shape[2] != lam.shape[3]:
+        raise ValueError(f"abs_corr must have shape (M, M, K, K), got {lam.shape}")
+    return lam
+
+
+def cluster_features(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
+    """Greedy feature clustering, paper Algorithm 1 with its indices restored (SPEC 4.4).
+
+    Features (m, k) are visited in (model, component) order. An unassigned feature opens a
+    new cluster and becomes its seed. The seed (i, j) then claims, in every model p (its
+    own included), every component q with
+
+        Λ[i, p, j, q] > gamma   and   Λ[i, p, j, q] > best[p, q]   (both strict),
+
+    where ``best[p, q]`` is the largest Λ that (p, q) has been claimed with so far (−1
+    initially, as in the paper). A later seed can therefore take a feature over by
+    correlating more strongly with it. Seeds are locked: a seed is never taken over (with a
+    symmetric Λ its own entry 1 already prevents it; the lock also covers a constant column,
+    whose self-Λ is 0, and asymmetric user-supplied Λ). A feature claimed before it is
+    visited is not visited as a seed. Each seed reads its own row ``Λ[i, :, j, :]``.
+
+    Returns (M, K) int64 cluster ids, 0-based, numbered in seed order; T = ids.max() + 1
+    is the number of seeds, and every cluster keeps at least its seed. NaN entries of Λ
+    never claim. Vectorised over (p, q) for each seed: O(M K) seeds × O(M K) work in NumPy.
+    """
+    lam = _check_lambda(abs_corr)
+    m, _, k, _ = lam.shape
+    g = float(gamma)
+    mk = m * k
+    # rows[s] with s = i*K + j is Λ[i, :, j, :] flattened over (p, q): the seed's row.
+    rows = np.ascontiguousarray(lam.transpose(0, 2, 1, 3)).reshape(mk, mk)
+    assign = np.full(mk, -1, dtype=np.int64)
+    # thr[f] = max(γ, best Λ f was claimed with), +inf on seeds (locked). Since a claim
+    # needs Λ > γ, "Λ > γ and Λ > best" is "Λ > thr", and after a claim thr = Λ.
+    thr = np.full(mk, max(g, -1.0))
+    claim = np.empty(mk, dtype=bool)
+    t = 0
+    for s in range(mk):
+        if assign[s] >= 0:
+            continue
+        assign[s] = t
+        thr[s] = np.inf
+        row = rows[s]
+        np.greater(row, thr, out=claim)
+        np.copyto(assign, t, where=claim)
+        np.copyto(thr, row, where=claim)
+        t += 1
+    return assign.reshape(m, k)
+
+
+def cluster_features_loops(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
+    """Loop-by-loop pure-Python reference of :func:`cluster_features` (same semantics).
+
+    Written as Algorithm 1 reads (SPEC 4.4), one comparison at a time, on Python lists
+    (Λ is converted with ``tolist`` first so the baseline is plain Python, not NumPy
+    scalar indexing). Used by the tests and as the benchmark baseline.
+    """
+    lam = _check_lambda(abs_corr)
+    m, _, k, _ = lam.shape
+    g = float(gamma)
+    L = lam.tolist()
+    assignment = [[-1] * k for _ in range(m)]
+    maximum = [[-1.0] * k for _ in range(m)]
+    is_seed = [[False] * k for _ in range(m)]
+    current = 0
+    for i in range(m):
+        for j in range(k):
+            if assignment[i][j] != -1:
+                continue
+            assignment[i][j] = current
+            is_seed[i][j] = True
+            for p in range(m):
+                feature_row = L[i][p][j]
+                for q in range(k):
+                    if is_seed[p][q]:
+                        continue
+                    value = feature_row[q]
+                    if value > maximum[p][q] and value > g:
+                        assignment[p][q] = current
+                        maximum[p][q] = value
+            current += 1
+    return np.array(assignment, dtype=np.int64).reshape(m, k)
+
+
+def numerical_rank(acts: np.ndarray, center: bool = False) -> int:
+    """Rank with :func:`pca_project`'s tolerance: a direction counts
+    when its eigenvalue σ² exceeds σ²_max · max(N, d) · eps."""
+    x = np.asarray(acts, dtype=np.float64)
+    x = x - x.mean(axis=0) if center else x
+    w = np.linalg.svd(x, compute_uv=False) ** 2
+    return int((w > w.max() * max(x.shape) * np.finfo(np.float64).eps).sum()) if w.size and w.max() > 0 else 0
+
+
+def normalize_columns(proj: np.ndarray) -> np.ndarray:
+    """ℓ∞-normalise every column υ_m[:, k] over the N points, sign kept (SPEC 4.5).
+
+    Accepts (M, N, K) or a single model's (N, K); divides each column by its maximum
+    absolute value over the points axis (axis −2), so values lie in [−1, 1]. An all-zero
+    column stays zero. Returns float64.
+    """
+    p = np.asarray(proj, dtype=np.float64)
+    if p.ndim not in (2, 3):
+        raise ValueError(f"projections must be (N, K) or (M, N, K), got shape {p.shape}")
+    peak = np.max(np.abs(p), axis=-2, keepdims=True)
+    return p / np.where(peak > 0, peak, 1.0)
+
+
+def gamma_data(normed: np.ndarray, percentile: float = 90.0,
+               per_model: bool = False) -> float | np.ndarray:
+    """Presence threshold γdata (SPEC 4.5, SPEC 9).
+
+    The ``percentile``-th percentile of all normalised entries (signed values) of all
+    models pooled — a float — or, with ``per_model=True``, one percentile per model over
+    its N·K entries — an (M,) float64 array.
+    """
+    x = np.asarray(normed, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"normalised projections must be (M, N, K), got shape {x.shape}")
+    if not 0 <= percentile <= 100:
+        raise ValueError(f"percentile must lie in [0, 100], got {percentile}")
+    if per_model:
+        return np.percentile(x.reshape(x.shape[0], -1), percentile, axis=1)
+    return float(np.percentile(x, percentile))
+
+
+def _gamma_per_model(gamma_data_: float | np.ndarray, m: int) -> np.ndarray:
+    g = np.asarray(gamma_data_, dtype=np.float64)
+    if g.ndim == 0:
+        return np.full(m, float(g))
+    if g.shape != (m,):
+        raise ValueError(f"gamma_data must be a scalar or shape ({m},), got {g.shape}")
+    return g
+
+
+def _check_clusters(clusters: np.ndarray, m: int, k: int) -> np.ndarray:
+    c = np.asarray(clusters)
+    if c.shape != (m, k):
+        raise ValueError(f"clusters must have shape ({m}, {k}), got {c.shape}")
+    if not np.issubdtype(c.dtype, np.integer):
+        raise ValueError(f"clusters must be integers, got dtype {c.dtype}")
+    if c.size and c.min() < 0:
+        raise ValueError("clusters contain negative ids")
+    return c.astype(np.int64)
+
+
+def _triplet_frame(model: np.ndarray, point: np.ndarray, feature: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"model": model.astype(np.int32), "point": point.astype(np.int32),
+                         "feature": feature.astype(np.int32)})
+
+
+def interaction_tensor(normed: np.ndarray, clusters: np.ndarray,
+                       gamma_data: float | np.ndarray) -> pd.DataFrame:
+    """Sparse interaction tensor Ω (SPEC 4.6; paper §3.2).
+
+    ``Ω[m, n, t] = 1`` iff some component k of model m with ``clusters[m, k] == t`` has
+    ``normed[m, n, k] > gamma_data`` (strict; ``gamma_data`` a scalar or one per model).
+    Returns the nonzero entries as a DataFrame with int32 columns ``model``, ``point``,
+    ``feature``, deduplicated and sorted by (model, point, feature).
+    T (the tensor's third size) is not stored here: it is ``clusters.max() + 1``.
+    """
+    x = np.asarray(normed)
+    if x.ndim != 3:
+        raise ValueError(f"normalised projections must be (M, N, K), got shape {x.shape}")
+    m, n, k = x.shape
+    c = _check_clusters(clusters, m, k)
+    g = _gamma_per_model(gamma_data, m)
+    parts_m, parts_n, parts_t = [], [], []
+    for mi in range(m):
+        # group model mi's components by cluster id (ascending), OR their presence masks
+        order = np.argsort(c[mi], kind="stable")
+        cs = c[mi, order]
+        starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+        present = np.greater(x[mi], g[mi])[:, order]  # (N, K) bool
+        if starts.size < k:
+            present = np.logical_or.reduceat(present, starts, axis=1)
+        nn, jj = np.nonzero(present)  # row-major: sorted by point, then cluster id
+        parts_m.append(np.full(nn.size, mi, dtype=np.int32))
+        parts_n.append(nn.astype(np.int32))
+        parts_t.append(cs[starts][jj].astype(np.int32))
+    if not parts_m:
+        return _triplet_frame(*(np.zeros(0, np.int32),) * 3)
+    return _triplet_frame(np.concatenate(parts_m), np.concatenate(parts_n), np.concatenate(parts_t))
+
+
+def interaction_tensor_loops(normed: np.ndarray, clusters: np.ndarray,
+                             gamma_data: float | np.ndarray) -> pd.DataFrame:
+    """Loop-by-loop pure-Python reference of :func:`interaction_tensor` (tests, benchmark)."""
+    x = np.asarray(normed)
+    m, n, k = x.shape
+    c = _check_clusters(clusters, m, k).tolist()
+    g = _gamma_per_model(gamma_data, m).tolist()
+    present = set()
+    for mi in range(m):
+        rows = x[mi].tolist()
+        gm = g[mi]
+        cm = c[mi]
+        for ni in range(n):
+            row = rows[ni]
+            for ki in range(k):
+                if row[ki] > gm:
+                    present.add((mi, ni, cm[ki]))
+    trip = np.array(sorted(present), dtype=np.int64).reshape(-1, 3)
+    return _triplet_frame(trip[:, 0], trip[:, 1], trip[:, 2])
+
+
+class OmegaFile(NamedTuple):
+    """What :func:`read_omega` returns."""
+
+    triplets: pd.DataFrame
+    M: int
+    N: int
+    T: int
+    meta: dict[str, Any]
+
+
+def _triplet_arrays(triplets: pd.DataFrame | Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+    if isinstance(triplets, OmegaFile):
+        triplets = triplets.triplets
+    try:
+        return tuple(np.asarray(triplets[c], dtype=np.int64) for c in TRIPLET_COLUMNS)
+    except KeyError as e:
+        raise ValueError(f"triplets need the columns {TRIPLET_COLUMNS}") from e
+
+
+def _check_range(name: str, a: np.ndarray, size: int) -> None:
+    if a.size and (a.min() < 0 or a.max() >= size):
+        raise ValueError(f"{name} ids must lie in [0, {size}), got [{a.min()}, {a.max()}]")
+
+
+def omega_to_dense(triplets: pd.DataFrame | Mapping[str, Any], M: int, N: int, T: int) -> np.ndarray:
+    """Dense boolean Ω (M, N, T) from triplets — for small cases and tests."""
+    mm, nn, tt = _triplet_arrays(triplets)
+    for name, a, s in (("model", mm, M), ("point", nn, N), ("feature", tt, T)):
+        _check_range(name, a, s)
+    out = np.zeros((M, N, T), dtype=bool)
+    out[mm, nn, tt] = True
+    return out
+
+
+@dataclass
+class InteractionResult:
+    """Everything :func:`build_interaction` computes (SPEC 4.1-4.6)."""
+
+    proj: np.ndarray          # (M, N, K) projections υ
+    abs_corr: np.ndarray      # (M, M, K, K) Λ
+    gamma_corr: float
+    clusters: np.ndarray      # (M, K) int64 cluster ids
+    normed: np.ndarray        # (M, N, K) ℓ∞-normalised projections
+    gamma_data: float | np.ndarray
+    omega: pd.DataFrame       # triplets model, point, feature
+    T: int
+
+    @property
+    def M(self) -> int:
+        return int(self.proj.shape[0])
+
+    @property
+    def N(self) -> int:
+        return int(self.proj.shape[1])
+
+    @property
+    def K(self) -> int:
+        return int(self.proj.shape[2])
+
+
+def build_interaction(acts_list: Sequence[np.ndarray], k: int = 50, center: bool = False,
+                      gamma_corr_fixed: float | None = None, corr_percentile: float = 90,
+                      data_percentile: float = 90, per_model_data: bool = False) -> InteractionResult:
+    """Build Ω end to end from M models' (N, d_m) activations on the same N points.
+
+    PCA (:func:`pca_project`) → Λ (:func:`correlation_tensor`) → γcorr
+    (:func:`gamma_corr`) → clusters (:func:`cluster_features`) → normalisation and γdata
+    → Ω triplets (:func:`interaction_tensor`). The d_m may differ between models.
+    """
+    if len(acts_list) == 0:
+        raise ValueError("need at least one model's activations")
+    ns = {np.shape(a)[0] for a in acts_list}
+    if len(ns) != 1:
+        raise ValueError(f"all models must be evaluated on the same points, got N in {sorted(ns)}")
+    proj = np.stack([pca_project(a, k, center=center) for a in acts_list])
+    lam = correlation_tensor(proj)
+    gc = gamma_corr(lam, corr_percentile, gamma_corr_fixed)
+    clusters = cluster_features(lam, gc)
+    normed = normalize_columns(proj)
+    gd = gamma_data(normed, data_percentile, per_model=per_model_data)
+    omega = interaction_tensor(normed, clusters, gd)
+    return InteractionResult(proj, lam, gc, clusters, normed, gd, omega, int(clusters.max()) + 1)

@@ -1,0 +1,28 @@
+"""Training ensemble members: alone or packed, with one bookkeeping.
+
+=======================  ==============================================================
+module                   what it holds
+=======================  ==============================================================
+:mod:`.recipe`           the recipe (what is computed) and the fast path (how it runs)
+:mod:`.inputs`           a member's subset, normalisation and batch order, on the device
+:mod:`.augment`          pad / random crop / flip on a batch (torchvision)
+:mod:`.bookkeeping`      epoch records and lines, stopping, checkpoints, resume, payload
+:mod:`.solo`             one member per job: :func:`train_member`
+:mod:`.packed`           several narrow members as one grouped network: :func:`train_pack`
+:mod:`.summary`          an ensemble's training table and curves
+=======================  ==============================================================
+"""
+from .._lazy import lazy_exports
+
+_WHERE = {
+    **dict.fromkeys(["Recipe", "FastPath", "select_device", "COMPILE_MODES", "compiled", "autocast", "fused_sgd",
+                     "sgd", "setup_device"], "recipe"),
+    **dict.fromkeys(["member_subset", "channel_stats", "to_input", "batch_order"], "inputs"),
+    **dict.fromkeys(["Augmenter", "crop_flip"], "augment"),
+    **dict.fromkeys(["train_member", "initial_model", "load_member", "evaluate"], "solo"),
+    **dict.fromkeys(["train_pack", "pack_models", "member_state", "set_member_state", "stack_members",
+                     "member_losses", "evaluate_pack", "PackedLinear"], "packed"),
+    **dict.fromkeys(["load_member_metrics", "plot_training_curves"], "summary"),
+}
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -1,0 +1,72 @@
+"""Data augmentation on a batch already on the device: pad, random crop, horizontal flip.
+
+``crop_flip`` is the standard CIFAR augmentation (pad ``pad`` pixels, crop back to the
+image size at a random offset, flip left-right with probability 1/2): the "standard
+augmentations" of Duzgun, Jelassi, Li (2024, App. A.2), a hyper-parameter Gontijo-Lopes,
+Dauphin, Cubuk (ICLR 2022) vary among their models; Zhang et al. (ICML 2024, App. F.4) pad
+with a constant colour instead of zeros (``pad_color``, pixel values 0-255).
+
+torchvision pads the batch (:func:`torchvision.transforms.v2.functional.pad`, a fill per
+channel) and flips it (:func:`~torchvision.transforms.v2.functional.horizontal_flip`); the
+per-image crop offsets and flip choices are written here because torchvision's random
+transforms draw one set of parameters per call, i.e. the same crop for every image of a
+batch, and each image needs its own.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+
+def pad_fill(pad_color: Sequence[int] | None, mean: Sequence[float], std: Sequence[float]) -> list[float]:
+    """The padding value of each channel in normalised units: the pixel colour ``pad_color``
+    (0-255 per channel; None = black, i.e. zero pixels) through the input normalisation."""
+    color = [0] * len(mean) if pad_color is None else list(pad_color)
+    if len(color) != len(mean):
+        raise ValueError(f"pad_color has {len(color)} channels, the images {len(mean)}")
+    return [(c / 255.0 - m) / s for c, m, s in zip(color, mean, std)]
+
+
+def crop_flip(x: torch.Tensor, pad: int, fill: Sequence[float], generator: torch.Generator) -> torch.Tensor:
+    """Each image of ``x`` (B, C, H, W) padded by ``pad`` with ``fill``, cropped back to H×W at
+    its own random offset and flipped left-right with probability 1/2.
+
+    The offsets and flips come from ``generator`` (on the CPU, so a seed gives the same
+    augmentation on every device)."""
+    B, C, H, W = x.shape
+    padded = TF.pad(x, [pad], fill=list(fill))
+    dy = torch.randint(0, 2 * pad + 1, (B,), generator=generator).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (B,), generator=generator).to(x.device)
+    flip = (torch.rand(B, generator=generator) < 0.5).to(x.device)
+    rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(W, device=x.device))[:, None, None, :]
+    out = padded[torch.arange(B, device=x.device)[:, None, None, None],
+                 torch.arange(C, device=x.device)[None, :, None, None], rows, cols]
+    return torch.where(flip[:, None, None, None], TF.horizontal_flip(out), out)
+
+
+class Augmenter:
+    """A member's augmentation: its recipe's choice, its normalisation, its own generator
+    (seeded from the member's seed, so the augmentation is the same alone and in a pack)."""
+
+    def __init__(self, kind: str | None, pad: int, pad_color: Sequence[int] | None, mean: Sequence[float],
+                 std: Sequence[float], seed: int) -> None:
+        self.kind, self.pad = kind, int(pad)
+        self.fill = pad_fill(pad_color, mean, std)
+        self.generator = torch.Generator().manual_seed(int(seed) * 7_919 + 17)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind is None:
+            return x
+        if self.kind == "crop_flip":
+            return crop_flip(x, self.pad, self.fill, self.generator)
+        raise ValueError(f"unknown augmentation {self.kind!r}")
+
+    def state(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def restore(self, state: torch.Tensor | None) -> None:
+        if state is not None:
+            self.generator.set_state(state)

@@ -1,0 +1,192 @@
+"""The training recipe and how a training step runs on its device.
+
+:class:`Recipe` is *what* a member's training computes (Jiang, Baek, Kolter, ICLR 2024,
+App. E, after Jiang et al. 2022: SGD with momentum 0.9, lr 0.1, weight decay 1e-4, batch
+100, no augmentation, lr ÷10 every 50 epochs, stop at 100% training accuracy or
+``max_epochs``); every number is a field. :class:`FastPath` is *how* the step runs (bfloat16
+autocast, channels-last, ``torch.compile``), which never changes what the recipe means.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+import torch
+
+#: Augmentations a recipe can name (:mod:`featurelab.training.augment`).
+AUGMENTATIONS = (None, "crop_flip")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 100
+    lr_step_epochs: int = 50
+    lr_step_factor: float = 0.1
+    max_epochs: int = 200
+    stop_at_train_acc: float | None = 1.0
+    checkpoint_epochs: tuple[int, ...] = ()
+    reference_size: int | None = None
+    augment: str | None = None
+    pad: int = 4
+    pad_color: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Recipe":
+        d = dict(d)
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training-recipe keys: {sorted(unknown)}")
+        if "checkpoint_epochs" in d:
+            d["checkpoint_epochs"] = tuple(int(e) for e in d["checkpoint_epochs"] or ())
+        if d.get("pad_color") is not None:
+            d["pad_color"] = tuple(int(c) for c in d["pad_color"])
+        if d.get("augment") not in AUGMENTATIONS:
+            raise ValueError(f"augment must be one of {AUGMENTATIONS}, not {d['augment']!r}")
+        return cls(**d)
+
+    def for_size(self, n: int) -> "Recipe":
+        """The recipe a member trained on ``n`` images follows. With ``reference_size``
+        set, ``max_epochs`` and ``lr_step_epochs`` are scaled by ``reference_size / n``
+        (rounded up; at least 1), so that a member trained on a small split (a blue group, a
+        training fraction) takes as many SGD steps as one trained on ``reference_size``
+        images; checkpoint epochs are kept as written. Without it, the recipe itself."""
+        if self.reference_size is None:
+            return self
+        if n < 1:
+            raise ValueError(f"cannot scale a recipe to {n} training images")
+        scale = self.reference_size / n
+        return replace(self, max_epochs=max(1, math.ceil(self.max_epochs * scale - 1e-9)),
+                       lr_step_epochs=max(1, math.ceil(self.lr_step_epochs * scale - 1e-9)),
+                       reference_size=None)
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of (0-based) ``epoch``: step decay."""
+        return self.lr * self.lr_step_factor ** (epoch // self.lr_step_epochs)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that change the weights, for a resume state's fingerprint (the
+        augmentation's fields only when it is on, so recipes without one keep their old
+        fingerprint)."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("augment", "pad", "pad_color")}
+        d["checkpoint_epochs"] = list(self.checkpoint_epochs)
+        if self.augment:
+            d.update(augment=self.augment, pad=self.pad, pad_color=list(self.pad_color or ()))
+        return d
+
+
+def scaled_recipe(recipe: Recipe, n: int, log: Callable[[str], None] = print) -> Recipe:
+    """:meth:`Recipe.for_size`, saying so in the log when it changes the recipe."""
+    scaled = recipe.for_size(n)
+    if recipe.reference_size is not None:
+        log(f"{n} training images against reference_size {recipe.reference_size}: "
+            f"max_epochs {recipe.max_epochs} -> {scaled.max_epochs}, "
+            f"lr_step_epochs {recipe.lr_step_epochs} -> {scaled.lr_step_epochs}")
+    return scaled
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """How the training step runs (not what it computes): ``amp`` = ``auto`` (bfloat16
+    autocast on CUDA, float32 on CPU), ``bf16`` or ``fp32`` (``off``); ``channels_last`` =
+    ``None``/``auto`` (on CUDA only), ``True`` or ``False``; ``compile``: wrap the forward
+    pass and loss in ``torch.compile``. The config's ``train`` section holds them."""
+
+    amp: str = "auto"
+    channels_last: str | bool | None = None
+    compile: bool | str = False
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "FastPath":
+        d = {k: v for k, v in (d or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**d)
+
+    def resolve(self, dev: torch.device) -> dict[str, Any]:
+        """The settings on ``dev``: ``amp_dtype`` (None = float32), ``channels_last``, ``compile``."""
+        if self.amp not in ("auto", "bf16", "fp32", "off", False):
+            raise ValueError(f"amp must be auto, bf16 or fp32, not {self.amp!r}")
+        amp = self.amp == "bf16" or (self.amp == "auto" and dev.type == "cuda")
+        cl = self.channels_last
+        cl = dev.type == "cuda" if cl in (None, "auto") else cl in (True, "on", "true")
+        return {"amp_dtype": torch.bfloat16 if amp else None, "channels_last": bool(cl),
+                "compile": _compile_mode(self.compile)}
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _compile_mode(value: bool | str | None) -> str | None:
+    """``False``/``None`` → no compilation; ``True`` → ``"default"``; else a torch.compile mode
+    (``reduce-overhead`` replays the step through CUDA graphs: the one that removes the
+    per-kernel launch cost of small batches)."""
+    if value in (False, None, "off", "false"):
+        return None
+    mode = "default" if value in (True, "on", "true") else value
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"compile must be false, true or one of {', '.join(COMPILE_MODES)}; got {value!r}")
+    return mode
+
+
+def compiled(fn: Callable, mode: str | None) -> Callable:
+    """``torch.compile(fn, mode=mode)`` (a module or a function), or ``fn`` itself when
+    ``mode`` is None."""
+    return fn if mode is None else torch.compile(fn, mode=mode)
+
+
+def describe_fast(opts: dict[str, Any]) -> str:
+    return (f"autocast {'bf16' if opts['amp_dtype'] is not None else 'off'}, "
+            f"channels_last {'on' if opts['channels_last'] else 'off'}, "
+            f"compile {opts['compile'] or 'off'}")
+
+
+def autocast(dev: torch.device, amp_dtype: torch.dtype | None):
+    """bfloat16 autocast on ``dev`` when ``amp_dtype`` is set, else a no-op context."""
+    return torch.autocast(device_type=dev.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+
+
+def select_device(preference: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else CPU. ``cuda``/``cpu`` force one."""
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if preference.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA device")
+    return torch.device(preference)
+
+
+def setup_device(device: str, threads: int | None,
+                 fast: "FastPath | dict[str, Any] | None") -> tuple[torch.device, dict[str, Any]]:
+    """The training device and its resolved :class:`FastPath` options; sets the thread count,
+    deterministic algorithms on the CPU and cuDNN autotuning on CUDA (every training job)."""
+    dev = select_device(device)
+    if threads:
+        torch.set_num_threads(int(threads))
+    if dev.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.backends.cudnn.benchmark = True
+    return dev, (fast if isinstance(fast, FastPath) else FastPath.from_dict(fast)).resolve(dev)
+
+
+def fused_sgd(dev: torch.device) -> dict[str, bool]:
+    """SGD's fused CUDA kernel (one launch for every parameter) on CUDA; the same update
+    rule as the for-loop implementation the CPU keeps."""
+    return {"fused": True} if dev.type == "cuda" else {}
+
+
+def sgd(params, recipe: Recipe, dev: torch.device) -> torch.optim.SGD:
+    """The recipe's SGD (momentum, weight decay; the learning rate is set per epoch)."""
+    return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
+                           **fused_sgd(dev))
+
+
+def run_fingerprint(ident: dict[str, Any], opts: dict[str, Any]) -> str:
+    """Hash of what a training run computes, which a resume state must match; the fast-path
+    settings count only when on, so the plain path keeps its old fingerprint."""
+    if opts["amp_dtype"] is not None or opts["channels_last"]:
+        ident = {**ident, "fast": {"amp": str(opts["amp_dtype"]), "channels_last": opts["channels_last"]}}
+    return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()

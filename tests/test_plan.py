@@ -1,0 +1,180 @@
+"""The planner (featurelab.plan): every name, count and seed the workflow derives from a
+config, the model zoo, and the refusal of a user ensemble that takes a generated name."""
+import copy
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import snakemake_cmd
+from featurelab.config import ConfigError, load_config, validate_config
+from featurelab.plan import (Model, Plan, gde_base_dataset, gde_ensembles, gde_world, generated_names, pack_plan,
+                             width_ensembles)
+from featurelab.width import n_p
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def default():
+    return load_config(ROOT / "config.yaml")
+
+
+def test_gde_ensembles_one_per_condition_and_fraction_one_is_not_trained_twice(default):
+    cfg = copy.deepcopy(default)
+    cfg["gde"].update(enabled=True, superclasses=[2, 10], blue_groups=2, fractions=[0.1, 1.0], world={}, subset=None)
+    ens = gde_ensembles(validate_config(cfg))
+    assert sorted(ens) == ["gde_blue1", "gde_blue2", "gde_frac0100", "gde_super10", "gde_super2"]
+    assert ens["gde_super2"].dataset == "synthetic__super2" and ens["gde_blue2"].dataset == "synthetic__blue2"
+    assert ens["gde_super10"].dataset == "synthetic" and ens["gde_super10"].info["fraction"] == 1.0  # reused
+    assert ens["gde_frac0100"].first.subset == 300 and "condition" not in ens["gde_frac0100"].info
+    assert all(e.members == cfg["gde"]["members"] for e in ens.values())
+
+
+def test_gde_world_and_subset(default):
+    cfg = copy.deepcopy(default)
+    cfg["data"]["synthetic"].update(n_train=3000, num_classes=10)
+    cfg["gde"].update(enabled=True, superclasses=[2, 10], blue_groups=5, fractions=[0.05, 0.2],
+                      world={"n_train": 10000, "blue_tie": {"rare_pool_min_fraction": 0.5}}, subset=2000)
+    cfg = validate_config(cfg)
+    w = gde_world(cfg)
+    assert w["n_train"] == 10000 and w["t_r"] == cfg["data"]["synthetic"]["t_r"]       # the rest as data.synthetic
+    assert w["blue_tie"] == {**cfg["data"]["synthetic"]["blue_tie"], "rare_pool_min_fraction": 0.5}
+    assert cfg["data"]["synthetic"]["n_train"] == 3000                                    # main world untouched
+    assert gde_base_dataset(cfg) == "synthetic_gde"
+    ens = gde_ensembles(cfg)
+    assert ens["gde_super2"].dataset == "synthetic_gde__super2" and ens["gde_super2"].first.subset == 2000
+    assert ens["gde_super10"].dataset == "synthetic_gde" and ens["gde_blue5"].dataset == "synthetic_gde__blue5"
+    assert ens["gde_blue5"].first.subset is None                                         # a blue group: all of it
+    # 5% of 10,000 is its own ensemble; 20% = 2,000 images with the original labels is gde_super10 itself
+    assert ens["gde_frac0050"].first.subset == 500 and "gde_frac0200" not in ens
+    assert ens["gde_super10"].info["fraction"] == 0.2
+    cfg["gde"]["world"] = {}
+    assert gde_base_dataset(cfg) == "synthetic" and gde_world(cfg) == cfg["data"]["synthetic"]
+
+
+def test_width_ensembles_from_the_default_config(default):
+    ens = width_ensembles(default)
+    assert sorted(ens) == ["w_resnet18_a1", "w_resnet18_a2", "w_resnet18_a4"]
+    assert ens["w_resnet18_a1"].members == default["width"]["repeats"] + 1
+    assert ens["w_resnet18_a4"].members == default["width"]["repeats"] * n_p(0.25, "resnet18", base_width=0.125)
+    assert ens["w_resnet18_a4"].first.width == pytest.approx(0.125 / 4)
+    assert ens["w_resnet18_a2"].dataset == "synthetic__holdout500"
+    assert ens["w_resnet18_a4"].info == {"arch": "resnet18", "alpha_den": 4, "n_p": 16, "n_f": 4}
+    seeds = [m.seed for e in ens.values() for m in e.models]
+    assert len(seeds) == len(set(seeds))  # seed ranges of different α never collide
+    off = copy.deepcopy(default)
+    off["width"]["enabled"] = False
+    assert width_ensembles(off) == {}
+
+
+def test_paper002_preset_plans_the_full_sweep():
+    cfg = load_config(ROOT / "presets/paper002.yaml")
+    ens = width_ensembles(cfg)
+    for arch in ("resnet18", "vgg16"):
+        for k in (1, 2, 4, 8, 16):
+            e = ens[f"w_{arch}_a{k}"]
+            assert e.dataset == "cifar10__holdout5000"
+            assert e.members == (5 if k == 1 else 4 * n_p(1 / k, arch))
+    # the paper's N_p table for ResNet-18: 4, 16, 64, 251
+    assert [ens[f"w_resnet18_a{k}"].members // 4 for k in (2, 4, 8, 16)] == [4, 16, 64, 251]
+
+
+def test_pack_plan_cuts_each_narrow_group_in_seed_order():
+    def models(width, n, seed0=0):
+        return [Model("synthetic", "resnet18", width, "r", None, seed0 + i) for i in range(n)]
+
+    zoo = models(1.0, 5) + models(0.0625, 35, 100) + models(0.125, 2, 500)
+    off = {"enabled": False, "max_width": 0.125, "members_per_job": 16}
+    assert pack_plan(zoo, off) == {}
+    plan = pack_plan(zoo, {**off, "enabled": True})
+    narrow = [p for p in plan if "-w0.0625-" in p]
+    assert [len(plan[p]) for p in narrow] == [16, 16, 3]
+    assert sum((plan[p] for p in narrow), []) == [m.id for m in models(0.0625, 35, 100)]
+    edge = [p for p in plan if "-w0.125-" in p]
+    assert edge == ["synthetic-resnet18-w0.125-r-p0"] and plan[edge[0]] == [m.id for m in models(0.125, 2, 500)]
+
+
+def test_model_ids_name_what_determines_the_weights():
+    m = Model("synthetic_gde__blue3", "resnet18", 0.125, "synthetic_gde", 2000, 101)
+    assert m.id == "synthetic_gde__blue3-resnet18-w0.125-synthetic_gde-n2000-s101"
+    from featurelab.plan import MODEL_ID
+    assert re.fullmatch(MODEL_ID, m.id) and re.fullmatch(MODEL_ID, Model("cifar10", "vgg16", 1.0, "p", None, 0).id)
+
+
+def test_the_zoo_trains_a_model_two_ensembles_ask_for_once(default):
+    cfg = copy.deepcopy(default)
+    cfg["ensembles"]["again"] = dict(cfg["ensembles"]["synth"], members=8)  # members 0-5 are synth's
+    cfg["ensembles"]["full"] = dict(cfg["ensembles"]["synth"], subset=cfg["data"]["synthetic"]["n_train"])
+    plan = Plan(validate_config(cfg))
+    assert plan.ensemble_models("again")[:6] == plan.ensemble_models("synth")
+    assert plan.ensemble_models("full") == plan.ensemble_models("synth")  # a subset of all images is all images
+    assert plan.trainings_saved == 6 + 6
+    assert len(plan.models) == plan.trainings_asked - 12
+
+
+def test_every_generated_name_comes_from_the_planner(default):
+    generated = generated_names(default)
+    plan = Plan(default)
+    assert set(plan.gde) | set(plan.width) <= set(generated)
+    for name, study in (("gde_super2", "gde"), ("w_resnet18_a2", "width")):
+        cfg = copy.deepcopy(default)
+        cfg["ensembles"][name] = dict(cfg["ensembles"]["synth"])
+        with pytest.raises(ConfigError, match=rf"ensembles\.{name}: the {study} study generates an ensemble"):
+            validate_config(cfg)
+    cfg = copy.deepcopy(default)
+    cfg["ensembles"]["interaction"] = dict(cfg["ensembles"]["synth"])
+    with pytest.raises(ConfigError, match=r"ensembles\.interaction: 'interaction' is a folder of results/"):
+        validate_config(cfg)
+
+
+def test_no_file_rebuilds_a_generated_name():
+    """The generated names' patterns are spelled in featurelab/plan.py only."""
+    patterns = [r"w_\{", r"gde_super\{", r"gde_blue\{", r"gde_frac\{", r"__holdout\{", r"__super\{", r"__blue\{"]
+    for path in [*ROOT.glob("rules/*.smk"), *ROOT.glob("scripts/*.py"), *ROOT.glob("featurelab/**/*.py")]:
+        if path.name == "plan.py":
+            continue
+        text = path.read_text()
+        for p in patterns:
+            assert not re.search(p, text), f"{path.relative_to(ROOT)} builds a generated name ({p})"
+
+
+#: Jobs per rule that `snakemake -n` plans for each preset, as before the restructuring.
+PLANNED = {
+    "config.yaml": {"synthetic_world": 1, "synthetic_gde_world": 1, "theory_figures": 1, "toy_condition": 4,
+                    "width_counts": 1, "blue_group_dataset": 5, "holdout_dataset": 1, "superclass_dataset": 3,
+                    "toy_figures": 1, "train_member": 61, "extract_epochs": 6, "extract_member": 39,
+                    "gde_fractions": 1, "training_summary": 15, "extract_width_member": 22,
+                    "interaction_tensor": 19, "gde_tables": 1, "interaction_epochs_figure": 1,
+                    "interaction_ground_truth": 1, "interaction_main_figures": 1, "interaction_panels": 8,
+                    "theory_vs_experiment": 1, "width_measure": 4, "interaction_summary": 1,
+                    "theory_truth_scores": 1, "width_report": 1, "width_summary": 1, "all": 1},
+    "presets/paper000.yaml": {"download_cifar10": 1, "download_svhn": 1, "theory_figures": 1, "prepare_dataset": 2,
+                              "blue_group_dataset": 5, "superclass_dataset": 3, "train_member": 174,
+                              "extract_epochs": 20, "extract_member": 174, "gde_fractions": 1,
+                              "training_summary": 22, "interaction_tensor": 51, "gde_tables": 1,
+                              "interaction_epochs_figure": 1, "interaction_main_figures": 3,
+                              "interaction_panels": 21, "theory_vs_experiment": 3, "interaction_summary": 3,
+                              "all": 1},
+    "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "width_counts": 1, "prepare_dataset": 1,
+                              "holdout_dataset": 1, "train_member": 170, "train_pack": 159,
+                              "extract_width_member": 2698, "training_summary": 10, "unpack_member": 2528,
+                              "width_measure": 16, "width_report": 2, "width_summary": 1, "all": 1},
+}
+
+
+def planned_jobs(configfile: str, workdir: Path) -> dict[str, int]:
+    res = subprocess.run([*snakemake_cmd(), "-n", "--cores", "2", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+                          "--configfile", str(ROOT / configfile), "--quiet", "rules"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    table = res.stdout.split("job", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M)
+            if m.group(1) != "total"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configfile", sorted(PLANNED))
+def test_every_preset_plans_the_jobs_it_planned(configfile, tmp_path):
+    assert planned_jobs(configfile, tmp_path) == PLANNED[configfile]

@@ -1,4 +1,4 @@
-"""Benchmark: the interaction tensor Ω end to end from activation Parquet files (SPEC 4).
+"""Benchmark: the interaction tensor Ω end to end from activation Parquet files.
 
 Generates M models' activations (N points × d dims, float32) that share latent factors
 (each model: a random orthonormal embedding of the same shared factors plus its own

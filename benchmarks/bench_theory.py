@@ -1,4 +1,4 @@
-"""Benchmark of featurelab.theory (SPEC 5): the closed-form sweeps behind Figures 4, 16 and 5a,
+"""Benchmark of featurelab.theory: the closed-form sweeps behind Figures 4, 16 and 5a,
 and the Monte Carlo simulation. Prints timings and the figures as text; no assertions.
 
     python benchmarks/bench_theory.py [--plot DIR] [--repeat N]
@@ -90,7 +90,7 @@ def main() -> None:
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
     d = T.DEFAULTS
     print(f"defaults {d}: accuracy = {T.accuracy(**d):.6f}, agreement = {T.agreement(**d):.6f}"
-          f" (SPEC: 0.8447, 0.8832)")
+          f" (expected: 0.8447, 0.8832)")
 
     times = []
     for _ in range(args.repeat):

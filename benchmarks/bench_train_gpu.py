@@ -301,7 +301,7 @@ def main() -> None:
     ap.add_argument("--pack-epochs", type=int, default=None, help="epochs per job in part 2 (default 3 CUDA, 2 CPU)")
     ap.add_argument("--pack-images", type=int, default=None, help="training images in part 2 (default 45000 CUDA, 1000 CPU)")
     ap.add_argument("--procs", type=int, default=2, help="single-member processes actually timed in part 2")
-    ap.add_argument("--project-epochs", type=int, default=300, help="epochs to project part 2 to (paper 002: 300)")
+    ap.add_argument("--project-epochs", type=int, default=300, help="epochs to project part 2 to (Duzgun, Jelassi, Li 2024: 300)")
     ap.add_argument("--presets", nargs="*", default=["presets/paper000.yaml", "presets/paper002.yaml"])
     ap.add_argument("--estimate-steps", type=int, default=None, help="timed steps per rate in part 3 (50 CUDA, 3 CPU)")
     ap.add_argument("--fit-epochs", type=int, default=None,

@@ -1,4 +1,4 @@
-"""Benchmark: feature span error onto 512 targets from α = 1/16 concatenations (SPEC 7).
+"""Benchmark: feature span error onto 512 targets from α = 1/16 concatenations.
 
 Two regressor sets on 45,000 fit points (CIFAR-10's training split less a validation split),
 both concatenations of 32-feature "M_1/16" members:

@@ -1,4 +1,4 @@
-"""Activation extraction to Parquet, and reading it back (SPEC 3).
+"""Activation extraction to Parquet, and reading it back.
 
 One file per (model, layer, split) with the columns
 

@@ -1,4 +1,4 @@
-"""Run a trained member over a split and write its activations (SPEC 3)."""
+"""Run a trained member over a split and write its activations."""
 from __future__ import annotations
 
 import os

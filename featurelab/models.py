@@ -1,4 +1,4 @@
-"""CIFAR variants of ResNet-18 and VGG-16 with a width factor (SPEC 3).
+"""CIFAR variants of ResNet-18 and VGG-16 with a width factor.
 
 * ``resnet18``: 3×3 stride-1 stem, no max-pool, four stages of BasicBlocks with
   64/128/256/512 channels times ``width``, global average pooling, one linear layer.
@@ -8,7 +8,7 @@
 Channel counts are ``max(1, round(c·width))`` so the width study's α = 1/16 gives 4
 channels in the first ResNet stage. Every model exposes ``features(x, layers)`` that
 returns the requested named activations: ``penultimate`` (input of the final linear
-layer) and ``block1``..``block4`` (globally average-pooled stage outputs, paper 000
+layer) and ``block1``..``block4`` (globally average-pooled stage outputs, Jiang, Baek, Kolter (2024)
 App. F.11), plus ``logits``.
 """
 from __future__ import annotations

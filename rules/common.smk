@@ -180,7 +180,9 @@ def interaction_summary_inputs(wildcards):
     root = f"results/interaction/{name}"
     inputs = {
         "tensors": [f"{root}/{v}/tensor.json" for v in PLAN.panel_variants()],
-        "observations": [f"{root}/{v}/observations.json" for v in PLAN.panel_variants()],
+        "observations": [
+            f"{root}/{v}/observations.json" for v in PLAN.panel_variants()
+        ],
     }
     if PLAN.has_truth(name):
         inputs["truth"] = f"{root}/ground_truth.json"
@@ -215,7 +217,8 @@ def gde_fraction_metrics(wildcards):
 def width_measure_inputs(wildcards):
     pair = PLAN.width_pair(wildcards.arch, int(wildcards.k))
     return {
-        side: PLAN.feature_files(ens.name, wildcards.state) for side, ens in pair.items()
+        side: PLAN.feature_files(ens.name, wildcards.state)
+        for side, ens in pair.items()
     }
 
 

@@ -2,7 +2,6 @@
 # and variant (main, sensitivity settings, depths, training epochs), its figures and summary.
 
 
-
 rule interaction_tensor:
     input:
         variant_activations,

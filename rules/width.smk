@@ -24,7 +24,6 @@ rule holdout_dataset:
         "../scripts/holdout_dataset.py"
 
 
-
 rule width_counts:
     output:
         table=report(

@@ -1,5 +1,5 @@
 """Rule holdout_dataset: hold a stratified validation split out of a dataset's training set
-(paper 002: FSE is reported on points the networks never trained on)."""
+(Duzgun, Jelassi, Li (2024): FSE is reported on points the networks never trained on)."""
 import sys
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The activation Parquet files: schema of SPEC 3, readable by pandas, pyarrow and DuckDB."""
+"""The activation Parquet files: their schema, readable by pandas, pyarrow and DuckDB."""
 import json
 
 import numpy as np

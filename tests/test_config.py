@@ -91,7 +91,7 @@ def test_paper_preset_plans_the_full_dag(repo_root, tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    # paper 000: 3 × 20 ResNet-18 (App. E); GDE: 4 superclass and 5 blue-group conditions of
+    # Jiang, Baek, Kolter (2024): 3 × 20 ResNet-18 (App. E); GDE: 4 superclass and 5 blue-group conditions of
     # 6 seeds, and 10 more training fractions (1.0 is the K̃=10 condition) of 6 seeds
     assert counts["train_member"] == 60 + 4 * 6 + 5 * 6 + 10 * 6
     assert counts["extract_member"] == counts["train_member"]

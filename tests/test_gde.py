@@ -1,4 +1,4 @@
-"""Tests of the GDE interventions (featurelab.gde, featurelab.gde_figures, paper_numbers; SPEC 6)."""
+"""Tests of the GDE interventions (featurelab.gde, featurelab.gde_figures, paper_numbers)."""
 from __future__ import annotations
 
 import numpy as np
@@ -101,7 +101,7 @@ def test_blue_group_split():
 
 
 def test_synthetic_world_blue_groups_have_growing_rare_pool():
-    """The blue tie (SPEC 2.2): bluer groups (G1 → G5) draw rare motifs from a larger pool."""
+    """The blue tie: bluer groups (G1 → G5) draw rare motifs from a larger pool."""
     cfg = WorldConfig(n_train=2000, n_test=500)
     images, _, truth = generate_split(cfg, "train")
     t = gde.blue_thresholds(images)

@@ -1,4 +1,4 @@
-"""Known-answer tests of featurelab.interaction (SPEC 4, paper 000 §3 and Algorithm 1)."""
+"""Known-answer tests of featurelab.interaction (Jiang, Baek, Kolter (2024) §3 and Algorithm 1)."""
 from __future__ import annotations
 
 import math

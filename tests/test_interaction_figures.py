@@ -1,4 +1,4 @@
-"""Known-answer tests of featurelab.interaction_figures (paper 000 §4, App. F; SPEC 4).
+"""Known-answer tests of featurelab.interaction_figures (Jiang, Baek, Kolter (2024) §4, App. F).
 
 A hand-made Ω with M = 3 models, N = 12 points and T = 5 features; every table is
 checked against numbers worked out by hand below.

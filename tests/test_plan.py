@@ -6,11 +6,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import snakemake_cmd
+
 from featurelab.config import ConfigError, load_config, validate_config
-from featurelab.plan import (Model, Plan, gde_base_dataset, gde_ensembles, gde_world, generated_names, pack_plan,
-                             width_ensembles)
+from featurelab.plan import (
+    Model,
+    Plan,
+    gde_base_dataset,
+    gde_ensembles,
+    gde_world,
+    generated_names,
+    pack_plan,
+    width_ensembles,
+)
 from featurelab.width import n_p
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The synthetic feature world: its ground truth must match its pixels (SPEC 2.2)."""
+"""The synthetic feature world: its ground truth must match its pixels."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Tests of featurelab.theory: closed forms of paper 000 §5 (SPEC 5) against the SPEC's numbers,
+"""Tests of featurelab.theory: closed forms of Jiang, Baek, Kolter (2024) §5 against the paper's numbers,
 hand computations, brute-force enumeration and the Monte Carlo simulation."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from featurelab import theory as T
 F = Fraction
 
 
-# ------------------------------------------------------------------ SPEC defaults (§5.2) ----
+# ------------------------------------------------------------------ §5.2 defaults ----
 
 def test_defaults_match_spec():
     acc = T.accuracy(**T.DEFAULTS)

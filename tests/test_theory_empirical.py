@@ -1,4 +1,4 @@
-"""Tests of featurelab.theory_empirical (parameters of paper 000 §5 estimated from an
+"""Tests of featurelab.theory_empirical (parameters of Jiang, Baek, Kolter (2024) §5 estimated from an
 interaction tensor) and featurelab.theory_figures (Figures 4, 16, 5a).
 
 The estimators are checked on tensors sampled from the theory's own generative story

@@ -1,4 +1,4 @@
-"""Tests of featurelab.toy and featurelab.toy_figures: paper 002's toy setting (§4, App. C)
+"""Tests of featurelab.toy and featurelab.toy_figures: Duzgun, Jelassi, Li's toy setting (§4, App. C)
 against hand computations, brute force over the 32 sign patterns, and the finding itself."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training: determinism on CPU, resume after a kill, checkpoints, subsets (SPEC 3)."""
+"""Training: determinism on CPU, resume after a kill, checkpoints, subsets."""
 import numpy as np
 import pytest
 import torch

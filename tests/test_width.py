@@ -1,4 +1,4 @@
-"""Tests of featurelab.width (SPEC 7, paper 002): member counts, the one-factorisation ridge
+"""Tests of featurelab.width (Duzgun, Jelassi, Li (2024)): member counts, the one-factorisation ridge
 solver against scikit-learn and brute-force leave-one-out, FSE/FSG/residuals, linear probe,
 shuffled regression. All problems are tiny (the whole file runs in a few seconds)."""
 from __future__ import annotations

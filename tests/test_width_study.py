@@ -9,7 +9,6 @@ import torch
 
 from featurelab.config import ConfigError, load_config, validate_config
 from featurelab.data.prepared import holdout_indices
-from featurelab.width import n_p
 from featurelab.width import tables as WF
 from featurelab.width.study import measure_alpha, repeat_plan
 

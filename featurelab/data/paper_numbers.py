@@ -1,6 +1,6 @@
-"""The numbers paper 000 (Jiang, Baek, Kolter, ICLR 2024) reports for the gde study, as data.
+"""The numbers Jiang, Baek, Kolter (ICLR 2024) report for the gde study, as data.
 
-Sources (``/work/shared/seeds/000_interaction_tensor_jiang2024.txt``):
+Sources (the paper's text):
 
 * **Table 1** (§6, p. 9): mean accuracy and agreement of CIFAR-10 ResNet18 ensembles
   (6 seeds) for K̃ = 2, 3, 5, 10 superclasses (App. F.8) and blue-intensity groups
@@ -70,7 +70,7 @@ def paper_table(study: str = "gde") -> pd.DataFrame:
     df = pd.DataFrame(list(GDE_TABLE), columns=["condition", "label", "accuracy", "accuracy_std",
                                                 "agreement", "agreement_std", "difference"])
     df["difference_from_means"] = (df["agreement"] - df["accuracy"]).round(2)
-    df["source"] = "paper 000 Table 1 (means, diff), Table 2 (std)"
+    df["source"] = "Jiang, Baek, Kolter (2024) Table 1 (means, diff), Table 2 (std)"
     if key == "superclass":
         df = df[df["condition"].str.startswith("super")]
     elif key == "blue":

@@ -7,7 +7,7 @@ A prepared split is one uncompressed ``.npz`` file holding
 * ``classes``: unicode array (num_classes,) with the class names, in label order.
 
 Uncompressed ``.npz`` is read with one ``np.load``; a CIFAR-10-sized split
-(50,000 × 32 × 32 × 3 = 153 MB) loads in a fraction of a second (SPEC 2.1).
+(50,000 × 32 × 32 × 3 = 153 MB) loads in a fraction of a second.
 The file is written to a temporary name and renamed, so a killed job never
 leaves a half-written split that looks complete.
 """

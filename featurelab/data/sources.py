@@ -1,4 +1,4 @@
-"""Raw dataset files -> prepared splits (SPEC 2.1).
+"""Raw dataset files -> prepared splits.
 
 Four sources are supported:
 
@@ -101,7 +101,7 @@ class RawFile:
 
 
 # --------------------------------------------------------------------------
-# Checksum tables (torchvision's datasets/{cifar,svhn,mnist}.py and SPEC 2.1)
+# Checksum tables (torchvision's datasets/{cifar,svhn,mnist}.py)
 # --------------------------------------------------------------------------
 
 #: Name of the CIFAR-10 python archive.

@@ -1,6 +1,7 @@
-"""The synthetic "feature world" (SPEC 2.2): images whose features are known.
+"""The synthetic "feature world": images whose features are known.
 
-The generative story is the one of paper 000 §5 (Jiang, Baek, Kolter 2024):
+The generative story is the one of Jiang, Baek, Kolter, "On the Joint Interaction of Models,
+Data, and Features" (ICLR 2024) §5:
 
 * ``C`` classes; class ``y`` owns ``t_d`` *dominant* and ``t_r`` *rare* motifs.
   A motif is a small binary ``motif_size × motif_size`` pattern painted in its own
@@ -11,12 +12,12 @@ The generative story is the one of paper 000 §5 (Jiang, Baek, Kolter 2024):
 * Motifs are pasted into distinct cells of a jittered grid on a noisy, coloured
   background, so they never overlap.
 
-Blue tie (SPEC 2.2, used by the gde study): every image draws a *blue level*
+Blue tie (used by the gde study): every image draws a *blue level*
 ``u ~ U(0, 1)``. Its background's blue share grows with ``u`` and, when
 ``blue_tie.enabled``, a rare image draws its motifs only from the first
 ``pool(u) = round(t_r·(f + (1−f)·u))`` rare motifs of its class
 (``f = blue_tie.rare_pool_min_fraction``, at least ``n_r``). Bluer images then draw
-from a larger rare pool, which is what paper 000 argues breaks GDE.
+from a larger rare pool, which is what Jiang, Baek, Kolter (2024) argues breaks GDE.
 
 Everything is a pure function of the config and the seed: the motif bank comes from
 ``seed``, the train split from ``seed + 1`` and the test split from ``seed + 2``.
@@ -43,7 +44,7 @@ class BlueTie:
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """Parameters of the feature world; the names follow paper 000 §5."""
+    """Parameters of the feature world; the names follow Jiang, Baek, Kolter (2024) §5."""
 
     num_classes: int = 10
     image_size: int = 32

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 from ..plan import fraction_size  # noqa: F401  (the sizes, computed by the planner)
 
-#: The superclasses of App. F.8 (SPEC 6), as lists of CIFAR-10 class indices
+#: The superclasses of App. F.8, as lists of CIFAR-10 class indices
 #: (label order of :data:`CIFAR10_CLASSES`: airplane 0, automobile 1, bird 2, cat 3, deer 4,
 #: dog 5, frog 6, horse 7, ship 8, truck 9):
 #: K̃=2 {airplane, automobile, bird, cat, deer} {dog, frog, horse, ship, truck};
@@ -43,7 +43,7 @@ DEFAULT_FRACTIONS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1
 
 
 def superclass_groups(num_classes: int, k: int) -> list[list[int]]:
-    """The class-index groups of the K̃ = ``k`` superclass partition (App. F.8, SPEC 6 line 2).
+    """The class-index groups of the K̃ = ``k`` superclass partition (App. F.8).
 
     * ``num_classes == 10`` (CIFAR-10, SVHN, Fashion-MNIST, the default synthetic world):
       :data:`SUPERCLASSES` for k ∈ {2, 3, 5, 10} — "the same grouping by class index" —
@@ -107,7 +107,7 @@ def _rgb(images: np.ndarray) -> np.ndarray:
 
 
 def blue_intensity(images: np.ndarray) -> np.ndarray:
-    """Per-image blue intensity b(x) = Σ blue / Σ all channels (App. F.9 eq. 49, SPEC 6 line 3).
+    """Per-image blue intensity b(x) = Σ blue / Σ all channels (App. F.9 eq. 49).
 
     ``images``: uint8 NHWC RGB (N, H, W, 3); pixel values are read on [0, 1] (÷255, which
     cancels in the ratio, so the sums are taken exactly in integers). Returns float64 (N,)
@@ -136,7 +136,7 @@ def _b_values(images_or_b: np.ndarray) -> np.ndarray:
 
 
 def blue_thresholds(train_images: np.ndarray, n_groups: int = 5) -> np.ndarray:
-    """Thresholds of the blue groups from the training set (App. F.9 eq. 50, SPEC 6 line 3).
+    """Thresholds of the blue groups from the training set (App. F.9 eq. 50).
 
     With F the empirical CDF of b over the training set, F(b) = #{j : b_j ≤ b} / n, group i is
     ``G_i = {x : i/n_groups < F(b(x)) ≤ (i+1)/n_groups}`` (0.2 i < F ≤ 0.2 (i+1) for 5 groups).
@@ -179,7 +179,7 @@ def blue_group_split(split: Split, thresholds: np.ndarray, group: int) -> Split:
 
     Labels are unchanged and every class stays in the class list (a group may lack some
     classes). Models train on a group's training points and are evaluated on the same group's
-    test points, both cut with the *training* thresholds (App. F.9, SPEC 6).
+    test points, both cut with the *training* thresholds (App. F.9).
     """
     n_groups = len(np.asarray(thresholds)) + 1
     group = int(group)

@@ -1,4 +1,4 @@
-"""Figures of the GDE interventions (paper 000 §6, App. B Fig 5b, F.8, F.9; SPEC 6).
+"""Figures of the GDE interventions (Jiang, Baek, Kolter (2024) §6, App. B Fig 5b, F.8, F.9).
 
 Every figure function returns ``(fig, df)``: a matplotlib :class:`~matplotlib.figure.Figure`
 (Agg, not registered with pyplot, so nothing needs closing) and ``df``, the numbers that are
@@ -92,7 +92,7 @@ def fig_accuracy_vs_agreement(table: pd.DataFrame, paper: pd.DataFrame | None = 
     # legend: the marker meaning, not one entry per condition
     ax.plot([], [], "o", color="0.3", label="reproduced (mean ± std)")
     if paper is not None:
-        ax.plot([], [], "D", color="0.3", mfc="none", label="paper 000 Tables 1-2")
+        ax.plot([], [], "D", color="0.3", mfc="none", label="Jiang, Baek, Kolter (2024) Tables 1-2")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal")

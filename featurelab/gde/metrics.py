@@ -40,7 +40,7 @@ def _pairs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def pairwise_agreement(predictions: np.ndarray) -> np.ndarray:
     """(M, M) matrix of agreement rates: fraction of points where members i and j predict the
-    same label (diagonal 1). SPEC 6 line 1."""
+    same label (diagonal 1) (§6)."""
     p, _ = _predictions(predictions)
     iu, ju, same = _pairs(p)
     out = np.ones((p.shape[0], p.shape[0]))
@@ -53,7 +53,7 @@ def _std(x: np.ndarray, ddof: int) -> float:
 
 
 def ensemble_metrics(predictions: np.ndarray, labels: np.ndarray, ddof: int = 1) -> dict[str, float]:
-    """Accuracy, agreement and their difference for one ensemble (§6, Tables 1-2; SPEC 6 line 1).
+    """Accuracy, agreement and their difference for one ensemble (§6, Tables 1-2).
 
     ``predictions``: (M, N) predicted labels of M members on the same N test points;
     ``labels``: (N,) true labels. Returns floats:

@@ -1,4 +1,4 @@
-"""The figures of paper 000 §4 (Jiang, Baek, Kolter, ICLR 2024) drawn from numbers: Figs 2a-c
+"""The figures of Jiang, Baek, Kolter (2024) §4 (Jiang, Baek, Kolter, ICLR 2024) drawn from numbers: Figs 2a-c
 (feature frequency), 3a-c (confidence, models per feature, shared features against
 shared error) and 8 (Λ blocks).
 
@@ -113,11 +113,11 @@ def fig2b_frequency(freq: np.ndarray, logy: bool = False):
 def fig2c_density_by_confidence(triplets: Any, conf: np.ndarray, T: int, threshold: float = 1.0):
     """Fig 2c: log feature density among high-confidence points and among the rest.
 
-    High-confidence points: ``conf >= threshold`` (default 1: every model right; SPEC 9).
+    High-confidence points: ``conf >= threshold`` (default 1: every model right).
     For feature t (in Fig 2b order of the frequency over *all* points):
     ``high_density[t] = log10(#{high n : t ∈ Ψ(n)} / I)`` and
     ``low_density[t] = log10(#{other n : t ∈ Ψ(n)} / I)``, where I is the total number of
-    (point, feature) incidences in both groups together (paper footnote 1; SPEC 4).
+    (point, feature) incidences in both groups together (paper footnote 1).
     A zero count gives NaN (log10 0 = −inf). N is ``len(conf)``.
     df columns: rank, feature, high_density, low_density.
     """

@@ -1,5 +1,5 @@
 """The interaction study's findings as numbers with verdicts: observations O.1-O.4 of
-paper 000 §4 (Jiang, Baek, Kolter, ICLR 2024) and, on the synthetic world, how the
+Jiang, Baek, Kolter (2024) §4 (Jiang, Baek, Kolter, ICLR 2024) and, on the synthetic world, how the
 tensor's features recover the true motifs (ground truth written by the generator).
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def gini(values: Any) -> float:
 
 def observations(conf: np.ndarray, nfeat: np.ndarray, freq: np.ndarray, n_models: np.ndarray,
                  shared_feat: np.ndarray, shared_err: np.ndarray) -> dict[str, Any]:
-    """Observations O.1-O.4 of paper 000 §4 as numbers (JSON-serialisable: float/int/bool).
+    """Observations O.1-O.4 of Jiang, Baek, Kolter (2024) §4 as numbers (JSON-serialisable: float/int/bool).
 
     O.1 (long tail of ``freq``): ``o1_gini``, ``o1_skewness`` (scipy, biased), the share of
     all incidences held by the top ⌈10 %·T⌉ features ``o1_top10_share`` next to the share
@@ -115,7 +115,7 @@ def _mean(x: np.ndarray) -> float:
 
 def ground_truth_recovery(truth: pd.DataFrame, nfeat: np.ndarray, conf: np.ndarray, triplets: Any,
                           T: int, motifs_per_class: int, t_d: int):
-    """How the discovered features relate to the synthetic world's true motifs (SPEC 2.2).
+    """How the discovered features relate to the synthetic world's true motifs.
 
     ``truth`` is the test split's ground truth (:func:`featurelab.data.synthetic.generate_split`):
     one row per test point with ``index`` (= point id in Ω), ``dominant`` (bool) and

@@ -1,4 +1,4 @@
-"""The per-point and per-pair quantities behind the figures of paper 000 §4 (Jiang, Baek,
+"""The per-point and per-pair quantities behind the figures of Jiang, Baek, Kolter (2024) §4 (Jiang, Baek,
 Kolter, ICLR 2024), computed from Ω: confidence, Ψ(n) and nfeat, feature frequency,
 models per feature, shared features and shared error of a model pair (Fig 3c), the
 Mantel test of O.4, and the feature-set similarity of Fig 9.
@@ -17,7 +17,7 @@ from .tensor import _check_range, _triplet_arrays
 
 
 def confidence(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """confidence(n) = fraction of the M models whose prediction at n is correct (SPEC 4).
+    """confidence(n) = fraction of the M models whose prediction at n is correct.
 
     ``predictions`` (M, N) predicted labels, ``labels`` (N,). Returns (N,) float64.
     """
@@ -34,7 +34,7 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray, b_size: int) -> tuple[np.ndarray
 
 
 def features_per_point(triplets: pd.DataFrame | Mapping[str, Any], N: int) -> np.ndarray:
-    """nfeat(n) = |Ψ(n)|, Ψ(n) = {t : Σ_m Ω[m, n, t] > 0} (SPEC 4). Returns (N,) int64."""
+    """nfeat(n) = |Ψ(n)|, Ψ(n) = {t : Σ_m Ω[m, n, t] > 0}. Returns (N,) int64."""
     _, nn, tt = _triplet_arrays(triplets)
     _check_range("point", nn, N)
     t_size = int(tt.max()) + 1 if tt.size else 1
@@ -43,7 +43,7 @@ def features_per_point(triplets: pd.DataFrame | Mapping[str, Any], N: int) -> np
 
 
 def feature_frequency(triplets: pd.DataFrame | Mapping[str, Any], T: int) -> np.ndarray:
-    """freq(t) = number of points n with t ∈ Ψ(n) (SPEC 4, Fig 2b). Returns (T,) int64."""
+    """freq(t) = number of points n with t ∈ Ψ(n) (Fig 2b). Returns (T,) int64."""
     _, nn, tt = _triplet_arrays(triplets)
     _check_range("feature", tt, T)
     _, feats = _unique_pairs(nn, tt, T)
@@ -85,7 +85,7 @@ def shared_features(clusters: np.ndarray, T: int | None = None) -> np.ndarray:
 
 def shared_error(predictions: np.ndarray, labels: np.ndarray,
                  mode: Literal["same_wrong", "both_wrong"] = "same_wrong") -> np.ndarray:
-    """Pairwise shared error (SPEC 4, Fig 3c; SPEC 9), an (M, M) float64 matrix.
+    """Pairwise shared error (Fig 3c), an (M, M) float64 matrix.
 
     ``same_wrong`` (default): #{n : f_i(n) = f_j(n) ≠ y_n} / ((#err_i + #err_j) / 2).
     ``both_wrong``: #{n : f_i(n) ≠ y_n and f_j(n) ≠ y_n} / ((#err_i + #err_j) / 2).
@@ -175,7 +175,7 @@ def mantel_test(a: np.ndarray, b: np.ndarray, permutations: int = 9999, seed: in
 
 
 def similarity(psi_a: Sequence[int] | set[int], psi_b: Sequence[int] | set[int]) -> float:
-    """s(x1, x2) = 2|Ψ(x1) ∩ Ψ(x2)| / (|Ψ(x1)| + |Ψ(x2)|) (SPEC 4, Fig 9); 0.0 if both empty."""
+    """s(x1, x2) = 2|Ψ(x1) ∩ Ψ(x2)| / (|Ψ(x1)| + |Ψ(x2)|) (Fig 9); 0.0 if both empty."""
     a, b = set(psi_a), set(psi_b)
     total = len(a) + len(b)
     return 2.0 * len(a & b) / total if total else 0.0

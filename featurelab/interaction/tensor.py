@@ -1,4 +1,5 @@
-"""The interaction tensor of paper 000 (Jiang, Baek, Kolter, "On the Joint Interaction of Models, Data, and Features", ICLR 2024, §3, Algorithm 1): the maths.
+"""The interaction tensor of Jiang, Baek, Kolter, "On the Joint Interaction of Models, Data, and
+Features" (ICLR 2024, §3, Algorithm 1): the maths.
 
 For M models evaluated on the same N points:
 
@@ -46,12 +47,12 @@ def _single_thread_blas():
 
 
 def pca_project(acts: np.ndarray, k: int, center: bool = False) -> np.ndarray:
-    """Project one model's activations on its top-``k`` principal directions (SPEC 4.1).
+    """Project one model's activations on its top-``k`` principal directions.
 
     ``acts`` is Φ (N, d). With the SVD ``Φ = U Σ Vᵀ`` the result is
     ``υ = Φ V[:, :k] = U[:, :k] Σ[:k]`` (N, k), float64, components in decreasing order of
     singular value (paper §3.1). With ``center=True`` the column means are subtracted
-    first and the centred data are projected (SPEC 9: default no centring, the paper's text).
+    first and the centred data are projected (default: no centring, as the paper's text does).
 
     Computation: the d × d Gram matrix ``ΦᵀΦ`` in float64 (one BLAS ``syrk``) and its top-k
     eigenvectors — the right singular vectors — then one (N × d)·(d × k) product. Cost
@@ -104,7 +105,7 @@ def pca_project(acts: np.ndarray, k: int, center: bool = False) -> np.ndarray:
 
 
 def correlation_tensor(proj: np.ndarray) -> np.ndarray:
-    """Absolute Pearson correlations Λ (SPEC 4.2; paper eqs. 1-2).
+    """Absolute Pearson correlations Λ (paper eqs. 1-2).
 
     ``proj`` is (M, N, K): the projections υ_m of M models on the same N points.
     Returns ``Λ[i, j, a, b] = |corr over n of proj[i, n, a] and proj[j, n, b]|`` as a
@@ -142,7 +143,7 @@ def correlation_tensor(proj: np.ndarray) -> np.ndarray:
 
 def gamma_corr(abs_corr: np.ndarray, percentile: float = 90.0,
                fixed: float | None = None) -> float:
-    """Correlation threshold γcorr (SPEC 4.3, SPEC 9).
+    """Correlation threshold γcorr (Algorithm 1's threshold).
 
     Default: the ``percentile``-th percentile (numpy's linear interpolation) of all
     M·M·K·K entries of Λ, the diagonal blocks and self-correlations included. With
@@ -166,7 +167,7 @@ def _check_lambda(abs_corr: np.ndarray) -> np.ndarray:
 
 
 def cluster_features(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
-    """Greedy feature clustering, paper Algorithm 1 with its indices restored (SPEC 4.4).
+    """Greedy feature clustering, paper Algorithm 1 with its indices restored.
 
     Features (m, k) are visited in (model, component) order. An unassigned feature opens a
     new cluster and becomes its seed. The seed (i, j) then claims, in every model p (its
@@ -213,7 +214,7 @@ def cluster_features(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
 def cluster_features_loops(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
     """Loop-by-loop pure-Python reference of :func:`cluster_features` (same semantics).
 
-    Written as Algorithm 1 reads (SPEC 4.4), one comparison at a time, on Python lists
+    Written as Algorithm 1 reads, one comparison at a time, on Python lists
     (Λ is converted with ``tolist`` first so the baseline is plain Python, not NumPy
     scalar indexing). Used by the tests and as the benchmark baseline.
     """
@@ -254,7 +255,7 @@ def numerical_rank(acts: np.ndarray, center: bool = False) -> int:
 
 
 def normalize_columns(proj: np.ndarray) -> np.ndarray:
-    """ℓ∞-normalise every column υ_m[:, k] over the N points, sign kept (SPEC 4.5).
+    """ℓ∞-normalise every column υ_m[:, k] over the N points, sign kept.
 
     Accepts (M, N, K) or a single model's (N, K); divides each column by its maximum
     absolute value over the points axis (axis −2), so values lie in [−1, 1]. An all-zero
@@ -269,7 +270,7 @@ def normalize_columns(proj: np.ndarray) -> np.ndarray:
 
 def gamma_data(normed: np.ndarray, percentile: float = 90.0,
                per_model: bool = False) -> float | np.ndarray:
-    """Presence threshold γdata (SPEC 4.5, SPEC 9).
+    """Presence threshold γdata (§3.2).
 
     The ``percentile``-th percentile of all normalised entries (signed values) of all
     models pooled — a float — or, with ``per_model=True``, one percentile per model over
@@ -312,7 +313,7 @@ def _triplet_frame(model: np.ndarray, point: np.ndarray, feature: np.ndarray) ->
 
 def interaction_tensor(normed: np.ndarray, clusters: np.ndarray,
                        gamma_data: float | np.ndarray) -> pd.DataFrame:
-    """Sparse interaction tensor Ω (SPEC 4.6; paper §3.2).
+    """Sparse interaction tensor Ω (paper §3.2).
 
     ``Ω[m, n, t] = 1`` iff some component k of model m with ``clusters[m, k] == t`` has
     ``normed[m, n, k] > gamma_data`` (strict; ``gamma_data`` a scalar or one per model).
@@ -401,7 +402,7 @@ def omega_to_dense(triplets: pd.DataFrame | Mapping[str, Any], M: int, N: int, T
 
 @dataclass
 class InteractionResult:
-    """Everything :func:`build_interaction` computes (SPEC 4.1-4.6)."""
+    """Everything :func:`build_interaction` computes (§3, Algorithm 1)."""
 
     proj: np.ndarray          # (M, N, K) projections υ
     abs_corr: np.ndarray      # (M, M, K, K) Λ

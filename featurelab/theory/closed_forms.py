@@ -1,6 +1,6 @@
-"""Combinatorial framework of feature learning: closed forms, simulation, sweeps (SPEC 5).
+"""Combinatorial framework of feature learning: closed forms, simulation, sweeps.
 
-Paper 000 (Jiang et al., ICLR 2024) §5, Appendix B, C and F.7. A binary task seen from one
+Jiang, Baek, Kolter (ICLR 2024) §5, Appendix B, C and F.7. A binary task seen from one
 class; every quantity below is per class.
 
 Parameters (:class:`Params`)
@@ -10,10 +10,10 @@ Parameters (:class:`Params`)
     ``n_d``, ``n_r``  features a dominant / rare point holds.
 
 A model holds, for the class at hand, ``c_d = round(p_d·c/2)`` dominant and
-``c_r = c/2 − c_d`` rare features (SPEC 5, paper footnote 2). **Rounding choice**: SPEC and
-paper say "round to the nearest integer"; we round ties *half up* (``floor(x + 1/2)`` on the
+``c_r = c/2 − c_d`` rare features (paper footnote 2). **Rounding choice**: the
+paper says "round to the nearest integer"; we round ties *half up* (``floor(x + 1/2)`` on the
 exact rational ``p_d·c/2``), not Python's banker's ``round``. The §5.2 defaults have no tie
-(``0.7·20/2 = 7``), so both conventions give the SPEC's numbers there; ties such as
+(``0.7·20/2 = 7``), so both conventions give the paper's numbers there; ties such as
 ``p_d = 0.5, c = 10`` give ``c_d = 3`` here where ``round`` would give 2. Floats are read as
 the decimal they print as (``0.7`` is 7/10), so the tie test is exact. ``c`` must be even
 (``c/2`` features per class is an integer) and ``c_d ≤ t_d``, ``c_r ≤ t_r`` (a model samples
@@ -36,7 +36,7 @@ Closed forms (exact rationals, converted to float at the end):
 
 Agreement functions ζ (App. F.7): :func:`zeta_constant` ``η·1{k>0}``,
 :func:`zeta_proportional` ``min(η k/c, 1)``, :func:`zeta_step` ``θ·1{k≤η} + 1{k>η}``
-(the paper prints ``1{c≤η}``; SPEC's ``k`` is what the text describes).
+(the paper prints ``1{c≤η}``; ``k`` is what the text describes).
 
 The Monte Carlo check is :mod:`featurelab.theory.simulation`; the sweeps behind Figures 4,
 16 and 5a are :mod:`featurelab.theory.sweeps`.
@@ -119,14 +119,14 @@ def _probability(x: Any, name: str) -> Fraction:
 
 
 def binom(n: int, r: int) -> int:
-    """Exact binomial coefficient with SPEC 5's convention ``C(n, r) = 0`` if n<0, r<0 or n<r."""
+    """Exact binomial coefficient with the convention ``C(n, r) = 0`` if n<0, r<0 or n<r."""
     if n < 0 or r < 0 or n < r:
         return 0
     return math.comb(n, r)
 
 
 def hypergeom_pmf(a: int, K: int, N: int, n: int) -> Fraction:
-    """``H(a; K, N, n) = C(K,a) C(N−K,n−a) / C(N,n)`` (SPEC 5), exact.
+    """``H(a; K, N, n) = C(K,a) C(N−K,n−a) / C(N,n)``, exact.
 
     Probability of exactly ``a`` marked items when drawing ``n`` of ``N`` items, ``K`` of them
     marked, without replacement. Zero when ``C(N, n) = 0`` (impossible draw).
@@ -147,7 +147,7 @@ def miss_probability(t: int, chosen: int, n: int) -> Fraction:
 
 
 def split_capacity(p_d: Number, c: int) -> tuple[int, int]:
-    """``(c_d, c_r)`` with ``c_d = round_half_up(p_d·c/2)`` and ``c_r = c/2 − c_d`` (SPEC 5).
+    """``(c_d, c_r)`` with ``c_d = round_half_up(p_d·c/2)`` and ``c_r = c/2 − c_d``.
 
     Ties round up (ordinary rounding), unlike Python's banker's ``round``; see module doc.
     """
@@ -161,7 +161,7 @@ def split_capacity(p_d: Number, c: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Params:
-    """The six free parameters of the framework (paper §5, SPEC 5), validated.
+    """The six free parameters of the framework (paper §5), validated.
 
     Integers may be given as integral floats (``5.0``). ``ValueError`` names the offending
     parameter when: a probability is outside [0, 1]; a count is negative or not an integer;
@@ -373,7 +373,7 @@ def _terms(params: Params) -> dict[str, Any]:
 
 def closed_form(params: Union[Params, Mapping[str, Number]], zeta: ZetaSpec = None,
                 exact: bool = False) -> dict[str, Any]:
-    """All closed-form quantities of Prop. 5.1 / 5.2 (SPEC 5) for one parameter setting.
+    """All closed-form quantities of Prop. 5.1 / 5.2 for one parameter setting.
 
     Returns ``c_d, c_r, m_d, m_r, q1, q2`` (tuple indexed by ``k = 0..c``; ``q2[0]`` is the
     probability that both models miss the point and share nothing), ``accuracy``,
@@ -402,7 +402,7 @@ def closed_form(params: Union[Params, Mapping[str, Number]], zeta: ZetaSpec = No
 
 
 def accuracy(p_d: Number, c: int, t_d: int, t_r: int, n_d: int, n_r: int) -> float:
-    """Expected accuracy, Prop. 5.1 / App. C.1 (SPEC 5 ``Acc = p_d (1 − m_d/2) + p_r (1 − m_r/2)``).
+    """Expected accuracy, Prop. 5.1 / App. C.1 (``Acc = p_d (1 − m_d/2) + p_r (1 − m_r/2)``).
 
     >>> round(accuracy(0.7, 20, 20, 180, 5, 10), 4)
     0.8447
@@ -413,7 +413,7 @@ def accuracy(p_d: Number, c: int, t_d: int, t_r: int, n_d: int, n_r: int) -> flo
 def agreement(p_d: Number, c: int, t_d: int, t_r: int, n_d: int, n_r: int,
               zeta: ZetaSpec = None) -> float:
     """Expected agreement of an i.i.d. model pair, Prop. 5.2 / App. C.2
-    (SPEC 5 ``Agr = 1/2 + q1/2 + Σ_{k=1..c} (ζ(k,c) − 1/2) q2(k)``).
+    (``Agr = 1/2 + q1/2 + Σ_{k=1..c} (ζ(k,c) − 1/2) q2(k)``).
 
     ``zeta``: a callable ``(k, c) -> probability``, a family name, or a dict such as
     ``{"family": "step", "eta": 3, "theta": 0.8}``; default §5.2's ``0.9·1{k>0}``.
@@ -426,7 +426,7 @@ def agreement(p_d: Number, c: int, t_d: int, t_r: int, n_d: int, n_r: int,
 
 def coverage_bound(beta_d: Number, beta_r: Number, p_d: Number, t_d: int, t_r: int,
                    n_d: int, n_r: int) -> float:
-    """Lemma B.1 / App. C.3 upper bound on accuracy with coverages ``β_d``, ``β_r`` (SPEC 5):
+    """Lemma B.1 / App. C.3 upper bound on accuracy with coverages ``β_d``, ``β_r``:
 
     ``Acc ≤ p_d (1 − C(⌊(1−β_d)t_d⌋, n_d) / (2 C(t_d, n_d))) + p_r (same with r)``.
 

@@ -130,7 +130,7 @@ def compare_table(estimates: Mapping[str, Any], measured: Mapping[str, Any],
 
 
 def synthetic_truth(world: Any, truth: pd.DataFrame | None = None) -> dict[str, float]:
-    """The data-side parameters of the synthetic world (SPEC 2.2) for :func:`score_against_truth`.
+    """The data-side parameters of the synthetic world for :func:`score_against_truth`.
 
     ``world``: a :class:`featurelab.data.synthetic.WorldConfig` or its dict (keys p_d, t_d,
     t_r, n_d, n_r per class, blue_tie). ``truth``: the ground-truth table of the split the

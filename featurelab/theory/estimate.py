@@ -1,5 +1,5 @@
 """Theory vs experiment: the framework's parameters estimated from an interaction tensor
-(paper 000 §5; SPEC 5, last item).
+(Jiang, Baek, Kolter (2024) §5).
 
 The combinatorial framework (:mod:`featurelab.theory`) has six parameters — ``p_d``, ``c``,
 ``t_d``, ``t_r``, ``n_d``, ``n_r`` — and an agreement function ζ. Here they are read off an

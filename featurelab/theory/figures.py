@@ -158,7 +158,7 @@ def fig4(sweep_df: pd.DataFrame, sim_df: pd.DataFrame | None = None) -> tuple[Fi
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=9,
                frameon=False)
     zl = _zeta_label(sweep_df)
-    fig.suptitle("Figure 4: closed-form accuracy and agreement (paper 000, Prop. 5.1/5.2)"
+    fig.suptitle("Figure 4: closed-form accuracy and agreement (Jiang, Baek, Kolter (2024), Prop. 5.1/5.2)"
                  + (f", {zl}" if zl else ""), fontsize=11)
     return fig, df.reset_index(drop=True)
 

@@ -49,7 +49,7 @@ def _intersects(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def simulate(params: Union[Params, Mapping[str, Number]], zeta: ZetaSpec = None,
              n_pairs: int = 20_000, n_points: int = 50, seed: int | None = 0) -> dict[str, float]:
-    """Monte Carlo of the framework's story; must match Prop. 5.1 / 5.2 within MC error (SPEC 5).
+    """Monte Carlo of the framework's story; must match Prop. 5.1 / 5.2 within MC error.
 
     For each of ``n_pairs`` independent model pairs (f, g): each model draws ``c_d`` of the
     ``t_d`` dominant and ``c_r`` of the ``t_r`` rare features of the class, uniformly without

@@ -120,7 +120,7 @@ def finding(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         per_seed.append(entry)
     narrowest = concats[0] if concats else None
     return {
-        "finding": ("Empirical finding 4.1 (paper 002): the wide network learns all signal vectors; a "
+        "finding": ("Empirical finding 4.1 (Duzgun, Jelassi, Li (2024)): the wide network learns all signal vectors; a "
                     "concatenation of narrow networks learns the addition vectors, and none of its networks "
                     "learns a multiplication vector"),
         "label_rule": LABEL_RULE,

@@ -35,7 +35,7 @@ def _as_fraction(alpha: float | str | Fraction) -> Fraction:
 
 
 def n_f(alpha: float | str) -> int:
-    """``N_f(α) = ⌈1/α⌉`` (SPEC 7 line 1; paper §2.4): members whose concatenated penultimate
+    """``N_f(α) = ⌈1/α⌉`` (paper §2.4): members whose concatenated penultimate
     features are at least as many as the base model's (each ``M_α`` has ``α·d`` features)."""
     return math.ceil(1 / _as_fraction(alpha))
 
@@ -52,7 +52,7 @@ def model_parameters(arch: str, alpha: float | str = 1.0, num_classes: int = 10,
 
 def n_p(alpha: float | str, arch: str, num_classes: int = 10, in_channels: int = 3,
         base_width: float = 1.0) -> int:
-    """``N_p(α)``: smallest ``N`` with ``N·params(M_α) ≥ params(M_1)`` (SPEC 7 line 1;
+    """``N_p(α)``: smallest ``N`` with ``N·params(M_α) ≥ params(M_1)`` (
     paper §2.4), from the real parameter counts of :mod:`featurelab.models`; ``M_1`` is the
     network at ``base_width`` and ``M_α`` the one at ``base_width·α``."""
     base = model_parameters(arch, 1.0, num_classes, in_channels, base_width)
@@ -63,7 +63,7 @@ def n_p(alpha: float | str, arch: str, num_classes: int = 10, in_channels: int =
 def member_counts(arch: str, alphas: Sequence[float | str], num_classes: int = 10,
                   in_channels: int = 3, base_width: float = 1.0) -> "pd.DataFrame":
     """Table of ``alpha, width, feature_dim, params, params_ratio, n_f, n_p`` for ``arch``
-    (SPEC 7; the N_f/N_p table in paper 002's appendix).
+    (the N_f/N_p table in Duzgun, Jelassi, Li's appendix).
 
     ``width`` is the absolute width factor ``base_width·α``, ``feature_dim`` the penultimate
     width of ``M_α``, ``params_ratio`` is ``params(M_1)/params(M_α)`` (so

@@ -73,7 +73,7 @@ def feature_span_error(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray,
                        per_target_lambda: bool = False, loo_subsample: int | None = None,
                        eval_sets: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
                        solver_kwargs: dict | None = None) -> dict:
-    """``FSE(A→B)`` (SPEC 7 line 2; paper Def. 2.2, App. A.1).
+    """``FSE(A→B)`` (paper Def. 2.2, App. A.1).
 
     ``X_*`` are the regressor features ``A`` (n×p), ``Y_*`` the target features ``B`` (n×t),
     on the fit split (the regression's training points), the evaluation split, and the
@@ -121,7 +121,7 @@ def feature_span_gap(A_fit: np.ndarray, B_fit: np.ndarray, A_eval: np.ndarray, B
                      lambdas: Sequence[float] | None = None, select: str = "loo",
                      A_val: np.ndarray | None = None, B_val: np.ndarray | None = None,
                      A_ref_val: np.ndarray | None = None, **kwargs) -> dict:
-    """Feature span gap ``FSE(A→B) − FSE(A_ref→B)`` (SPEC 7 line 3; paper §3).
+    """Feature span gap ``FSE(A→B) − FSE(A_ref→B)`` (paper §3).
 
     * forward: ``A`` = concat ``M_α`` (:func:`concat_features`), ``B`` = ``M_1``,
       ``A_ref`` = ``M_1'`` (another seed of the base model):
@@ -145,7 +145,7 @@ def residuals(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray, Y_eval: 
               per_target_lambda: bool = False, loo_subsample: int | None = None,
               eval_sets: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
               solver_kwargs: dict | None = None) -> dict:
-    """Feature residuals ``R = B − Â`` (SPEC 7 line 4; paper Def. 2.6): what the regressors
+    """Feature residuals ``R = B − Â`` (paper Def. 2.6): what the regressors
     ``A`` (``X``) cannot express of the targets ``B`` (``Y``), with ``Â`` the ridge fit of
     :func:`feature_span_error` (same λ selection).
 
@@ -169,7 +169,7 @@ def residuals(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray, Y_eval: 
 
 def linear_probe(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
                  C: float = 1.0, max_iter: int = 1000, *, return_model: bool = False):
-    """``FP``: test accuracy of a linear classifier on a feature set (SPEC 7 line 4; paper
+    """``FP``: test accuracy of a linear classifier on a feature set (paper
     Def. 2.5). Features are standardised on the training split, then a multinomial logistic
     regression (scikit-learn ``LogisticRegression``, lbfgs, L2 with inverse strength ``C``)
     is fitted. Returns the accuracy (and the fitted pipeline if ``return_model``)."""

@@ -39,7 +39,7 @@ class _Blocks:
 class RidgeSolver:
     """Multi-target ridge regression, all targets and all penalties from ONE factorisation.
 
-    Model (paper (Reg), SPEC 7 line 2): for every target column ``y_s`` of ``Y``,
+    Model (paper (Reg)): for every target column ``y_s`` of ``Y``,
     ``min_{w,b} ‖y_s − X w − b‖² + λ‖w‖²`` with an unpenalised intercept ``b`` (the same
     objective as ``sklearn.linear_model.Ridge(alpha=λ)``).
 
@@ -406,7 +406,7 @@ class RidgeSolver:
 
 def relative_squared_error(Y_true: np.ndarray, Y_pred: np.ndarray, rtol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
     """Per-target ``ε_s = ‖y − ŷ‖² / ‖y − ȳ‖²`` with ``ȳ`` the mean of ``y`` over these
-    points (SPEC 7 line 2, SPEC 9: 1 − R²). Returns ``(eps, skipped)``: ``eps`` is NaN and
+    points (1 − R² per target). Returns ``(eps, skipped)``: ``eps`` is NaN and
     ``skipped`` True for targets whose variance here is zero (``‖y−ȳ‖² ≤ rtol·‖y‖²``)."""
     Y_true, _ = _as_2d(Y_true)
     Y_pred, _ = _as_2d(Y_pred)

@@ -1,9 +1,9 @@
-"""The width study's experiment plan and measurements (paper 002 §3, App. A, D; SPEC 7).
+"""The width study's experiment plan and measurements (Duzgun, Jelassi, Li (2024) §3, App. A, D).
 
 The maths lives in :mod:`featurelab.width`; this module decides *which* members are
 compared and writes every number in one long table.
 
-Plan (per architecture, SPEC 7 line 1, "4 seeds"):
+Plan (per architecture, "4 seeds"):
     ``repeats`` independent repetitions. Repetition ``r`` compares base member ``r`` (``M_1``)
     with base member ``r + 1`` (``M_1'``, another seed) and, at each ``α = 1/k < 1``, with the
     low-width members ``r·N_p .. (r+1)·N_p − 1`` of that α: the first ``N_f`` of them form

@@ -120,7 +120,7 @@ def findings(agg: pd.DataFrame, counts: pd.DataFrame) -> dict:
         t["finding_reverse_fsg_positive_at_smallest_alpha"] = bool(rev and rev[0] > 0)
         t["finding_3_2_concat_below_base"] = bool(gaps and all(g > 0 for g in gaps))
     if "init" in out and "trained" in out:
-        out["init"]["note"] = ("paper 002 Fig 7: for random networks FSG does not grow as α shrinks "
+        out["init"]["note"] = ("Duzgun, Jelassi, Li (2024) Fig 7: for random networks FSG does not grow as α shrinks "
                                "(compare fsg_np_val_spearman_vs_1_over_alpha with the trained one)")
     return out
 

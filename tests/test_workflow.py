@@ -125,7 +125,7 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert rep.returncode == 0, rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png",
-                 "member_counts.csv", "table3.csv", "shuffled_regression.csv"):
+                 "member_counts.csv", "table3.csv", "shuffled_regression.csv", "fig7.png", "fig8.png"):
         assert name in html, name
 
 

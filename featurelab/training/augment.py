@@ -53,7 +53,7 @@ class Augmenter:
 
     def __init__(self, kind: str | None, pad: int, pad_color: Sequence[int] | None, mean: Sequence[float],
                  std: Sequence[float], seed: int) -> None:
-        self.kind, self.pad = kind, int(pad)
+        self.kind, self.pad, self.seed = kind, int(pad), int(seed)
         self.fill = pad_fill(pad_color, mean, std)
         self.generator = torch.Generator().manual_seed(int(seed) * 7_919 + 17)
 

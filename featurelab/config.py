@@ -20,7 +20,6 @@ from . import plan as P
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
 
-
 class ConfigError(ValueError):
     """The configuration is invalid; the message lists every problem found."""
 
@@ -127,13 +126,9 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         out.append(f"data.synthetic: {exc}")
     for name, ens in config["ensembles"].items():
         key = f"ensembles.{name}"
-        if ens["recipe"] not in config["recipes"]:
-            out.append(f"{key}.recipe: {ens['recipe']!r} is not a recipe; defined: "
-                       f"{', '.join(sorted(config['recipes']))}")
         ds = ens["dataset"]
-        size = P.train_size(config, ds)
-        if ens["subset"] is not None and size is not None and ens["subset"] > size:
-            out.append(f"{key}.subset: {ens['subset']} exceeds the {size} training images of {ds}")
+        out += _recipe_problems(config, f"{key}.recipe", ens["recipe"])
+        out += _subset_problems(config, f"{key}.subset", ens["subset"], ds)
         if ds == "folder" and not data.get("folder"):
             out.append(f"{key}.dataset: 'folder' needs data.folder (the root holding train/ and test/)")
         if ds == "fashion_mnist" and ens["arch"] == "vgg16" and data.get("pad_to") is None:
@@ -146,13 +141,24 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     return out
 
 
+def _recipe_problems(config: dict[str, Any], key: str, recipe: str) -> list[str]:
+    if recipe in config["recipes"]:
+        return []
+    return [f"{key}: {recipe!r} is not a recipe; defined: {', '.join(sorted(config['recipes']))}"]
+
+
+def _subset_problems(config: dict[str, Any], key: str, subset: int | None, dataset: str) -> list[str]:
+    size = P.train_size(config, dataset)
+    if subset is None or size is None or subset <= size:
+        return []
+    return [f"{key}: {subset} exceeds the {size} training images of {dataset}"]
+
+
 def _gde_problems(config: dict[str, Any]) -> list[str]:
     gde = config["gde"]
     if not gde["enabled"]:
         return []
-    out = []
-    if gde["recipe"] not in config["recipes"]:
-        out.append(f"gde.recipe: {gde['recipe']!r} is not a recipe; defined: {', '.join(sorted(config['recipes']))}")
+    out = _recipe_problems(config, "gde.recipe", gde["recipe"])
     if gde["blue_groups"] and gde["dataset"] == "fashion_mnist":
         out.append("gde.blue_groups: fashion_mnist is a grayscale dataset; the blue-intensity study needs RGB "
                    "images (set gde.blue_groups: 0)")
@@ -174,30 +180,17 @@ def _gde_problems(config: dict[str, Any]) -> list[str]:
     for i, k in enumerate(gde["superclasses"]):
         if n_classes is not None and k > n_classes:
             out.append(f"gde.superclasses.{i}: {k} superclasses exceed the {n_classes} classes of {gde['dataset']}")
-    size = P.train_size(config, ds)
-    if gde.get("subset") is not None and size is not None and gde["subset"] > size:
-        out.append(f"gde.subset: {gde['subset']} exceeds the {size} training images of {ds}")
+    out += _subset_problems(config, "gde.subset", gde.get("subset"), ds)
     if "penultimate" not in config["extract"]["layers"] or "test" not in config["extract"]["splits"]:
         out.append("gde: needs penultimate test activations (extract.layers and extract.splits)")
     return out
-
-
-
-
-
-
-
-
-
 
 
 def _width_problems(config: dict[str, Any]) -> list[str]:
     w = config["width"]
     if not w["enabled"]:
         return []
-    out = []
-    if w["recipe"] not in config["recipes"]:
-        out.append(f"width.recipe: {w['recipe']!r} is not a recipe; defined: {', '.join(sorted(config['recipes']))}")
+    out = _recipe_problems(config, "width.recipe", w["recipe"])
     for i, a in enumerate(w["alphas"]):
         k = round(1 / a)
         if abs(a * k - 1) > 1e-9:
@@ -224,24 +217,6 @@ def _toy_problems(config: dict[str, Any]) -> list[str]:
         out.append(f"toy.conditions: width x count must be the same for every condition (the paper compares "
                    f"concatenations of equal total width); got totals {totals}")
     return out
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _interaction_problems(config: dict[str, Any]) -> list[str]:
@@ -278,5 +253,3 @@ def load_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file and validate it (defaults filled)."""
     with open(path) as fh:
         return validate_config(yaml.safe_load(fh) or {})
-
-

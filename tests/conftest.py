@@ -40,3 +40,17 @@ def zoo_models(config: dict, ensemble: str) -> list[str]:
     from featurelab.plan import Plan
 
     return Plan(validate_config(copy.deepcopy(config))).ensemble_models(ensemble)
+
+
+def sgd_step(model, data, labels, loss_fn, **sgd):
+    """One SGD step of ``model`` on ``(data, labels)`` in training mode (``loss_fn(out, labels)``
+    a scalar); returns the output it stepped on."""
+    import torch
+
+    opt = torch.optim.SGD(model.parameters(), **sgd)
+    model.train()
+    out = model(data)
+    opt.zero_grad()
+    loss_fn(out, labels).backward()
+    opt.step()
+    return out

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import world_splits
+from conftest import sgd_step, world_splits
 
 from featurelab.training import (
     Recipe,
@@ -63,23 +63,14 @@ def test_packed_forward_and_step_equal_each_member_on_cuda():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.benchmark = False
     sgd = dict(lr=0.05, momentum=0.9, weight_decay=1e-4)
-    opt = torch.optim.SGD(net.parameters(), **sgd)
-    net.train()
-    out = net(stack_members(data, idx, False))
+    out = sgd_step(net, stack_members(data, idx, False), labels[idx].t(), lambda o, y: member_losses(o, y).sum(),
+                   **sgd)
     for g, m in enumerate(members):
         m.train()
-        torch.testing.assert_close(out[:, g], m(data[idx[g]]), atol=1e-4, rtol=1e-4)
-    loss = member_losses(out, labels[idx].t()).sum()
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    for g, m in enumerate(members):
+        with torch.no_grad():
+            torch.testing.assert_close(out[:, g], m(data[idx[g]]), atol=1e-4, rtol=1e-4)
         m.load_state_dict(initial_model("resnet18", 10, 1 / 16, 3, SEEDS[g]).state_dict())
-        o = torch.optim.SGD(m.parameters(), **sgd)
-        loss = F.cross_entropy(m(data[idx[g]]), labels[idx[g]])
-        o.zero_grad()
-        loss.backward()
-        o.step()
+        sgd_step(m, data[idx[g]], labels[idx[g]], F.cross_entropy, **sgd)
         packed, own = member_state(net, g), m.state_dict()
         for k in own:
             a, b = packed[k].float().cpu(), own[k].float().cpu()

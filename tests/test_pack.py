@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import world_splits, zoo_models
+from conftest import sgd_step, world_splits, zoo_models
 
 from featurelab.training import (
     FastPath,
@@ -74,19 +74,9 @@ def test_one_sgd_step_packed_equals_each_members_own_step(arch):
     labels = torch.randint(0, 4, (40,), generator=torch.Generator().manual_seed(2))
     idx = torch.stack([torch.randperm(40, generator=torch.Generator().manual_seed(s))[:16] for s in SEEDS])
     sgd = dict(lr=0.05, momentum=0.9, weight_decay=1e-4)
-    opt = torch.optim.SGD(net.parameters(), **sgd)
-    net.train()
-    loss = member_losses(net(stack_members(data, idx, False)), labels[idx].t()).sum()
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
+    sgd_step(net, stack_members(data, idx, False), labels[idx].t(), lambda o, y: member_losses(o, y).sum(), **sgd)
     for g, m in enumerate(members):
-        o = torch.optim.SGD(m.parameters(), **sgd)
-        m.train()
-        loss = F.cross_entropy(m(data[idx[g]]), labels[idx[g]])
-        o.zero_grad()
-        loss.backward()
-        o.step()
+        sgd_step(m, data[idx[g]], labels[idx[g]], F.cross_entropy, **sgd)
         # the BN running statistics moved too; a narrow net amplifies rounding quickly, hence one step
         packed, own = member_state(net, g), m.state_dict()
         for k in own:

@@ -46,30 +46,10 @@ from torch import nn
 
 from ..data.prepared import Split
 from ..models import count_parameters
+from . import bookkeeping as book
 from .augment import Augmenter
-from .bookkeeping import (
-    Checkpoints,
-    atomic_save,
-    epoch_line,
-    epoch_record,
-    member_metrics,
-    member_payload,
-    resume_state,
-    save_state,
-    should_stop,
-)
 from .inputs import batch_order, channel_stats, data_fingerprint, member_subset, to_input, usable_points
-from .recipe import (
-    FastPath,
-    Recipe,
-    autocast,
-    compiled,
-    describe_fast,
-    run_fingerprint,
-    scaled_recipe,
-    setup_device,
-    sgd,
-)
+from .recipe import FastPath, Recipe, autocast, compiled, describe_fast, run_setup, sgd
 from .solo import initial_model
 
 
@@ -231,13 +211,13 @@ def train_pack(
     if len(out_paths) != G or (checkpoint_dirs is not None and len(checkpoint_dirs) != G):
         raise ValueError("one output path (and checkpoint directory) per seed")
     state_path = Path(state_path)
-    dev, opts = setup_device(device, threads, fast)
-    cl = opts["channels_last"]
-    fmt = torch.channels_last if cl else torch.contiguous_format
-
     subsets = [member_subset(len(train), subset_size, s) for s in seeds]
     n = len(subsets[0])
-    recipe = scaled_recipe(recipe, n, log)
+    dev, opts, recipe, fingerprint = run_setup(
+        device, threads, fast, recipe, n, {"arch": arch, "width": width, "seeds": list(map(int, seeds)),
+                                           "subset_size": subset_size, "data": data_fingerprint(train)}, log)
+    cl = opts["channels_last"]
+    fmt = torch.channels_last if cl else torch.contiguous_format
     mean, std = channel_stats(train.images)
     x = to_input(train.images, mean, std, dev)  # the whole split once; members index into it
     x_nchw = x  # augmentation works on each member's NCHW minibatch
@@ -246,9 +226,6 @@ def train_pack(
     y = torch.as_tensor(train.labels, device=dev)
     sub = torch.as_tensor(np.stack(subsets).astype(np.int64), device=dev)
     augments = [Augmenter(recipe.augment, recipe.pad, recipe.pad_color, mean, std, s) for s in seeds]
-    fingerprint = run_fingerprint({"arch": arch, "width": width, "seeds": list(map(int, seeds)),
-                                   "recipe": recipe.identity(), "subset_size": subset_size,
-                                   "data": data_fingerprint(train)}, opts)
 
     solo = [initial_model(arch, train.num_classes, width, train.images.shape[-1], s) for s in seeds]
     params_each = count_parameters(solo[0])
@@ -262,12 +239,12 @@ def train_pack(
 
     step = compiled(forward_losses, opts["compile"])
     opt = sgd(net.parameters(), recipe, dev)
-    ckpts = Checkpoints(state_path, recipe.checkpoint_epochs)
+    ckpts = book.Checkpoints(state_path, recipe.checkpoint_epochs)
     histories: list[list[dict[str, float]]] = [[] for _ in range(G)]
     final: dict[int, dict[str, torch.Tensor]] = {}  # member → weights recorded when it stopped
     lines: list[list[str]] = [[] for _ in range(G)]
     epoch = 0
-    state = resume_state(state_path, fingerprint, net, opt, dev, log)
+    state = book.resume_state(state_path, fingerprint, net, opt, dev, log)
     if state:
         histories, final, lines, epoch = state["histories"], state["final"], state["lines"], state["epoch"]
         for a, s in zip(augments, state.get("augment") or [None] * G):
@@ -312,13 +289,13 @@ def train_pack(
         losses_ep, accs = (loss_sum / n_used).tolist(), (correct.float() / n_used).tolist()
         live = [g for g in range(G) if g not in final]
         for g in live:
-            rec = epoch_record(epoch, lr, losses_ep[g], accs[g], dt, n_used)
+            rec = book.epoch_record(epoch, lr, losses_ep[g], accs[g], dt, n_used)
             histories[g].append(rec)
-            lines[g].append(epoch_line(rec, recipe.max_epochs, f"  (in a pack of {G})"))
+            lines[g].append(book.epoch_line(rec, recipe.max_epochs, f"  (in a pack of {G})"))
             ckpts.keep(epoch, lambda: member_state(net, g), member=g)
-            if should_stop(rec, recipe):
+            if book.should_stop(rec, recipe):
                 final[g] = member_state(net, g)
-        save_state(state_path, fingerprint, epoch, net, opt, histories=histories, final=final, lines=lines,
+        book.save_state(state_path, fingerprint, epoch, net, opt, histories=histories, final=final, lines=lines,
                    **({"augment": [a.state() for a in augments]} if recipe.augment else {}))
         stopped_now = [g for g in live if g in final]
         log(f"epoch {epoch:3d}/{recipe.max_epochs}  members training {len(live)}/{G}  "
@@ -343,14 +320,14 @@ def train_pack(
     results = []
     for g, seed in enumerate(seeds):
         hist = histories[g]
-        metrics = member_metrics(arch=arch, width=width, seed=seed, n=n, parameters=params_each, history=hist,
+        metrics = book.member_metrics(arch=arch, width=width, seed=seed, n=n, parameters=params_each, history=hist,
                                  epochs=hist[-1]["epoch"] if hist else epoch, recipe=recipe, device=dev,
                                  packed={"members": G, "position": g})
         if test_acc is not None:
             metrics["test_acc"] = test_acc[g]
             lines[g].append(f"test accuracy {test_acc[g]:.4f}")
         ckpts.publish(checkpoint_dirs[g] if checkpoint_dirs is not None else None, final[g], member=g)
-        atomic_save(member_payload(final[g], train=train, mean=mean, std=std, subset=subsets[g], metrics=metrics,
+        book.atomic_save(book.member_payload(final[g], train=train, mean=mean, std=std, subset=subsets[g], metrics=metrics,
                                    meta=metas[g] if metas is not None else None), Path(out_paths[g]))
         if member_logs is not None:
             Path(member_logs[g]).write_text("\n".join(lines[g]) + "\n")

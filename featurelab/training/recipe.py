@@ -184,6 +184,17 @@ def sgd(params, recipe: Recipe, dev: torch.device) -> torch.optim.SGD:
                            **fused_sgd(dev))
 
 
+def run_setup(device: str, threads: int | None, fast: "FastPath | dict[str, Any] | None", recipe: Recipe, n: int,
+              ident: dict[str, Any], log: Callable[[str], None]) -> tuple[torch.device, dict[str, Any], Recipe, str]:
+    """What every training run settles first: its device and fast-path options
+    (:func:`setup_device`), its recipe scaled to its ``n`` training images
+    (:func:`scaled_recipe`), and the fingerprint of what it computes (``ident`` and the
+    scaled recipe, :func:`run_fingerprint`) that a resume state must match."""
+    dev, opts = setup_device(device, threads, fast)
+    recipe = scaled_recipe(recipe, n, log)
+    return dev, opts, recipe, run_fingerprint({**ident, "recipe": recipe.identity()}, opts)
+
+
 def run_fingerprint(ident: dict[str, Any], opts: dict[str, Any]) -> str:
     """Hash of what a training run computes, which a resume state must match; the fast-path
     settings count only when on, so the plain path keeps its old fingerprint."""

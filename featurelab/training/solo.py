@@ -37,17 +37,7 @@ from .bookkeeping import (
     should_stop,
 )
 from .inputs import batch_order, channel_stats, data_fingerprint, member_subset, to_input, usable_points
-from .recipe import (
-    FastPath,
-    Recipe,
-    autocast,
-    compiled,
-    describe_fast,
-    run_fingerprint,
-    scaled_recipe,
-    setup_device,
-    sgd,
-)
+from .recipe import FastPath, Recipe, autocast, compiled, describe_fast, run_setup, sgd
 
 
 def initial_model(arch: str, num_classes: int, width: float, in_channels: int, seed: int) -> torch.nn.Module:
@@ -98,18 +88,16 @@ def train_member(
     ``auto``: bf16 and channels-last on CUDA only).
     """
     out_path, state_path = Path(out_path), Path(state_path)
-    dev, opts = setup_device(device, threads, fast)
-    fmt = torch.channels_last if opts["channels_last"] else torch.contiguous_format
-
     subset = member_subset(len(train), subset_size, seed)
+    dev, opts, recipe, fingerprint = run_setup(
+        device, threads, fast, recipe, len(subset),
+        {"arch": arch, "width": width, "seed": seed, "subset_size": subset_size, "data": data_fingerprint(train)}, log)
+    fmt = torch.channels_last if opts["channels_last"] else torch.contiguous_format
     mean, std = channel_stats(train.images)
     x = to_input(train.images[subset], mean, std, dev).contiguous(memory_format=fmt)
     y = torch.as_tensor(train.labels[subset], device=dev)
     n = x.shape[0]
-    recipe = scaled_recipe(recipe, n, log)
     augment = Augmenter(recipe.augment, recipe.pad, recipe.pad_color, mean, std, seed)
-    fingerprint = run_fingerprint({"arch": arch, "width": width, "seed": seed, "recipe": recipe.identity(),
-                                   "subset_size": subset_size, "data": data_fingerprint(train)}, opts)
 
     model = initial_model(arch, train.num_classes, width, train.images.shape[-1], seed).to(dev, memory_format=fmt)
 

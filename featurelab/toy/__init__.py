@@ -1,5 +1,5 @@
-"""The toy setting of Duzgun, Jelassi, Li, "What Do Overparameterized Networks Learn That Narrow
-Ones Cannot?", 2024, §4 and App. C: one wide patch MLP against a concatenation of narrow ones.
+"""The toy setting of Duzgun, Jelassi, Li, "How Does Overparameterization Affect Features?", arXiv
+2407.00968, 2024, §4 and App. C: one wide patch MLP against a concatenation of narrow ones.
 
 =======================  ==============================================================
 module                   what it holds

@@ -1,6 +1,6 @@
-"""The toy setting of Duzgun, Jelassi, Li ("What Do Overparameterized Networks Learn That Narrow
-Ones Cannot?", 2024, §4 and App. C): wide networks learn features that a concatenation of
-narrow networks cannot.
+"""The toy setting of Duzgun, Jelassi, Li ("How Does Overparameterization Affect Features?", arXiv
+2407.00968, 2024, §4 and App. C): wide networks learn features that a concatenation of narrow
+networks cannot.
 
 Learned signal vectors (:func:`signal_correlations`, :func:`learned`). Neuron r is
 *activated by* w_j when it fires on the signal patch of w_j in some training sample,

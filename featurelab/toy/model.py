@@ -1,6 +1,6 @@
-"""The toy setting of Duzgun, Jelassi, Li ("What Do Overparameterized Networks Learn That Narrow
-Ones Cannot?", 2024, §4 and App. C): wide networks learn features that a concatenation of
-narrow networks cannot.
+"""The toy setting of Duzgun, Jelassi, Li ("How Does Overparameterization Affect Features?", arXiv
+2407.00968, 2024, §4 and App. C): wide networks learn features that a concatenation of narrow
+networks cannot.
 
 Model (:class:`PatchMLP`). A 4-hidden-layer ReLU MLP whose first layer acts on every
 patch with the same weights W ∈ R^{m×d} and a fixed bias b > 0 subtracted from the

@@ -1,6 +1,6 @@
-"""The toy setting of Duzgun, Jelassi, Li ("What Do Overparameterized Networks Learn That Narrow
-Ones Cannot?", 2024, §4 and App. C): wide networks learn features that a concatenation of
-narrow networks cannot.
+"""The toy setting of Duzgun, Jelassi, Li ("How Does Overparameterization Affect Features?", arXiv
+2407.00968, 2024, §4 and App. C): wide networks learn features that a concatenation of narrow
+networks cannot.
 
 Data (:func:`generate`). Five orthonormal *signal vectors* w_1..w_5 ∈ R^d
 (:func:`signal_vectors`); w_1, w_2 are the *addition* vectors, w_3, w_4, w_5 the

@@ -1,5 +1,5 @@
-"""The width study: Duzgun, Jelassi, Li, "What Do Overparameterized Networks Learn That Narrow
-Ones Cannot?", 2024, §2-3 and App. A, D (the toy setting of §4 is :mod:`featurelab.toy`).
+"""The width study: Duzgun, Jelassi, Li, "How Does Overparameterization Affect Features?", arXiv
+2407.00968, 2024, §2-3 and App. A, D (the toy setting of §4 is :mod:`featurelab.toy`).
 
 =======================  ==============================================================
 module                   what it holds

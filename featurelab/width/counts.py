@@ -1,6 +1,6 @@
-"""Member counts of the width study (Duzgun, Jelassi, Li, "What Do Overparameterized Networks
-Learn That Narrow Ones Cannot?", 2024, §2.4), from the real parameter counts and without
-PyTorch (the planner needs them while it plans the DAG).
+"""Member counts of the width study (Duzgun, Jelassi, Li, "How Does Overparameterization Affect
+Features?", arXiv 2407.00968, 2024, §2.4), from the real parameter counts and without PyTorch
+(the planner needs them while it plans the DAG).
 
 ``N_f(α) = ⌈1/α⌉`` members match the base model's number of features; ``N_p(α)`` = smallest
 ``N`` with ``N·params(M_α) ≥ params(M_1)``, counted on the networks of

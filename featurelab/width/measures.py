@@ -1,5 +1,5 @@
-"""The measurements of the width study (Duzgun, Jelassi, Li, "What Do Overparameterized
-Networks Learn That Narrow Ones Cannot?", 2024).
+"""The measurements of the width study (Duzgun, Jelassi, Li, "How Does Overparameterization Affect
+Features?", arXiv 2407.00968, 2024).
 
 Feature span error (§2.3 Def. 2.2, App. A.1)
     For every target feature ``s`` of ``B`` (column of ``Y``) ridge-regress it, with an

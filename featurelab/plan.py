@@ -441,6 +441,17 @@ class Plan:
         """``{ensemble: fraction}`` of the ensembles behind Fig 5b."""
         return {n: e.info["fraction"] for n, e in self.gde.items() if "fraction" in e.info}
 
+    def gde_superclass_counts(self) -> list[int]:
+        """The superclass counts K̃ that need a relabelled dataset (all but K̃ = classes)."""
+        n = num_classes(self.config, gde_base_dataset(self.config))
+        return [k for k in self.config["gde"]["superclasses"] if k != n] if self.gde else []
+
+    def gde_derived_datasets(self) -> list[str]:
+        """The superclass and blue-group datasets the GDE study trains on."""
+        base = gde_base_dataset(self.config)
+        return ([superclass_dataset(base, k) for k in self.gde_superclass_counts()]
+                + [blue_dataset(base, g) for g in range(1, self.config["gde"]["blue_groups"] + 1)]) if self.gde else []
+
     def gde_blue_datasets(self) -> list[str]:
         return [e.dataset for e in self.gde.values() if e.info.get("condition", "").startswith("blue")]
 

@@ -1,4 +1,10 @@
-"""Glue shared by the rule scripts: logging into the rule's log file."""
+"""Glue shared by the rule scripts: logging into the rule's log file.
+
+A rule script imports what it needs at its top, then does its work inside
+``with logged(snakemake.log[0]):``. The log's last line, ``work <s> s``, is the time of that
+work alone; the job's wall time (its Snakemake benchmark) minus it is what the job paid to
+start: the process, Python, the imports (``benchmarks/bench_workflow.py`` adds both up).
+"""
 from __future__ import annotations
 
 import contextlib
@@ -7,6 +13,9 @@ import time
 import traceback
 from pathlib import Path
 from typing import Iterator, TextIO
+
+#: How a log's last line starts: the seconds of work of the job, start-up and imports excluded.
+WORK_MARK = "work"
 
 
 @contextlib.contextmanager
@@ -29,7 +38,7 @@ def logged(path: str | Path) -> Iterator[TextIO]:
             traceback.print_exc(file=fh)
             raise
         else:
-            print(f"done in {time.perf_counter() - t0:.1f}s", file=fh)
+            print(f"{WORK_MARK} {time.perf_counter() - t0:.3f} s", file=fh)
         finally:
             sys.stdout, sys.stderr = old
 

@@ -125,37 +125,106 @@ def model_epochs(wildcards):
     return PLAN.model_epochs(wildcards.model)
 
 
-def interaction_split_of_model(wildcards):
-    return prepared(PLAN.models[wildcards.model].dataset, [PLAN.interaction["split"]])
+def all_ensemble_metrics(wildcards):
+    """Every ensemble's metrics files, member by member."""
+    return {name: PLAN.metrics_files(name) for name in PLAN.ensembles}
 
 
-def ensemble_metrics(wildcards):
-    return PLAN.metrics_files(wildcards.ensemble)
+def all_ensemble_models(wildcards):
+    return {name: PLAN.ensemble_models(name) for name in PLAN.ensembles}
 
 
-def ensemble_members(wildcards):
-    return PLAN.ensemble_models(wildcards.ensemble)
+def training_summary_outputs():
+    """Per ensemble, the table of its members and their training curves, in the report."""
+    out = {}
+    for name in PLAN.ensembles:
+        for key, file in (("table", "training_summary.csv"), ("figure", "training_curves.png")):
+            out[f"{name}__{key}"] = report(
+                f"results/ensembles/{name}/{file}",
+                caption=f"../report/training/{file.split('.')[0]}.rst",
+                category="Ensembles",
+                subcategory=name,
+            )
+    return out
 
 
 # ---------------------------------------------------------------- the interaction study
 
+INTERACTION_PANELS = {
+    "fig2b": "Fig 2b",
+    "fig2c": "Fig 2c",
+    "fig3a": "Fig 3a",
+    "fig3b": "Fig 3b",
+    "fig3c": "Fig 3c",
+}
+INTERACTION_MAIN = {
+    "fig1": "Fig 1",
+    "fig8": "Fig 8",
+    "fig9": "Fig 9",
+    "fig10": "Fig 10",
+    "fig11": "Fig 11",
+}
 
-def variant_activations(wildcards):
-    return PLAN.variant_files(wildcards.ensemble, wildcards.variant)
+
+def interaction_variant_activations(wildcards):
+    """The members' activation files of every variant, by variant."""
+    return {v: PLAN.variant_files(wildcards.ensemble, v) for v in PLAN.panel_variants()}
 
 
-def variant_settings(wildcards):
-    try:
-        return PLAN.variant_settings(wildcards.variant)
-    except ValueError as exc:
-        raise WorkflowError(str(exc)) from None
+def interaction_variant_settings(wildcards):
+    return {v: PLAN.variant_settings(v) for v in PLAN.panel_variants()}
 
 
-def epoch_tensors(wildcards):
-    return [
-        f"results/interaction/{wildcards.ensemble}/{v}/omega.parquet"
-        for v in PLAN.epoch_variants(wildcards.ensemble)
-    ]
+def interaction_main_settings(wildcards):
+    return PLAN.variant_settings("main")
+
+
+def interaction_figure_inputs(wildcards):
+    """Every variant's tensor bundle, the images of the split, and the ground-truth summary
+    on a synthetic world."""
+    root = f"results/interaction/{wildcards.ensemble}"
+    inputs = {f"{v}__tensor": f"{root}/{v}/tensor.npz" for v in PLAN.panel_variants()}
+    inputs.update({f"{v}__omega": f"{root}/{v}/omega.parquet" for v in PLAN.panel_variants()})
+    inputs["split"] = interaction_split(wildcards)
+    if PLAN.has_truth(wildcards.ensemble):
+        inputs["truth"] = f"{root}/ground_truth.json"
+    return inputs
+
+
+def interaction_figure_outputs():
+    """Figs 2b-3c and the observations of every variant, Figs 1 and 8-11 of the main one."""
+    root = "results/interaction/{ensemble}"
+    out = {}
+    for v in PLAN.panel_variants():
+        for fig, label in INTERACTION_PANELS.items():
+            out[f"{v}__{fig}"] = report(
+                f"{root}/{v}/{fig}.png",
+                caption=f"../report/interaction/{fig}.rst",
+                category="Interaction",
+                subcategory=f"{{ensemble}}: {v}",
+                labels={"figure": label},
+            )
+            out[f"{v}__{fig}_csv"] = f"{root}/{v}/{fig}.csv"
+        out[f"{v}__observations"] = f"{root}/{v}/observations.json"
+    for fig, label in INTERACTION_MAIN.items():
+        out[f"main__{fig}"] = report(
+            f"{root}/main/{fig}.png",
+            caption=f"../report/interaction/{fig}.rst",
+            category="Interaction",
+            subcategory="{ensemble}: main",
+            labels={"figure": label},
+        )
+        out[f"main__{fig}_csv"] = f"{root}/main/{fig}.csv"
+    return out
+
+
+def ensemble_epoch_folders(wildcards):
+    """The per-epoch activations of every member (Fig 2a)."""
+    return [f"results/zoo/{m}/epochs" for m in PLAN.ensemble_models(wildcards.ensemble)]
+
+
+def ensemble_epochs(wildcards):
+    return sorted(config["interaction"]["epochs"].get(wildcards.ensemble, []))
 
 
 def interaction_split(wildcards):
@@ -173,20 +242,6 @@ def synthetic_truth(wildcards):
         "truth": f"resources/prepared/{dataset}/{PLAN.interaction['split']}_truth.parquet",
         "world": f"resources/prepared/{dataset}/world.json",
     }
-
-
-def interaction_summary_inputs(wildcards):
-    name = wildcards.ensemble
-    root = f"results/interaction/{name}"
-    inputs = {
-        "tensors": [f"{root}/{v}/tensor.json" for v in PLAN.panel_variants()],
-        "observations": [
-            f"{root}/{v}/observations.json" for v in PLAN.panel_variants()
-        ],
-    }
-    if PLAN.has_truth(name):
-        inputs["truth"] = f"{root}/ground_truth.json"
-    return inputs
 
 
 # ---------------------------------------------------------------- the GDE study
@@ -207,6 +262,18 @@ def gde_blue_group_info(wildcards):
     ]
 
 
+def gde_dataset_outputs():
+    """The files of every derived dataset of the GDE study, as patterns of its base."""
+    out = []
+    for k in PLAN.gde_superclass_counts():
+        name = SUPERCLASS_DATASET.format(base="{base}", k=k)
+        out += [f"resources/prepared/{name}/{s}.npz" for s in ("train", "test")]
+    for g in range(1, config["gde"]["blue_groups"] + 1):
+        name = BLUE_DATASET.format(base="{base}", group=g)
+        out += [f"resources/prepared/{name}/{f}" for f in ("train.npz", "test.npz", "blue_thresholds.json")]
+    return out
+
+
 def gde_fraction_metrics(wildcards):
     return {name: PLAN.metrics_files(name) for name in PLAN.gde_fractions()}
 
@@ -215,26 +282,27 @@ def gde_fraction_metrics(wildcards):
 
 
 def width_measure_inputs(wildcards):
-    pair = PLAN.width_pair(wildcards.arch, int(wildcards.k))
+    """Per state, the features of the base (``<state>__a1``) and of every α = 1/k (``<state>__a<k>``)."""
     return {
-        side: PLAN.feature_files(ens.name, wildcards.state)
-        for side, ens in pair.items()
+        f"{state}__a{k}": PLAN.feature_files(PLAN.width_pair(wildcards.arch, k)["narrow"].name, state)
+        for state in PLAN.width_states()
+        for k in PLAN.width_denominators()
     }
 
 
 def width_measure_counts(wildcards):
-    pair = PLAN.width_pair(wildcards.arch, int(wildcards.k))
-    return {"n_f": pair["narrow"].info["n_f"], "n_p": pair["narrow"].info["n_p"]}
+    """N_f and N_p of every α = 1/k < 1 of the architecture."""
+    counts = {}
+    for k in PLAN.width_denominators()[1:]:
+        info = PLAN.width_pair(wildcards.arch, k)["narrow"].info
+        counts[k] = {"n_f": info["n_f"], "n_p": info["n_p"]}
+    return counts
 
 
 def width_report_inputs(wildcards):
     arch = wildcards.arch
     return {
-        "measurements": [
-            f"results/width/{arch}/{state}/a{k}.csv"
-            for state in PLAN.width_states()
-            for k in PLAN.width_denominators()[1:]
-        ],
+        "measurements": f"results/width/{arch}/measurements.csv",
         "metrics": [
             f
             for e in PLAN.width.values()
@@ -290,10 +358,6 @@ def all_targets():
     targets.append("results/theory/fig4.png")
     targets += gde_targets() + width_targets() + toy_targets()
     return targets
-
-
-INTERACTION_PANELS = ["fig2b", "fig2c", "fig3a", "fig3b", "fig3c"]
-INTERACTION_MAIN = ["fig1", "fig8", "fig9", "fig10", "fig11"]
 
 
 def interaction_targets(name):

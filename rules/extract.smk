@@ -1,20 +1,24 @@
 # Extraction: per model, layer and split, one Parquet file of activations
-# (featurelab.activations): the layers and splits of the config's extract section for
-# the members of every ensemble but the width study's; the width study's penultimate
-# features on train, validation and test, trained and at the random initialisation; and
-# the activations of the checkpoint epochs that Fig 2a of the interaction study reads.
+# (featurelab.activations). extract_member writes the layers and splits of the config's
+# extract section, for the members of every ensemble but the width study's, and the
+# activations of the checkpoint epochs that Fig 2a of the interaction study reads (an
+# empty epochs/ folder for a model no interaction ensemble follows over training);
+# extract_width_member the width study's penultimate features on train, validation and
+# test, trained and at the random initialisation.
 
 
 rule extract_member:
     input:
         unpack(extract_splits),
         model="results/zoo/{model}/model.pt",
+        checkpoints="results/zoo/{model}/checkpoints",
     output:
-        expand(
+        activations=expand(
             "results/zoo/{{model}}/activations/{layer}/{split}.parquet",
             layer=LAYERS,
             split=SPLITS,
         ),
+        epochs=directory("results/zoo/{model}/epochs"),
     log:
         "results/logs/extract/{model}.log",
     benchmark:
@@ -28,6 +32,9 @@ rule extract_member:
     params:
         batch_size=config["extract"]["batch_size"],
         device=config["device"],
+        epochs=model_epochs,
+        epoch_layer=config["interaction"]["layer"],
+        epoch_split=config["interaction"]["split"],
     script:
         "../scripts/extract_member.py"
 
@@ -58,26 +65,3 @@ rule extract_width_member:
     script:
         "../scripts/extract_width_member.py"
 
-
-rule extract_epochs:
-    input:
-        unpack(interaction_split_of_model),
-        model="results/zoo/{model}/model.pt",
-        checkpoints="results/zoo/{model}/checkpoints",
-    output:
-        directory("results/zoo/{model}/epochs"),
-    log:
-        "results/logs/extract/{model}_epochs.log",
-    conda:
-        "../envs/torch.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    params:
-        epochs=model_epochs,
-        layer=config["interaction"]["layer"],
-        device=config["device"],
-        batch_size=config["extract"]["batch_size"],
-    script:
-        "../scripts/extract_epochs.py"

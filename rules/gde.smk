@@ -3,44 +3,28 @@
 # generates them), Tables 1-2 and Fig 5b.
 
 
-rule superclass_dataset:
-    input:
-        train="resources/prepared/{base}/train.npz",
-        test="resources/prepared/{base}/test.npz",
-    output:
-        train=f"resources/prepared/{SUPERCLASS_DATASET}/train.npz",
-        test=f"resources/prepared/{SUPERCLASS_DATASET}/test.npz",
-    log:
-        f"results/logs/data/{SUPERCLASS_DATASET}.log",
-    wildcard_constraints:
-        base=DERIVABLE,
-        k=r"\d+",
-    conda:
-        "../envs/data.yaml"
-    script:
-        "../scripts/superclass_dataset.py"
+if PLAN.gde_derived_datasets():
 
-
-rule blue_group_dataset:
-    input:
-        unpack(synthetic_base_truth),
-        train="resources/prepared/{base}/train.npz",
-        test="resources/prepared/{base}/test.npz",
-    output:
-        train=f"resources/prepared/{BLUE_DATASET}/train.npz",
-        test=f"resources/prepared/{BLUE_DATASET}/test.npz",
-        thresholds=f"resources/prepared/{BLUE_DATASET}/blue_thresholds.json",
-    log:
-        f"results/logs/data/{BLUE_DATASET}.log",
-    wildcard_constraints:
-        base=DERIVABLE,
-        group=r"\d+",
-    conda:
-        "../envs/data.yaml"
-    params:
-        n_groups=config["gde"]["blue_groups"],
-    script:
-        "../scripts/blue_group_dataset.py"
+    rule gde_datasets:
+        # every derived dataset of the study in one job: labels merged into superclasses
+        # (App. F.8) and the blue-intensity groups (App. F.9), cut on the base's training split
+        input:
+            unpack(synthetic_base_truth),
+            train="resources/prepared/{base}/train.npz",
+            test="resources/prepared/{base}/test.npz",
+        output:
+            gde_dataset_outputs(),
+        log:
+            "results/logs/data/{base}__gde.log",
+        wildcard_constraints:
+            base=DERIVABLE,
+        conda:
+            "../envs/data.yaml"
+        params:
+            superclasses=PLAN.gde_superclass_counts(),
+            n_groups=config["gde"]["blue_groups"],
+        script:
+            "../scripts/gde_datasets.py"
 
 
 rule gde_tables:

@@ -1,171 +1,59 @@
-# The interaction study (Jiang, Baek, Kolter, ICLR 2024, §3-4, App. E-F): Ω per ensemble
-# and variant (main, sensitivity settings, depths, training epochs), its figures and summary.
+# The interaction study (Jiang, Baek, Kolter, ICLR 2024, §3-4, App. E-F): per ensemble, one
+# job builds Ω for every variant (main, sensitivity settings, depths), one draws every
+# figure and writes the summary, one scores the features against the synthetic world's
+# truth, and one follows Ω over the training epochs (Fig 2a).
 
 
-rule interaction_tensor:
+rule interaction_tensors:
     input:
-        variant_activations,
+        unpack(interaction_variant_activations),
     output:
-        omega="results/interaction/{ensemble}/{variant}/omega.parquet",
-        npz="results/interaction/{ensemble}/{variant}/tensor.npz",
-        info="results/interaction/{ensemble}/{variant}/tensor.json",
+        expand(
+            "results/interaction/{{ensemble}}/{variant}/{file}",
+            variant=PLAN.panel_variants(),
+            file=["omega.parquet", "tensor.npz", "tensor.json"],
+        ),
     log:
-        "results/logs/interaction/{ensemble}/{variant}_tensor.log",
+        "results/logs/interaction/{ensemble}/tensors.log",
     benchmark:
-        "results/benchmarks/interaction/{ensemble}/{variant}_tensor.tsv"
+        "results/benchmarks/interaction/{ensemble}/tensors.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=8000,
-        runtime=30,
+        runtime=60,
     params:
-        settings=variant_settings,
+        settings=interaction_variant_settings,
     script:
-        "../scripts/interaction_tensor.py"
+        "../scripts/interaction_tensors.py"
 
 
-rule interaction_panels:
+rule interaction_figures:
     input:
-        tensor="results/interaction/{ensemble}/{variant}/tensor.npz",
-        omega="results/interaction/{ensemble}/{variant}/omega.parquet",
-        info="results/interaction/{ensemble}/{variant}/tensor.json",
+        unpack(interaction_figure_inputs),
     output:
-        fig2b=report(
-            "results/interaction/{ensemble}/{variant}/fig2b.png",
-            caption="../report/interaction/fig2b.rst",
-            category="Interaction",
-            subcategory="{ensemble}: {variant}",
-            labels={"figure": "Fig 2b"},
-        ),
-        fig2b_csv="results/interaction/{ensemble}/{variant}/fig2b.csv",
-        fig2c=report(
-            "results/interaction/{ensemble}/{variant}/fig2c.png",
-            caption="../report/interaction/fig2c.rst",
-            category="Interaction",
-            subcategory="{ensemble}: {variant}",
-            labels={"figure": "Fig 2c"},
-        ),
-        fig2c_csv="results/interaction/{ensemble}/{variant}/fig2c.csv",
-        fig3a=report(
-            "results/interaction/{ensemble}/{variant}/fig3a.png",
-            caption="../report/interaction/fig3a.rst",
-            category="Interaction",
-            subcategory="{ensemble}: {variant}",
-            labels={"figure": "Fig 3a"},
-        ),
-        fig3a_csv="results/interaction/{ensemble}/{variant}/fig3a.csv",
-        fig3b=report(
-            "results/interaction/{ensemble}/{variant}/fig3b.png",
-            caption="../report/interaction/fig3b.rst",
-            category="Interaction",
-            subcategory="{ensemble}: {variant}",
-            labels={"figure": "Fig 3b"},
-        ),
-        fig3b_csv="results/interaction/{ensemble}/{variant}/fig3b.csv",
-        fig3c=report(
-            "results/interaction/{ensemble}/{variant}/fig3c.png",
-            caption="../report/interaction/fig3c.rst",
-            category="Interaction",
-            subcategory="{ensemble}: {variant}",
-            labels={"figure": "Fig 3c"},
-        ),
-        fig3c_csv="results/interaction/{ensemble}/{variant}/fig3c.csv",
-        observations="results/interaction/{ensemble}/{variant}/observations.json",
+        **interaction_figure_outputs(),
+        summary="results/interaction/{ensemble}/summary.json",
     log:
-        "results/logs/interaction/{ensemble}/{variant}_panels.log",
+        "results/logs/interaction/{ensemble}/figures.log",
+    benchmark:
+        "results/benchmarks/interaction/{ensemble}/figures.tsv"
     conda:
         "../envs/analysis.yaml"
     params:
+        variants=PLAN.panel_variants(),
         shared_error=config["interaction"]["shared_error"],
         high_confidence=config["interaction"]["high_confidence"],
-    script:
-        "../scripts/interaction_panels.py"
-
-
-rule interaction_main_figures:
-    input:
-        tensor="results/interaction/{ensemble}/main/tensor.npz",
-        omega="results/interaction/{ensemble}/main/omega.parquet",
-        info="results/interaction/{ensemble}/main/tensor.json",
-        split=interaction_split,
-    output:
-        fig1=report(
-            "results/interaction/{ensemble}/main/fig1.png",
-            caption="../report/interaction/fig1.rst",
-            category="Interaction",
-            subcategory="{ensemble}: main",
-            labels={"figure": "Fig 1"},
-        ),
-        fig1_csv="results/interaction/{ensemble}/main/fig1.csv",
-        fig8=report(
-            "results/interaction/{ensemble}/main/fig8.png",
-            caption="../report/interaction/fig8.rst",
-            category="Interaction",
-            subcategory="{ensemble}: main",
-            labels={"figure": "Fig 8"},
-        ),
-        fig8_csv="results/interaction/{ensemble}/main/fig8.csv",
-        fig9=report(
-            "results/interaction/{ensemble}/main/fig9.png",
-            caption="../report/interaction/fig9.rst",
-            category="Interaction",
-            subcategory="{ensemble}: main",
-            labels={"figure": "Fig 9"},
-        ),
-        fig9_csv="results/interaction/{ensemble}/main/fig9.csv",
-        fig10=report(
-            "results/interaction/{ensemble}/main/fig10.png",
-            caption="../report/interaction/fig10.rst",
-            category="Interaction",
-            subcategory="{ensemble}: main",
-            labels={"figure": "Fig 10"},
-        ),
-        fig10_csv="results/interaction/{ensemble}/main/fig10.csv",
-        fig11=report(
-            "results/interaction/{ensemble}/main/fig11.png",
-            caption="../report/interaction/fig11.rst",
-            category="Interaction",
-            subcategory="{ensemble}: main",
-            labels={"figure": "Fig 11"},
-        ),
-        fig11_csv="results/interaction/{ensemble}/main/fig11.csv",
-    log:
-        "results/logs/interaction/{ensemble}/main_figures.log",
-    conda:
-        "../envs/analysis.yaml"
-    params:
         per_class=config["interaction"]["fig1_per_class"],
     script:
-        "../scripts/interaction_main_figures.py"
-
-
-rule interaction_epochs_figure:
-    input:
-        epoch_tensors,
-    output:
-        figure=report(
-            "results/interaction/{ensemble}/fig2a.png",
-            caption="../report/interaction/fig2a.rst",
-            category="Interaction",
-            subcategory="{ensemble}: over training",
-            labels={"figure": "Fig 2a"},
-        ),
-        table="results/interaction/{ensemble}/fig2a.csv",
-    log:
-        "results/logs/interaction/{ensemble}/fig2a.log",
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/interaction_epochs_figure.py"
+        "../scripts/interaction_figures.py"
 
 
 rule interaction_ground_truth:
     input:
         unpack(synthetic_truth),
         tensor="results/interaction/{ensemble}/main/tensor.npz",
-        omega="results/interaction/{ensemble}/main/omega.parquet",
-        info="results/interaction/{ensemble}/main/tensor.json",
     output:
         figure=report(
             "results/interaction/{ensemble}/ground_truth.png",
@@ -184,14 +72,27 @@ rule interaction_ground_truth:
         "../scripts/interaction_ground_truth.py"
 
 
-rule interaction_summary:
+rule interaction_epochs:
     input:
-        unpack(interaction_summary_inputs),
+        model_epochs=ensemble_epoch_folders,
     output:
-        "results/interaction/{ensemble}/summary.json",
+        figure=report(
+            "results/interaction/{ensemble}/fig2a.png",
+            caption="../report/interaction/fig2a.rst",
+            category="Interaction",
+            subcategory="{ensemble}: over training",
+            labels={"figure": "Fig 2a"},
+        ),
+        table="results/interaction/{ensemble}/fig2a.csv",
+        tensors=directory("results/interaction/{ensemble}/epochs"),
     log:
-        "results/logs/interaction/{ensemble}/summary.log",
+        "results/logs/interaction/{ensemble}/epochs.log",
+    benchmark:
+        "results/benchmarks/interaction/{ensemble}/epochs.tsv"
     conda:
         "../envs/analysis.yaml"
+    params:
+        epochs=ensemble_epochs,
+        settings=interaction_main_settings,
     script:
-        "../scripts/interaction_summary.py"
+        "../scripts/interaction_epochs.py"

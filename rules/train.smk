@@ -89,26 +89,16 @@ rule unpack_member:
 
 
 rule training_summary:
+    # one job for every ensemble: a table of its members (their zoo models) and their curves
     input:
-        ensemble_metrics,
+        unpack(all_ensemble_metrics),
     output:
-        table=report(
-            "results/ensembles/{ensemble}/training_summary.csv",
-            caption="../report/training/training_summary.rst",
-            category="Ensembles",
-            subcategory="{ensemble}",
-        ),
-        figure=report(
-            "results/ensembles/{ensemble}/training_curves.png",
-            caption="../report/training/training_curves.rst",
-            category="Ensembles",
-            subcategory="{ensemble}",
-        ),
+        **training_summary_outputs(),
     log:
-        "results/logs/ensembles/{ensemble}.log",
+        "results/logs/ensembles/training_summary.log",
     conda:
         "../envs/analysis.yaml"
     params:
-        models=ensemble_members,
+        models=all_ensemble_models,
     script:
         "../scripts/training_summary.py"

@@ -44,27 +44,27 @@ rule width_counts:
 
 
 rule width_measure:
+    # every FSE/FSG/FP/residual measurement of one architecture: each α and state
     input:
         unpack(width_measure_inputs),
     output:
-        "results/width/{arch}/{state}/a{k}.csv",
+        "results/width/{arch}/measurements.csv",
     log:
-        "results/logs/width/{arch}_{state}_a{k}.log",
+        "results/logs/width/{arch}_measure.log",
     benchmark:
-        "results/benchmarks/width/{arch}_{state}_a{k}.tsv"
+        "results/benchmarks/width/{arch}_measure.tsv"
     wildcard_constraints:
         arch="resnet18|vgg16",
-        state="trained|init",
-        k=r"\d+",
     conda:
         "../envs/analysis.yaml"
     threads: 2
     resources:
         mem_mb=16000,
-        runtime=240,
+        runtime=480,
     params:
         settings=PLAN.width_measure_settings(),
         counts=width_measure_counts,
+        states=PLAN.width_states(),
     script:
         "../scripts/width_measure.py"
 

@@ -3,11 +3,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab.data.sources import fetch
 
 with logged(snakemake.log[0]):
-    from featurelab.data.sources import fetch
-
     dest = Path(snakemake.output[0]).parent
     files = fetch(snakemake.params.dataset, dest, mirror=snakemake.params.mirror, progress=log)
     missing = [f for f in snakemake.output if not Path(f).exists()]

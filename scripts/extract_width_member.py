@@ -5,12 +5,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab.data.prepared import load_split
+from featurelab.extract import extract_member
 
 with logged(snakemake.log[0]):
-    from featurelab.data.prepared import load_split
-    from featurelab.extract import extract_member
-
     p = snakemake.params
     outputs: dict[str, dict[str, str]] = {}  # split -> state -> path, read off the declared outputs
     for path in snakemake.output:

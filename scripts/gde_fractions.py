@@ -3,15 +3,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import pandas as pd
+
+from featurelab.figures import save
+from featurelab.files import read_json
+from featurelab.gde import figures as F
 
 with logged(snakemake.log[0]):
-    import pandas as pd
-
-    from featurelab.figures import save
-    from featurelab.files import read_json
-    from featurelab.gde import figures as F
-
     rows = []
     for name, fraction in snakemake.params.fractions.items():
         for member, path in enumerate(snakemake.input[name]):

@@ -5,19 +5,19 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import json
+
+from featurelab.activations import read_ensemble
+from featurelab.data.paper_numbers import paper_table
+from featurelab.figures import save
+from featurelab.files import read_json, write_json
+from featurelab.gde import figures as F
+from featurelab.gde.summary import study_tables
+from featurelab.gde.tables import format_latex, format_markdown
 
 with logged(snakemake.log[0]):
-    import json
-
-    from featurelab.activations import read_ensemble
-    from featurelab.data.paper_numbers import paper_table
-    from featurelab.figures import save
-    from featurelab.files import read_json, write_json
-    from featurelab.gde import figures as F
-    from featurelab.gde.summary import study_tables
-    from featurelab.gde.tables import format_latex, format_markdown
-
     o = snakemake.output
     ensembles = {condition: read_ensemble(snakemake.input[name], logits=True, activations=False)
                  for name, condition in snakemake.params.conditions.items()}

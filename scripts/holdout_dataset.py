@@ -4,11 +4,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab.data.prepared import holdout_indices, load_split, save_split
 
 with logged(snakemake.log[0]):
-    from featurelab.data.prepared import holdout_indices, load_split, save_split
-
     n_val = int(snakemake.wildcards.n)
     train = load_split(snakemake.input.train)
     if n_val >= len(train):

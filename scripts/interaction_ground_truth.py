@@ -3,18 +3,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import json
+
+import pandas as pd
+
+from featurelab.figures import save
+from featurelab.files import read_json, write_json
+from featurelab.interaction import Tensor, confidence, features_per_point
+from featurelab.interaction.findings import ground_truth_recovery
 
 with logged(snakemake.log[0]):
-    import json
-
-    import pandas as pd
-
-    from featurelab.figures import save
-    from featurelab.files import read_json, write_json
-    from featurelab.interaction import Tensor, confidence, features_per_point
-    from featurelab.interaction.findings import ground_truth_recovery
-
     t = Tensor(Path(snakemake.input.tensor).parent)
     world = read_json(snakemake.input.world)
     summary, fig, df = ground_truth_recovery(

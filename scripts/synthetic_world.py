@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab.data.prepared import save_split
+from featurelab.data.synthetic import WorldConfig, class_names, generate_split
+from featurelab.files import write_json
 
 with logged(snakemake.log[0]):
-    from featurelab.data.prepared import save_split
-    from featurelab.data.synthetic import WorldConfig, class_names, generate_split
-    from featurelab.files import write_json
-
     cfg = WorldConfig.from_dict(snakemake.params.world)
     for split in ("train", "test"):
         images, labels, truth = generate_split(cfg, split)

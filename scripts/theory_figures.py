@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab import theory as T
+from featurelab.figures import save
+from featurelab.theory import figures as F
 
 with logged(snakemake.log[0]):
-    from featurelab import theory as T
-    from featurelab.figures import save
-    from featurelab.theory import figures as F
-
     o = snakemake.output
     d = T.closed_form(T.Params(**T.DEFAULTS))
     log(f"§5.2 defaults: accuracy {d['accuracy']:.4f}, agreement {d['agreement']:.4f}")

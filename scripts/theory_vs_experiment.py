@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab.files import write_json
+from featurelab.interaction import Tensor
+from featurelab.theory import figures as F
+from featurelab.theory.compare import theory_vs_experiment
 
 with logged(snakemake.log[0]):
-    from featurelab.files import write_json
-    from featurelab.interaction import Tensor
-    from featurelab.theory import figures as F
-    from featurelab.theory.compare import theory_vs_experiment
-
     t = Tensor(Path(snakemake.input.tensor).parent)
     estimates, table = theory_vs_experiment(t, label=snakemake.wildcards.ensemble)
     write_json(snakemake.output.estimates, estimates)

@@ -4,15 +4,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import numpy as np
+import torch
+
+from featurelab import toy
+from featurelab.files import write_json
 
 with logged(snakemake.log[0]):
-    import numpy as np
-    import torch
-
-    from featurelab import toy
-    from featurelab.files import write_json
-
     torch.set_num_threads(snakemake.threads)
     p, c = snakemake.params.toy, snakemake.params.condition
     seed = int(snakemake.wildcards.seed)

@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab.figures import save
+from featurelab.files import write_json
+from featurelab.toy import figures as F
+from featurelab.toy.findings import finding, learned_markdown, learned_table, load_runs
 
 with logged(snakemake.log[0]):
-    from featurelab.figures import save
-    from featurelab.files import write_json
-    from featurelab.toy import figures as F
-    from featurelab.toy.findings import finding, learned_markdown, learned_table, load_runs
-
     o, threshold = snakemake.output, snakemake.params.threshold
     runs = load_runs(snakemake.input.summaries, snakemake.input.curves)
     save(*F.fig5(runs, threshold=threshold), o.fig5, o.fig5_csv)

@@ -5,14 +5,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+from featurelab.data.prepared import load_split
+from featurelab.files import write_json
+from featurelab.gpus import job_device
+from featurelab.training import Recipe, train_pack
 
 with logged(snakemake.log[0]):
-    from featurelab.data.prepared import load_split
-    from featurelab.files import write_json
-    from featurelab.gpus import job_device
-    from featurelab.training import Recipe, train_pack
-
     members = snakemake.params.members
     first = members[0]
     out = Path(snakemake.output[0])

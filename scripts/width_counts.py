@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import pandas as pd
+
+from featurelab.width.counts import member_counts
+from featurelab.width.tables import to_markdown
 
 with logged(snakemake.log[0]):
-    import pandas as pd
-
-    from featurelab.width.counts import member_counts
-    from featurelab.width.tables import to_markdown
-
     c = snakemake.params.counts
     tables = []
     for arch in c["archs"]:

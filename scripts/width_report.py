@@ -5,20 +5,20 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import json
+
+import pandas as pd
+
+from featurelab.figures import save
+from featurelab.files import read_json, write_json
+from featurelab.width import figures as W
+from featurelab.width import tables as T
 
 with logged(snakemake.log[0]):
-    import json
-
-    import pandas as pd
-
-    from featurelab.figures import save
-    from featurelab.files import read_json, write_json
-    from featurelab.width import figures as W
-    from featurelab.width import tables as T
-
     arch, out = snakemake.wildcards.arch, snakemake.output
-    m = pd.concat([pd.read_csv(f) for f in snakemake.input.measurements], ignore_index=True)
+    m = pd.read_csv(snakemake.input.measurements)
     counts = pd.read_csv(snakemake.input.counts)
     counts = counts[counts.arch == arch]
     agg = T.aggregate(m)

@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.workflow import log, logged  # noqa: E402
+from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import pandas as pd
+
+from featurelab.files import read_json, write_json
+from featurelab.width import tables as T
 
 with logged(snakemake.log[0]):
-    import pandas as pd
-
-    from featurelab.files import read_json, write_json
-    from featurelab.width import tables as T
-
     archs = snakemake.params.archs
     counts = pd.read_csv(snakemake.input.counts)
     aggs = {a: pd.read_csv(f) for a, f in zip(archs, snakemake.input.aggregates)}

@@ -6,12 +6,12 @@ In one run, on one device:
 1. ResNet-18 at widths 1 and 1/16 (``--widths``), one epoch of ``--images`` 32×32 images,
    batch 100: the *plain baseline* (a ``DataLoader`` over a host ``TensorDataset`` of
    normalised float32 images, shuffled, each batch copied to the device, float32, default
-   memory layout) against the *fast path* (:func:`featurelab.train.train_member` itself:
+   memory layout) against the *fast path* (:func:`featurelab.training.train_member` itself:
    data resident on the device, a batch is an index, bfloat16 autocast and channels-last
    on CUDA; ``--compile`` adds torch.compile). Images/s, seconds per epoch (and scaled to
    50,000 images), peak GPU memory, the ratio.
 2. The width study's narrow ensemble: ``--pack-members`` members at width 1/16 trained
-   as one packed job (:func:`featurelab.pack.train_pack`) against one member per process,
+   as one packed job (:func:`featurelab.training.train_pack`) against one member per process,
    as the workflow runs them without packing. Each is a real subprocess (interpreter,
    imports, CUDA start-up, data loading, training, test evaluation, writing the files);
    ``--procs`` single-member processes are timed and scaled to the ensemble. Reported for

@@ -41,7 +41,7 @@ def extract_member(model_path: str | os.PathLike, split: Split, split_name: str,
     """Write one Parquet file per layer (``outputs``: layer → path) for one member.
 
     ``state_dict_path`` swaps in the weights of a per-epoch checkpoint (Fig 2a); ``init``
-    the member's weights at its random initialisation (:func:`featurelab.train.initial_model`,
+    the member's weights at its random initialisation (:func:`featurelab.training.initial_model`,
     epoch 0; the width study's baseline).
     """
     dev = select_device(device)

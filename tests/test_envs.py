@@ -110,7 +110,7 @@ def test_env_provides_what_the_script_imports(smk, rule, conda, script):
 
 
 def test_relative_imports_are_followed():
-    # featurelab.train imports torch directly and numpy; featurelab.extract reaches
+    # featurelab.training imports torch directly and numpy; featurelab.extract reaches
     # pyarrow only through the relative import of featurelab.activations
     assert {"torch", "pyarrow", "numpy"} <= third_party_imports(ROOT / "featurelab/extract.py")
 

@@ -1,26 +1,42 @@
-"""Wall time and peak memory of the default `snakemake --cores N` run, from scratch.
+"""Wall time, peak memory and job overhead of a whole `snakemake --cores N` run, from scratch.
 
-Runs the workflow of this checkout with its config.yaml in a fresh temporary working
-directory (nothing reused), samples the resident memory of the whole process tree
-every 0.2 s, and prints the totals and the time of each rule from Snakemake's
-benchmark files.
+Runs the workflow of this checkout in a fresh temporary working directory (nothing
+reused) with the default config, or the one given, samples the resident memory of the whole
+process tree every 0.2 s, and prints:
+
+* the wall time and the peak memory of the run;
+* the jobs per rule, the trainings, and what the model zoo saved (members that two
+  ensembles or studies share, trained once);
+* where the job time went: each job's wall time (its Snakemake benchmark, or the job's own
+  start and end in Snakemake's log) against the work its script timed
+  (``featurelab.workflow.logged``: the log's last line, ``work <s> s``); the difference is
+  start-up (the process, Python, the imports). The share of start-up in all job time is the
+  overhead share.
 
     python benchmarks/bench_workflow.py --cores 2
+    python benchmarks/bench_workflow.py --cores 2 --configfile presets/cpu.yaml
 """
 from __future__ import annotations
 
 import argparse
-import csv
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from featurelab.config import load_config  # noqa: E402
+from featurelab.plan import Plan  # noqa: E402
+from featurelab.workflow import WORK_MARK  # noqa: E402
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -33,40 +49,106 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
+def job_times(snakemake_log: str) -> list[tuple[str, float, str]]:
+    """(rule, wall seconds, log file) of every job, from Snakemake's own log: each job's
+    start ([time] then `rule <name>:` with its `log:` and `jobid:`) and its `Finished job`."""
+    started, rules, logs, out = {}, {}, {}, []
+    stamp = None
+    rule = log = None
+    for line in snakemake_log.splitlines():
+        m = re.match(r"\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]", line)
+        if m:
+            stamp = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+            continue
+        m = re.match(r"(?:local)?rule (\w+):", line.strip())
+        if m:
+            rule, log = m.group(1), None
+            continue
+        m = re.match(r"log: (\S+)", line.strip())
+        if m:
+            log = m.group(1)
+            continue
+        m = re.match(r"jobid: (\d+)", line.strip())
+        if m and rule:
+            started[m.group(1)], rules[m.group(1)], logs[m.group(1)] = stamp, rule, log
+            continue
+        m = re.match(r"Finished job(?:id:)? (\d+)", line.strip())
+        if m and m.group(1) in started and stamp:
+            j = m.group(1)
+            out.append((rules[j], (stamp - started[j]).total_seconds(), logs[j]))
+    return out
+
+
+def work_seconds(log: Path) -> float | None:
+    """The work a job's script timed (its log's last line), None without one."""
+    if not log.exists():
+        return None
+    m = re.findall(rf"^{WORK_MARK} ([0-9.]+) s$", log.read_text(errors="replace"), flags=re.M)
+    return float(m[-1]) if m else None
+
+
+def benchmark_seconds(work: Path) -> dict[str, float]:
+    """Wall seconds of the jobs with a Snakemake benchmark, by their log's stem path."""
+    out = {}
+    for tsv in (work / "results/benchmarks").rglob("*.tsv"):
+        rows = tsv.read_text().splitlines()
+        if len(rows) >= 2:
+            out[str(tsv.relative_to(work / "results/benchmarks").with_suffix(""))] = float(rows[1].split("\t")[0])
+    return out
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--configfile", type=Path, default=ROOT / "config.yaml")
     ap.add_argument("--keep", action="store_true", help="keep the working directory")
     ap.add_argument("extra", nargs="*", help="more snakemake arguments")
     args = ap.parse_args()
+    plan = Plan(load_config(args.configfile))
     work = Path(tempfile.mkdtemp(prefix="featurelab-bench-"))
     exe = Path(sys.executable).parent / "snakemake"
-    cmd = [str(exe), "-s", str(ROOT / "Snakefile"), "-d", str(work), "--configfile", str(ROOT / "config.yaml"),
-           "--cores", str(args.cores), "--quiet", "progress", *args.extra]
+    cmd = [str(exe), "-s", str(ROOT / "Snakefile"), "-d", str(work), "--configfile", str(args.configfile.resolve()),
+           "--cores", str(args.cores), *args.extra]
     print("running:", " ".join(cmd), flush=True)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    ps = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(ps))
-        time.sleep(0.2)
+    with open(work / "snakemake.out", "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        ps = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(ps))
+            time.sleep(0.2)
     wall = time.perf_counter() - t0
+    text = (work / "snakemake.out").read_text(errors="replace")
     if proc.returncode:
-        sys.exit(f"snakemake failed with exit code {proc.returncode}")
-    per_rule = defaultdict(list)
-    bench_root = work / "results/benchmarks"
-    for tsv in bench_root.rglob("*.tsv"):
-        rule = tsv.relative_to(bench_root).parts[0]  # train/, extract/, interaction/, theory/
-        with open(tsv) as fh:
-            row = next(csv.DictReader(fh, delimiter="\t"))
-        per_rule[rule].append(float(row["s"]))
-    print(f"\ncores {args.cores}  wall {wall:.1f} s  peak RSS of the process tree {peak / 2**20:.0f} MiB")
-    for rule, times in sorted(per_rule.items()):
-        print(f"  {rule:10s} {len(times)} jobs, {sum(times):7.1f} s in total, {max(times):6.1f} s the longest")
-    print(f"working directory: {work}" if args.keep else "")
-    if not args.keep:
-        import shutil
+        print(text[-3000:])
+        sys.exit(f"snakemake failed with exit code {proc.returncode}; working directory {work}")
+
+    jobs = job_times(text)
+    per_rule = defaultdict(lambda: [0, 0.0, 0.0])  # jobs, wall, work
+    for rule, seconds, log in jobs:
+        done = work_seconds(work / log) if log else None
+        r = per_rule[rule]
+        r[0] += 1
+        r[1] += seconds
+        r[2] += done if done is not None else seconds  # no script: all of it is the rule's own work
+    total_wall = sum(r[1] for r in per_rule.values())
+    total_work = sum(r[2] for r in per_rule.values())
+    trainings = per_rule["train_member"][0] + sum(len(m) for m in plan.packs.values())
+    print(f"\nconfig {args.configfile.name}, cores {args.cores}: wall {wall:.1f} s, peak RSS of the process tree "
+          f"{peak / 2**20:.0f} MiB")
+    print(f"jobs {len(jobs)}, trainings {trainings} of {plan.trainings_asked} members asked for "
+          f"(the zoo saved {plan.trainings_saved}), packed training jobs {per_rule['train_pack'][0]}")
+    print(f"job time {total_wall:.1f} s, of which script work {total_work:.1f} s and start-up (process, Python, "
+          f"imports) {total_wall - total_work:.1f} s: overhead share {(total_wall - total_work) / total_wall:.1%}")
+    print(f"{'rule':28s} {'jobs':>5s} {'job s':>8s} {'work s':>8s} {'start-up s/job':>15s}")
+    for rule, (n, s, w) in sorted(per_rule.items(), key=lambda kv: -kv[1][1]):
+        print(f"{rule:28s} {n:5d} {s:8.1f} {w:8.1f} {(s - w) / n:15.2f}")
+    print(f"(job times from Snakemake's log, to the second; {len(benchmark_seconds(work))} jobs also kept a "
+          "benchmark file)")
+    if args.keep:
+        print(f"working directory: {work}")
+    else:
         shutil.rmtree(work, ignore_errors=True)
 
 

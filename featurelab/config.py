@@ -131,14 +131,29 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         out += _subset_problems(config, f"{key}.subset", ens["subset"], ds)
         if ds == "folder" and not data.get("folder"):
             out.append(f"{key}.dataset: 'folder' needs data.folder (the root holding train/ and test/)")
-        if ds == "fashion_mnist" and ens["arch"] == "vgg16" and data.get("pad_to") is None:
-            out.append(f"{key}.arch: vgg16 halves the image five times and needs 32x32 inputs; "
-                       "set data.pad_to: 32 for fashion_mnist")
+        out += _vgg_problems(config, f"{key}.arch", [ens["arch"]], ds)
     out += _interaction_problems(config)
     out += _gde_problems(config)
     out += _width_problems(config)
     out += _toy_problems(config)
     return out
+
+
+def _image_size(config: dict[str, Any], dataset: str) -> int | None:
+    world = P.world_of(config, dataset)
+    if world is not None:
+        return world["image_size"]
+    if dataset == "fashion_mnist":
+        return config["data"].get("pad_to") or 28
+    return config["data"]["image_size"] if dataset == "folder" else 32
+
+
+def _vgg_problems(config: dict[str, Any], key: str, archs: list[str], dataset: str) -> list[str]:
+    size = _image_size(config, dataset)
+    if "vgg16" not in archs or size is None or size >= 32:
+        return []
+    fix = "set data.pad_to: 32" if dataset == "fashion_mnist" else "use images of at least 32 px or resnet18"
+    return [f"{key}: vgg16 halves the image five times and needs 32x32 inputs; {dataset} has {size}x{size} ({fix})"]
 
 
 def _recipe_problems(config: dict[str, Any], key: str, recipe: str) -> list[str]:
@@ -197,12 +212,16 @@ def _width_problems(config: dict[str, Any]) -> list[str]:
             out.append(f"width.alphas.{i}: {a} is not 1/k for an integer k (use 0.5, 0.25, 0.125, ...)")
     if len(P.width_denominators(config)) < 2:
         out.append("width.alphas: needs at least one α below 1 to compare with the base")
+    world = P.world_of(config, w["dataset"])
+    if w["validation"] is None and not (world and world.get("n_val")):
+        out.append(f"width.validation: null takes the dataset's own validation split, which {w['dataset']!r} does not "
+                   "have (a synthetic world with data.synthetic.n_val > 0 has one); give a number of training images "
+                   "to hold out instead")
     size = P.train_size(config, w["dataset"])
-    if size is not None and w["validation"] >= size:
+    if size is not None and w["validation"] is not None and w["validation"] >= size:
         out.append(f"width.validation: {w['validation']} held-out images leave nothing of the {size} "
                    f"training images of {w['dataset']}")
-    if w["dataset"] == "fashion_mnist" and "vgg16" in w["archs"] and config["data"].get("pad_to") is None:
-        out.append("width.archs: vgg16 needs 32x32 inputs; set data.pad_to: 32 for fashion_mnist")
+    out += _vgg_problems(config, "width.archs", w["archs"], w["dataset"])
     return out
 
 

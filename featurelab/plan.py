@@ -279,7 +279,8 @@ def width_ensembles(config: dict[str, Any]) -> dict[str, Ensemble]:
             np_k = n_p(f"1/{k}", arch, classes, in_channels(ds), w["base_width"])
             count = w["repeats"] + 1 if k == 1 else w["repeats"] * np_k
             name = width_ensemble(arch, k)
-            out[name] = Ensemble(name, "width", _models(holdout_dataset(ds, w["validation"]), arch,
+            dataset = ds if w["validation"] is None else holdout_dataset(ds, w["validation"])
+            out[name] = Ensemble(name, "width", _models(dataset, arch,
                                                         w["base_width"] / k, w["recipe"], None,
                                                         w["seed"] + 10_000 * (i * 100 + j), count),
                                  {"arch": arch, "alpha_den": k, "n_p": 1 if k == 1 else np_k,

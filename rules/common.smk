@@ -77,6 +77,15 @@ def prepared(dataset, splits):
     return {s: f"resources/prepared/{dataset}/{s}.npz" for s in splits}
 
 
+def world_outputs(name, world):
+    """A synthetic world's splits and their ground truth (a validation split when n_val > 0)."""
+    splits = ["train", "test"] + (["val"] if world.get("n_val") else [])
+    out = {s: f"resources/prepared/{name}/{s}.npz" for s in splits}
+    out.update({f"{s}_truth": f"resources/prepared/{name}/{s}_truth.parquet" for s in splits})
+    out["world"] = f"resources/prepared/{name}/world.json"
+    return out
+
+
 def synthetic_base_truth(wildcards):
     """The ground truth of a synthetic base world (its rare-pool sizes), else nothing."""
     if wildcards.base in ("synthetic", "synthetic_gde"):

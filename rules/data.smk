@@ -12,11 +12,7 @@ localrules:
 
 rule synthetic_world:
     output:
-        train="resources/prepared/synthetic/train.npz",
-        test="resources/prepared/synthetic/test.npz",
-        train_truth="resources/prepared/synthetic/train_truth.parquet",
-        test_truth="resources/prepared/synthetic/test_truth.parquet",
-        world="resources/prepared/synthetic/world.json",
+        **world_outputs("synthetic", config["data"]["synthetic"]),
     log:
         "results/logs/data/synthetic_world.log",
     conda:
@@ -30,11 +26,7 @@ rule synthetic_world:
 rule synthetic_gde_world:
     # the GDE study's own world (gde.world over data.synthetic), e.g. with more images
     output:
-        train="resources/prepared/synthetic_gde/train.npz",
-        test="resources/prepared/synthetic_gde/test.npz",
-        train_truth="resources/prepared/synthetic_gde/train_truth.parquet",
-        test_truth="resources/prepared/synthetic_gde/test_truth.parquet",
-        world="resources/prepared/synthetic_gde/world.json",
+        **world_outputs("synthetic_gde", gde_world(config)),
     log:
         "results/logs/data/synthetic_gde_world.log",
     conda:

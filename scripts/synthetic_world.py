@@ -12,7 +12,7 @@ from featurelab.files import write_json
 
 with logged(snakemake.log[0]):
     cfg = WorldConfig.from_dict(snakemake.params.world)
-    for split in ("train", "test"):
+    for split in ("train", "test", "val")[:3 if cfg.n_val else 2]:
         images, labels, truth = generate_split(cfg, split)
         save_split(snakemake.output[split], images, labels, class_names(cfg))
         truth.to_parquet(snakemake.output[f"{split}_truth"], index=False)

@@ -34,6 +34,10 @@ import numpy as np
 import pandas as pd
 
 CLASS_NAMES_PREFIX = "class"
+#: The splits a world generates and the stream of random numbers each draws from (the
+#: validation split, when ``n_val`` > 0, is independent of the other two, which do not
+#: change with it).
+SPLITS = {"train": 1, "test": 2, "val": 3}
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class WorldConfig:
     motif_density: float = 0.5
     n_train: int = 4000
     n_test: int = 1000
+    n_val: int = 0
     seed: int = 0
     blue_tie: BlueTie = field(default_factory=BlueTie)
 
@@ -91,6 +96,7 @@ class WorldConfig:
         need(0.0 <= self.p_d <= 1.0, f"p_d must lie in [0, 1], got {self.p_d}")
         for k in ("t_d", "t_r", "n_d", "n_r", "motif_size", "n_train", "n_test"):
             need(getattr(self, k) >= 1, f"{k} must be ≥ 1, got {getattr(self, k)}")
+        need(self.n_val >= 0, f"n_val must be ≥ 0, got {self.n_val}")
         need(self.n_d <= self.t_d, f"n_d ({self.n_d}) must not exceed t_d ({self.t_d})")
         need(self.n_r <= self.t_r, f"n_r ({self.n_r}) must not exceed t_r ({self.t_r})")
         need(self.grid >= 1, f"image_size {self.image_size} too small for motif_size {self.motif_size}")
@@ -164,10 +170,10 @@ def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray
     same order), ``background`` (list of 3 floats), ``blue_level``, ``rare_pool``.
     """
     cfg.validate()
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    n = cfg.n_train if split == "train" else cfg.n_test
-    rng = np.random.default_rng([cfg.seed, 1 if split == "train" else 2])
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    n = {"train": cfg.n_train, "test": cfg.n_test, "val": cfg.n_val}[split]
+    rng = np.random.default_rng([cfg.seed, SPLITS[split]])
     masks, colours = motif_bank(cfg)
     S, s, g = cfg.image_size, cfg.motif_size, cfg.grid
     cell = S // g

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 
 def pad_fill(pad_color: Sequence[int] | None, mean: Sequence[float], std: Sequence[float]) -> list[float]:
@@ -35,6 +34,8 @@ def crop_flip(x: torch.Tensor, pad: int, fill: Sequence[float], generator: torch
 
     The offsets and flips come from ``generator`` (on the CPU, so a seed gives the same
     augmentation on every device)."""
+    from torchvision.transforms.v2 import functional as TF  # imported when a recipe augments
+
     B, C, H, W = x.shape
     padded = TF.pad(x, [pad], fill=list(fill))
     dy = torch.randint(0, 2 * pad + 1, (B,), generator=generator).to(x.device)

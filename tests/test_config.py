@@ -50,8 +50,8 @@ def broken(default, path, value):
     (("ensembles", "synth", "members"), -2, r"ensembles\.synth\.members: -2 is less than the minimum of 1"),
     (("data", "synthetic", "n_train"), -5, r"data\.synthetic\.n_train: -5 is less than the minimum of 1"),
     (("ensembles", "synth", "recipe"), KeyError, r"ensembles\.synth: missing key: 'recipe' is a required property"),
-    (("ensembles", "synth", "recipe"), "fast", r"ensembles\.synth\.recipe: 'fast' is not a recipe; defined: synthetic_gde, synthetic_small"),
-    (("ensembles", "synth", "subset"), 5000, r"ensembles\.synth\.subset: 5000 exceeds the 3000 training images"),
+    (("ensembles", "synth", "recipe"), "fast", r"ensembles\.synth\.recipe: 'fast' is not a recipe; defined: small"),
+    (("ensembles", "synth", "subset"), 5000, r"ensembles\.synth\.subset: 5000 exceeds the 1500 training images"),
     (("ensembles", "synth", "epochs"), 3, r"ensembles\.synth: Additional properties are not allowed \('epochs' was unexpected\); allowed keys:"),
     (("data", "synthetic", "n_d"), 9, r"data\.synthetic: synthetic world: n_d \(9\) must not exceed t_d \(5\)"),
     (("extract", "layers"), ["fc"], r"extract\.layers\.0: 'fc' is not allowed"),
@@ -94,10 +94,9 @@ def test_paper_preset_plans_the_full_dag(repo_root, tmp_path):
     # Jiang, Baek, Kolter (2024): 3 × 20 ResNet-18 (App. E); GDE: 4 superclass and 5 blue-group conditions of
     # 6 seeds, and 10 more training fractions (1.0 is the K̃=10 condition) of 6 seeds
     assert counts["train_member"] == 60 + 4 * 6 + 5 * 6 + 10 * 6
-    assert counts["extract_member"] == counts["train_member"]
-    assert counts["superclass_dataset"] == 3 and counts["blue_group_dataset"] == 5  # K̃=10 is CIFAR-10 itself
-    assert counts["extract_epochs"] == 20  # Fig 2a: the 45k members' epochs 0-29
-    assert counts["interaction_tensor"] == 3 * (1 + 3 + 3) + 30  # main, 3 sensitivity, 3 depths; 30 epochs
+    assert counts["extract_member"] == counts["train_member"]  # with the 45k members' epochs 0-29 (Fig 2a)
+    assert counts["gde_datasets"] == 1  # 3 superclass and 5 blue-group datasets; K̃=10 is CIFAR-10 itself
+    assert counts["interaction_tensors"] == 3 and counts["interaction_epochs"] == 1  # per ensemble
     assert counts["download_cifar10"] == 1 and counts["download_svhn"] == 1
     assert counts["prepare_dataset"] == 2
 
@@ -106,7 +105,7 @@ def test_command_line_strings_become_the_scalars_the_schema_wants(default):
     # `snakemake --config gde='{enabled: true, members: 3}'` hands over strings
     cfg = copy.deepcopy(default)
     cfg["gde"] = {"enabled": "true", "members": "3", "width": "0.125", "fractions": ["0.5", "1"],
-                  "recipe": "synthetic_gde"}
+                  "recipe": "small"}
     cfg["interaction"]["gamma_corr"] = "null"
     validate_config(cfg)
     assert cfg["gde"]["enabled"] is True and cfg["gde"]["members"] == 3 and cfg["gde"]["width"] == 0.125

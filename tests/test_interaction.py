@@ -494,16 +494,26 @@ def test_o4_stability_script_reads_an_ensemble_and_reports_each_cell(tmp_path, r
     n, d, c = 120, 12, 3
     shared = rng.normal(size=(n, 6))
     y = rng.integers(0, c, n)
+    import yaml
+
+    from featurelab.config import validate_config
+    from featurelab.plan import Plan
+
+    cfg = {"recipes": {"r": {}}, "ensembles": {"ens": {"dataset": "synthetic", "arch": "resnet18", "members": 4,
+                                                        "recipe": "r"}}}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    models = Plan(validate_config(cfg)).ensemble_models("ens")
     for m in range(4):
         acts = np.abs(shared @ rng.normal(size=(6, d)) + 0.5 * rng.normal(size=(n, d))).astype(np.float32)
         logits = rng.normal(size=(n, c)).astype(np.float32)
-        f = tmp_path / "ens" / "activations" / f"member{m}" / "penultimate" / "test.parquet"
+        f = tmp_path / "results" / "zoo" / models[m] / "activations" / "penultimate" / "test.parquet"
         f.parent.mkdir(parents=True)
         write_activations(f, index=np.arange(n), label=y, prediction=logits.argmax(1), logits=logits,
                           activation=acts, metadata={"member": m})
     script = repo_root / "analysis" / "o4_stability.py"
-    res = subprocess.run([sys.executable, str(script), str(tmp_path / "ens"), "--members", "0-3", "1-3",
-                          "--k", "4", "6"], capture_output=True, text=True, timeout=120)
+    where = ["--configfile", str(tmp_path / "cfg.yaml"), "--results", str(tmp_path / "results")]
+    res = subprocess.run([sys.executable, str(script), "ens", *where, "--members", "0-3", "1-3", "--k", "4", "6"],
+                         capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     rows = [line.split() for line in res.stdout.splitlines()[1:]]
     assert [(r[0], r[1]) for r in rows] == [("0-3", "4"), ("0-3", "6"), ("1-3", "4"), ("1-3", "6")]
@@ -511,6 +521,9 @@ def test_o4_stability_script_reads_an_ensemble_and_reports_each_cell(tmp_path, r
         assert 0 <= float(r[6]) <= 1                      # Mantel p
         held = r[7:]
         assert len(held) == (4 if r[0] == "0-3" else 3) and all(1 <= int(h) <= int(r[1]) for h in held)
-    missing = subprocess.run([sys.executable, str(script), str(tmp_path / "ens"), "--members", "0-4"],
+    missing = subprocess.run([sys.executable, str(script), "ens", *where, "--members", "0-4"],
                              capture_output=True, text=True, timeout=120)
-    assert missing.returncode != 0 and "member4" in missing.stderr
+    assert missing.returncode != 0 and "ens has 4 members, not 5" in missing.stderr
+    unknown = subprocess.run([sys.executable, str(script), "other", *where], capture_output=True, text=True,
+                             timeout=120)
+    assert unknown.returncode != 0 and "'other' is not an ensemble" in unknown.stderr

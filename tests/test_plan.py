@@ -31,6 +31,7 @@ def default():
 
 def test_gde_ensembles_one_per_condition_and_fraction_one_is_not_trained_twice(default):
     cfg = copy.deepcopy(default)
+    cfg["data"]["synthetic"]["n_train"] = 3000
     cfg["gde"].update(enabled=True, superclasses=[2, 10], blue_groups=2, fractions=[0.1, 1.0], world={}, subset=None)
     ens = gde_ensembles(validate_config(cfg))
     assert sorted(ens) == ["gde_blue1", "gde_blue2", "gde_frac0100", "gde_super10", "gde_super2"]
@@ -64,11 +65,14 @@ def test_gde_world_and_subset(default):
 
 def test_width_ensembles_from_the_default_config(default):
     ens = width_ensembles(default)
+    holdout = copy.deepcopy(default)
+    holdout["width"]["validation"] = 500
+    assert width_ensembles(validate_config(holdout))["w_resnet18_a2"].dataset == "synthetic__holdout500"
     assert sorted(ens) == ["w_resnet18_a1", "w_resnet18_a2", "w_resnet18_a4"]
     assert ens["w_resnet18_a1"].members == default["width"]["repeats"] + 1
     assert ens["w_resnet18_a4"].members == default["width"]["repeats"] * n_p(0.25, "resnet18", base_width=0.125)
     assert ens["w_resnet18_a4"].first.width == pytest.approx(0.125 / 4)
-    assert ens["w_resnet18_a2"].dataset == "synthetic__holdout500"
+    assert ens["w_resnet18_a2"].dataset == "synthetic"  # the world's own validation split
     assert ens["w_resnet18_a4"].info == {"arch": "resnet18", "alpha_den": 4, "n_p": 16, "n_f": 4}
     seeds = [m.seed for e in ens.values() for m in e.models]
     assert len(seeds) == len(set(seeds))  # seed ranges of different α never collide
@@ -113,13 +117,24 @@ def test_model_ids_name_what_determines_the_weights():
 
 def test_the_zoo_trains_a_model_two_ensembles_ask_for_once(default):
     cfg = copy.deepcopy(default)
-    cfg["ensembles"]["again"] = dict(cfg["ensembles"]["synth"], members=8)  # members 0-5 are synth's
+    for study in ("gde", "width", "toy"):
+        cfg[study]["enabled"] = False
+    m = cfg["ensembles"]["synth"]["members"]
+    cfg["ensembles"]["again"] = dict(cfg["ensembles"]["synth"], members=m + 2)  # members 0..m-1 are synth's
     cfg["ensembles"]["full"] = dict(cfg["ensembles"]["synth"], subset=cfg["data"]["synthetic"]["n_train"])
     plan = Plan(validate_config(cfg))
-    assert plan.ensemble_models("again")[:6] == plan.ensemble_models("synth")
+    assert plan.ensemble_models("again")[:m] == plan.ensemble_models("synth")
     assert plan.ensemble_models("full") == plan.ensemble_models("synth")  # a subset of all images is all images
-    assert plan.trainings_saved == 6 + 6
-    assert len(plan.models) == plan.trainings_asked - 12
+    assert plan.trainings_saved == 2 * m
+    assert len(plan.models) == plan.trainings_asked - 2 * m == m + 2
+
+
+def test_the_default_shares_its_base_networks_across_studies(default):
+    plan = Plan(default)
+    synth = plan.ensemble_models("synth")
+    assert plan.ensemble_models("gde_super10") == synth[:3]      # K̃ = 10 and the 100% fraction
+    assert plan.ensemble_models("w_resnet18_a1") == synth[:2]    # the width study's M_1, M_1'
+    assert plan.trainings_saved == 5
 
 
 def test_every_generated_name_comes_from_the_planner(default):

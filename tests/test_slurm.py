@@ -78,7 +78,7 @@ def test_profile_parses_with_placeholders_and_resource_mapping():
         assert prof["set-resources"][rule]["slurm_partition"] == "CHANGE_ME_gpu_partition", rule
     assert default["slurm_partition"] == "CHANGE_ME_cpu_partition"
     # the heavy rules declare their memory and time (the rest take default-resources)
-    for rule in ("train_member", "extract_member", "extract_epochs", "interaction_tensor"):
+    for rule in ("train_member", "extract_member", "extract_width_member", "interaction_tensors", "width_measure"):
         assert re.search(r"^\s*mem_mb=\d+,", bodies[rule], re.M), rule
         assert re.search(r"^\s*runtime=\d+,", bodies[rule], re.M), rule
     # what test_workflow_through_slurm checks SLURM received

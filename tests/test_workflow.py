@@ -118,6 +118,21 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert "fsg_np_val_by_alpha" in wsum["findings"]["resnet18"]["trained"]
     assert len(pd.read_csv(width / "table3.csv")) == 4
 
+    # every figure of every study is there with the numbers it plots: rows, and finite values
+    figures = sorted((tmp_path / "results").rglob("*.png"))
+    studies = {p.relative_to(tmp_path / "results").parts[0] for p in figures}
+    assert {"ensembles", "interaction", "theory", "gde", "width"} <= studies, studies
+    for png in figures:
+        csv = png.with_suffix(".csv")
+        if not csv.exists():  # the training curves and theory-vs-experiment figures have their table elsewhere
+            continue
+        df = pd.read_csv(csv)
+        assert len(df) > 0, f"{csv} has no rows"
+        numbers = df.select_dtypes("number")
+        assert not np.isinf(numbers.to_numpy(dtype=float)).any(), f"{csv} holds infinities"
+        empty = [c for c in numbers.columns if numbers[c].notna().sum() == 0]
+        assert not empty, f"{csv}: columns {empty} hold no number"
+
     again = snakemake(repo_root, tmp_path, cfg, "-n", "--cores", "2")
     assert "Nothing to be done" in again.stdout + again.stderr
 

@@ -1,0 +1,248 @@
+"""The plan: everything the workflow derives from a validated config, in one place.
+
+The rule files, the rule scripts and :mod:`featurelab.config` ask this module for every
+name and count they need; none of them builds an ensemble name, a derived dataset's name,
+a member count or a seed by hand. It imports neither PyTorch nor pandas, so Snakemake
+parses the workflow quickly.
+
+**The model zoo.** A trained member is identified by what determines its weights: the
+dataset (and split) it trains on, the architecture and width, the training recipe, the
+training subset size and the seed (:class:`Model`, whose :attr:`Model.id` names its folder
+``results/zoo/<id>/``). An ensemble is a named list of zoo models; two ensembles, or two
+studies, that ask for the same model get one training and one extraction. The planner
+counts what that saves (:attr:`Plan.trainings_saved`).
+
+**Generated ensembles.** Besides the user's ``ensembles``, the studies generate their own:
+
+* GDE (Jiang, Baek, Kolter, ICLR 2024, §6): ``gde_super<k>`` per superclass count,
+  ``gde_blue<g>`` per blue-intensity group, ``gde_frac<f>`` per training fraction of Fig 5b
+  (f in thousandths) unless the fraction equals the K̃ = classes condition's training set,
+  which then serves as that point;
+* width (Duzgun, Jelassi, Li, 2024): ``w_<arch>_a<k>`` per architecture and α = 1/k.
+
+A user ensemble may not take a generated name, nor the name of a results folder
+(:data:`RESERVED`): the config is refused before any job (:meth:`Plan.name_problems`).
+
+**Derived datasets.** ``synthetic_gde`` (the GDE study's own world), ``<base>__super<k>``
+(labels merged into k superclasses), ``<base>__blue<g>`` (blue-intensity group g) and
+``<base>__holdout<n>`` (n training images held out as a validation split).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..architecture import ARCHITECTURES, LAYERS
+from .names import (
+    BASE_DATASETS,
+    BLUE_DATASET,
+    FOLDERS,
+    HOLDOUT_DATASET,
+    RESERVED,
+    RESERVED_VARIANTS,
+    STUDIES,
+    SUPERCLASS_DATASET,
+    TRAIN_SIZES,
+    WIDTH_SPLITS,
+    blue_condition,
+    blue_dataset,
+    fraction_size,
+    gde_base_dataset,
+    gde_world,
+    holdout_dataset,
+    in_channels,
+    num_classes,
+    superclass_condition,
+    superclass_dataset,
+    train_size,
+    width_ensemble,
+    world_of,
+)
+from .studies import (
+    _user_ensembles,
+    gde_ensembles,
+    generated_names,
+    name_problems,
+    toy_conditions,
+    width_denominators,
+    width_ensembles,
+)
+from .zoo import MODEL_ID, Ensemble, Model, pack_plan
+
+
+class Plan:
+    """Everything the workflow derives from a validated ``config``.
+
+    ``ensembles`` (user first, then the GDE and width studies'), ``models`` (the zoo: each
+    distinct model once, by id), ``packs`` (which models train together in one job),
+    ``layers``/``splits`` (what is extracted), and one section per study."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.user = _user_ensembles(config)
+        self.gde = gde_ensembles(config)
+        self.width = width_ensembles(config)
+        self.ensembles: dict[str, Ensemble] = {**self.user, **self.gde, **self.width}
+        self.models: dict[str, Model] = {}
+        for ens in self.ensembles.values():
+            for m in ens.models:
+                self.models.setdefault(m.id, m)
+        self.layers: list[str] = list(config["extract"]["layers"])
+        self.splits: list[str] = list(config["extract"]["splits"])
+        self.packs: dict[str, list[str]] = pack_plan(self.models.values(), config["train"]["pack"])
+        self.pack_of: dict[str, str] = {m: p for p, ms in self.packs.items() for m in ms}
+        self.toy = toy_conditions(config)
+
+    # ---- the zoo
+    @property
+    def trainings_asked(self) -> int:
+        """Members summed over every ensemble (what one job per ensemble member would train)."""
+        return sum(e.members for e in self.ensembles.values())
+
+    @property
+    def trainings_saved(self) -> int:
+        """Trainings the zoo saves: members asked for twice are trained once."""
+        return self.trainings_asked - len(self.models)
+
+    def train_params(self, model_id: str) -> dict[str, Any]:
+        """What the training job of one model needs: the model's identity, its recipe and the device."""
+        m = self.models[model_id]
+        return {"model": m.id, "dataset": m.dataset, "arch": m.arch, "width": m.width, "subset": m.subset,
+                "seed": m.seed, "recipe_name": m.recipe, "recipe": self.config["recipes"][m.recipe],
+                "device": self.config["device"]}
+
+    def packed_groups(self) -> list[str]:
+        """The model groups (:attr:`Model.group`) that train in packs."""
+        return sorted({self.models[ms[0]].group for ms in self.packs.values()})
+
+    # ---- ensembles and their files
+    def ensemble_models(self, name: str) -> list[str]:
+        return [m.id for m in self.ensembles[name].models]
+
+    def activation_files(self, name: str, layer: str, split: str) -> list[str]:
+        return [f"results/zoo/{m}/activations/{layer}/{split}.parquet" for m in self.ensemble_models(name)]
+
+    def feature_files(self, name: str, state: str) -> list[str]:
+        """The width study's features of every member of ``name``, member-major, splits in
+        :data:`WIDTH_SPLITS` order."""
+        return [f"results/zoo/{m}/features/{state}/{s}.parquet" for m in self.ensemble_models(name)
+                for s in WIDTH_SPLITS]
+
+    def metrics_files(self, name: str) -> list[str]:
+        return [f"results/zoo/{m}/metrics.json" for m in self.ensemble_models(name)]
+
+    def ensembles_of_model(self, model_id: str) -> list[str]:
+        return [n for n, e in self.ensembles.items() if any(m.id == model_id for m in e.models)]
+
+    def feature_models(self) -> list[str]:
+        """Models whose penultimate features the width study reads."""
+        return list(dict.fromkeys(m.id for e in self.width.values() for m in e.models))
+
+    def activation_models(self) -> list[str]:
+        """Models whose activations (extract.layers × extract.splits) are written: the members
+        of every ensemble but the width study's (which reads features instead)."""
+        return list(dict.fromkeys(m.id for e in self.ensembles.values() if e.study != "width" for m in e.models))
+
+    # ---- the interaction study
+    @property
+    def interaction(self) -> dict[str, Any]:
+        return self.config["interaction"]
+
+    def interaction_ensembles(self) -> list[str]:
+        return list(self.interaction["ensembles"])
+
+    def epoch_variants(self, name: str) -> list[str]:
+        return [f"epoch{e:03d}" for e in sorted(self.interaction["epochs"].get(name, []))]
+
+    def panel_variants(self) -> list[str]:
+        """Variants with the full set of O.1-O.4 panels: main, sensitivity settings, depths."""
+        return ["main", *self.interaction["sensitivity"], *self.interaction["depths"]]
+
+    def variant_settings(self, variant: str) -> dict[str, Any]:
+        keys = ("layer", "split", "k", "center", "gamma_corr", "corr_percentile", "data_percentile",
+                "gamma_data_pool")
+        settings = {k: self.interaction[k] for k in keys}
+        if variant in self.interaction["sensitivity"]:
+            settings.update(self.interaction["sensitivity"][variant])
+        elif variant in self.interaction["depths"]:
+            settings["layer"] = variant
+        elif re.fullmatch(r"epoch\d+", variant):
+            settings["epoch"] = int(variant[len("epoch"):])
+        elif variant != "main":
+            raise ValueError(f"unknown interaction variant {variant!r}")
+        return settings
+
+    def model_epochs(self, model_id: str) -> list[int]:
+        """The checkpoint epochs of a model whose activations Fig 2a reads: those of every
+        interaction ensemble the model belongs to."""
+        epochs = self.interaction["epochs"]
+        return sorted({e for name in self.ensembles_of_model(model_id) for e in epochs.get(name, [])})
+
+    def has_truth(self, name: str) -> bool:
+        """Whether ensemble ``name`` trains on a synthetic world, whose ground truth is known."""
+        return self.ensembles[name].dataset in ("synthetic", "synthetic_gde")
+
+    def variant_files(self, name: str, variant: str) -> list[str]:
+        """The members' activation files (or, for an epoch variant, their epoch folders)."""
+        if variant.startswith("epoch"):
+            return [f"results/zoo/{m}/epochs" for m in self.ensemble_models(name)]
+        layer = variant if variant in self.interaction["depths"] else self.interaction["layer"]
+        return self.activation_files(name, layer, self.interaction["split"])
+
+    # ---- the GDE study
+    def gde_conditions(self) -> dict[str, str]:
+        """``{ensemble: condition}`` of the superclass and blue-group ensembles, in order."""
+        return {n: e.info["condition"] for n, e in self.gde.items() if "condition" in e.info}
+
+    def gde_fractions(self) -> dict[str, float]:
+        """``{ensemble: fraction}`` of the ensembles behind Fig 5b."""
+        return {n: e.info["fraction"] for n, e in self.gde.items() if "fraction" in e.info}
+
+    def gde_superclass_counts(self) -> list[int]:
+        """The superclass counts K̃ that need a relabelled dataset (all but K̃ = classes)."""
+        n = num_classes(self.config, gde_base_dataset(self.config))
+        return [k for k in self.config["gde"]["superclasses"] if k != n] if self.gde else []
+
+    def gde_derived_datasets(self) -> list[str]:
+        """The superclass and blue-group datasets the GDE study trains on."""
+        base = gde_base_dataset(self.config)
+        return ([superclass_dataset(base, k) for k in self.gde_superclass_counts()]
+                + [blue_dataset(base, g) for g in range(1, self.config["gde"]["blue_groups"] + 1)]) if self.gde else []
+
+    def gde_blue_datasets(self) -> list[str]:
+        return [e.dataset for e in self.gde.values() if e.info.get("condition", "").startswith("blue")]
+
+    # ---- the width study
+    def width_denominators(self) -> list[int]:
+        return width_denominators(self.config)
+
+    def width_states(self) -> list[str]:
+        return ["trained", "init"] if self.config["width"]["random_init"] else ["trained"]
+
+    def width_counts(self) -> dict[str, Any]:
+        """What the N_f/N_p table needs: architectures, α as fractions, the base width, the
+        dataset's classes and channels, and the members trained per architecture and α."""
+        w = self.config["width"]
+        if not self.width:
+            return {}
+        dens = self.width_denominators()
+        return {"archs": list(w["archs"]), "alphas": [f"1/{k}" for k in dens], "base_width": w["base_width"],
+                "num_classes": num_classes(self.config, w["dataset"]) or 10, "in_channels": in_channels(w["dataset"]),
+                "members": {a: [self.width[width_ensemble(a, k)].members for k in dens] for a in w["archs"]}}
+
+    def width_measure_settings(self) -> dict[str, Any]:
+        """The settings of every width measurement (ridge selection, probes, shuffling, seed)."""
+        keys = ("repeats", "select", "loo_subsample", "probe_c", "probe_max_iter", "shuffled_fit_fraction", "seed")
+        return {k: self.config["width"][k] for k in keys}
+
+    def width_pair(self, arch: str, k: int) -> dict[str, Ensemble]:
+        """The base ensemble and the α = 1/k ensemble of ``arch``."""
+        return {"base": self.width[width_ensemble(arch, 1)], "narrow": self.width[width_ensemble(arch, k)]}
+
+    # ---- checks
+    def name_problems(self) -> list[str]:
+        """User ensembles that would collide with a generated one or a results folder."""
+        return name_problems(self.config)
+
+
+__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TRAIN_SIZES", "WIDTH_SPLITS", "blue_condition", "blue_dataset", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_of"]

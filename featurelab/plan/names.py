@@ -1,0 +1,121 @@
+"""Names and sizes the planner derives: the results folders, generated ensembles' and derived
+datasets' names, training-fraction sizes, and what a config says about its datasets (classes,
+training images, channels, the synthetic worlds).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from ..architecture import LAYERS
+
+#: Every study of the workflow; each writes under ``results/<study>/``.
+STUDIES = ("interaction", "theory", "gde", "width", "toy")
+
+#: Folders of ``results/`` that are not studies.
+FOLDERS = ("zoo", "ensembles", "logs", "benchmarks")
+
+#: Names no user ensemble may take (the folders of ``results/``).
+RESERVED = frozenset(STUDIES + FOLDERS)
+
+#: Base datasets: generated, downloaded or the user's own.
+BASE_DATASETS = ("synthetic", "cifar10", "svhn", "fashion_mnist", "folder")
+
+#: Training-split sizes of the public datasets.
+TRAIN_SIZES = {"cifar10": 50_000, "svhn": 73_257, "fashion_mnist": 60_000}
+
+#: Which model weights a width-study member is read with: trained, and at its initialisation.
+WIDTH_SPLITS = ("train", "val", "test")
+
+#: Interaction variant names that a sensitivity setting may not take.
+RESERVED_VARIANTS = ("main", *LAYERS[1:])
+
+
+def superclass_condition(k: int) -> str:
+    """``super{k}``: the GDE condition of K̃ = k superclasses."""
+    return f"super{int(k)}"
+
+
+def blue_condition(group: int) -> str:
+    """``blue{group+1}``: the GDE condition of blue group index ``group`` (0 = G_1, least blue)."""
+    return f"blue{int(group) + 1}"
+
+
+#: Derived datasets' names as patterns, the rules' wildcards named: labels merged into k
+#: superclasses, blue-intensity group g (1-based, G1 = least blue), n training images held
+#: out as a validation split.
+SUPERCLASS_DATASET = "{base}__super{k}"
+BLUE_DATASET = "{base}__blue{group}"
+HOLDOUT_DATASET = "{base}__holdout{n}"
+
+
+def superclass_dataset(base: str, k: int) -> str:
+    return SUPERCLASS_DATASET.format(base=base, k=int(k))
+
+
+def blue_dataset(base: str, group: int) -> str:
+    """The dataset of blue group G_``group`` (1-based, as in the paper)."""
+    return BLUE_DATASET.format(base=base, group=int(group))
+
+
+def holdout_dataset(base: str, n: int) -> str:
+    return HOLDOUT_DATASET.format(base=base, n=int(n))
+
+
+def width_ensemble(arch: str, k: int) -> str:
+    """``w_<arch>_a<k>``: the width study's ensemble of ``arch`` at α = 1/k."""
+    return f"w_{arch}_a{int(k)}"
+
+
+def fraction_size(n_train: int, fraction: float) -> int:
+    """Training points for a data fraction (Fig 5b): round half up of n·fraction, ≥ 1, ≤ n."""
+    n_train, fraction = int(n_train), float(fraction)
+    if n_train < 1:
+        raise ValueError(f"n_train must be ≥ 1, got {n_train}")
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
+    # 1e-9 guards 0.35·100 = 35.00000000000001-style errors both ways
+    return int(min(n_train, max(1, math.floor(n_train * fraction + 0.5 + 1e-9))))
+
+
+def gde_world(config: dict[str, Any]) -> dict[str, Any]:
+    """The GDE study's own synthetic world: ``data.synthetic`` with ``gde.world`` over it
+    (``blue_tie`` merged key by key)."""
+    base = copy.deepcopy(config["data"]["synthetic"])
+    over = copy.deepcopy(config["gde"].get("world") or {})
+    if "blue_tie" in over:
+        base["blue_tie"] = {**(base.get("blue_tie") or {}), **(over.pop("blue_tie") or {})}
+    return {**base, **over}
+
+
+def gde_base_dataset(config: dict[str, Any]) -> str:
+    """The base dataset of the GDE conditions: ``synthetic_gde`` when the study has its own
+    synthetic world (``gde.world``), else ``gde.dataset``."""
+    gde = config["gde"]
+    return "synthetic_gde" if gde["dataset"] == "synthetic" and gde.get("world") else gde["dataset"]
+
+
+def world_of(config: dict[str, Any], dataset: str) -> dict[str, Any] | None:
+    """The synthetic world behind a base dataset (None for the public and user datasets)."""
+    if dataset == "synthetic":
+        return config["data"]["synthetic"]
+    if dataset == "synthetic_gde":
+        return gde_world(config)
+    return None
+
+
+def num_classes(config: dict[str, Any], dataset: str) -> int | None:
+    """Classes of a base dataset; None for 'folder' (known only once prepared)."""
+    world = world_of(config, dataset)
+    return world["num_classes"] if world is not None else (None if dataset == "folder" else 10)
+
+
+def train_size(config: dict[str, Any], dataset: str) -> int | None:
+    """Training images of a base dataset; None for 'folder' (known only once prepared)."""
+    world = world_of(config, dataset)
+    return world["n_train"] if world is not None else TRAIN_SIZES.get(dataset)
+
+
+def in_channels(dataset: str) -> int:
+    return 1 if dataset.split("__")[0] == "fashion_mnist" else 3

@@ -1,0 +1,146 @@
+"""The ensembles the config asks for: the user's, and those the GDE and width studies generate
+(Jiang, Baek, Kolter, ICLR 2024, §6; Duzgun, Jelassi, Li, arXiv 2407.00968, 2024), the toy
+setting's conditions, and the check that a user ensemble takes no generated name.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .names import (
+    RESERVED,
+    blue_condition,
+    blue_dataset,
+    fraction_size,
+    gde_base_dataset,
+    holdout_dataset,
+    in_channels,
+    num_classes,
+    superclass_condition,
+    superclass_dataset,
+    train_size,
+    width_ensemble,
+)
+from .zoo import Ensemble, Model
+
+
+def _models(dataset: str, arch: str, width: float, recipe: str, subset: int | None, seed: int,
+            members: int) -> tuple[Model, ...]:
+    return tuple(Model(dataset, arch, float(width), recipe, subset, int(seed) + i) for i in range(int(members)))
+
+
+def _user_ensembles(config: dict[str, Any]) -> dict[str, Ensemble]:
+    out = {}
+    for name, e in config["ensembles"].items():
+        out[name] = Ensemble(name, "user", _models(e["dataset"], e["arch"], e.get("width", 1.0), e["recipe"],
+                                                   _subset(config, e["dataset"], e.get("subset")),
+                                                   e.get("seed", 0), e["members"]))
+    return out
+
+
+def _subset(config: dict[str, Any], dataset: str, subset: int | None) -> int | None:
+    """A subset as large as the whole training split is the whole split (one model, not two)."""
+    return None if subset is not None and subset == train_size(config, dataset) else subset
+
+
+def gde_ensembles(config: dict[str, Any]) -> dict[str, Ensemble]:
+    """The GDE study's ensembles: one per superclass count, blue group and training fraction."""
+    gde = config["gde"]
+    if not gde["enabled"]:
+        return {}
+    ds = gde_base_dataset(config)
+    n_classes, n_train = num_classes(config, ds), train_size(config, ds)
+
+    def ens(name: str, dataset: str, subset: int | None, **info: Any) -> Ensemble:
+        return Ensemble(name, "gde", _models(dataset, gde["arch"], gde["width"], gde["recipe"], subset, gde["seed"],
+                                             gde["members"]), info)
+
+    out: dict[str, Ensemble] = {}
+    for k in gde["superclasses"]:
+        dataset = ds if k == n_classes else superclass_dataset(ds, k)
+        out[f"gde_super{k}"] = ens(f"gde_super{k}", dataset, _subset(config, ds, gde.get("subset")),
+                                   condition=superclass_condition(k))
+    for g in range(1, gde["blue_groups"] + 1):
+        out[f"gde_blue{g}"] = ens(f"gde_blue{g}", blue_dataset(ds, g), None, condition=blue_condition(g - 1))
+    full = f"gde_super{n_classes}"
+    for f in gde["fractions"]:
+        size = fraction_size(n_train, f) if n_train is not None else None
+        # the original labels on as many images as a superclass member: that ensemble already is it
+        if full in out and size is not None and size == (out[full].first.subset or n_train):
+            out[full].info["fraction"] = f
+            continue
+        name = f"gde_frac{round(f * 1000):04d}"
+        out[name] = ens(name, ds, _subset(config, ds, size), fraction=f)
+    return out
+
+
+def width_denominators(config: dict[str, Any]) -> list[int]:
+    """The width study's α as denominators k (α = 1/k), sorted, 1 (the base) first."""
+    return sorted({1, *(round(1 / a) for a in config["width"]["alphas"])})
+
+
+def width_ensembles(config: dict[str, Any]) -> dict[str, Ensemble]:
+    """The width study's ensembles (Duzgun, Jelassi, Li, 2024): per architecture and α = 1/k,
+    ``w_<arch>_a<k>`` trained on the base dataset minus its validation split.
+
+    The base (k = 1) has ``repeats + 1`` members (repeat r compares member r with member
+    r + 1); every low width has ``repeats · N_p(α)`` members, repeat r owning members
+    ``r·N_p .. (r+1)·N_p − 1`` (its N_f concatenation is the first N_f of them)."""
+    from ..width.counts import n_f, n_p
+
+    w = config["width"]
+    if not w["enabled"]:
+        return {}
+    ds = w["dataset"]
+    classes = num_classes(config, ds) or 10
+    out = {}
+    for i, arch in enumerate(w["archs"]):
+        for j, k in enumerate(width_denominators(config)):
+            np_k = n_p(f"1/{k}", arch, classes, in_channels(ds), w["base_width"])
+            count = w["repeats"] + 1 if k == 1 else w["repeats"] * np_k
+            name = width_ensemble(arch, k)
+            dataset = ds if w["validation"] is None else holdout_dataset(ds, w["validation"])
+            out[name] = Ensemble(name, "width", _models(dataset, arch,
+                                                        w["base_width"] / k, w["recipe"], None,
+                                                        w["seed"] + 10_000 * (i * 100 + j), count),
+                                 {"arch": arch, "alpha_den": k, "n_p": 1 if k == 1 else np_k,
+                                  "n_f": 1 if k == 1 else n_f(f"1/{k}")})
+    return out
+
+
+def toy_conditions(config: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """The toy setting's conditions by name, ``w{width}x{count}`` (e.g. ``w600x1``): width,
+    count and steps (a condition's own, else toy.steps)."""
+    toy = config["toy"]
+    return {f"w{c['width']}x{c['count']}": {"width": c["width"], "count": c["count"],
+                                           "steps": c.get("steps") or toy["steps"]}
+            for c in toy["conditions"]}
+
+
+def generated_names(config: dict[str, Any]) -> dict[str, str]:
+    """Every ensemble name a study generates from ``config``, with the study: ``{name: study}``.
+    Names only (no counts), so a config can be checked before its studies are planned."""
+    names: dict[str, str] = {}
+    gde = config["gde"]
+    if gde["enabled"]:
+        names.update({f"gde_super{k}": "gde" for k in gde["superclasses"]})
+        names.update({f"gde_blue{g}": "gde" for g in range(1, gde["blue_groups"] + 1)})
+        names.update({f"gde_frac{round(f * 1000):04d}": "gde" for f in gde["fractions"]})
+    if config["width"]["enabled"]:
+        names.update({width_ensemble(a, k): "width" for a in config["width"]["archs"]
+                      for k in width_denominators(config)})
+    return names
+
+
+def name_problems(config: dict[str, Any]) -> list[str]:
+    """Every user ensemble whose name a study generates, or that is a folder of ``results/``,
+    each with the reason; empty when the names are free."""
+    out = []
+    generated = generated_names(config)
+    for name in config["ensembles"]:
+        if name in generated:
+            out.append(f"ensembles.{name}: the {generated[name]} study generates an ensemble of this name from "
+                       f"the config; rename yours (generated: {', '.join(sorted(generated))})")
+        elif name in RESERVED:
+            out.append(f"ensembles.{name}: {name!r} is a folder of results/ ({', '.join(sorted(RESERVED))}); "
+                       "rename the ensemble")
+    return out

@@ -28,10 +28,12 @@ Motif ids are global: ``class·(t_d+t_r) + j``, ``j < t_d`` dominant, else rare.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CLASS_NAMES_PREFIX = "class"
 #: The splits a world generates and the stream of random numbers each draws from (the
@@ -218,6 +220,8 @@ def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray
         cell_lists.append(cl)
 
     images = np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
+    import pandas as pd  # here, not at the top: the workflow validates worlds while it parses
+
     truth = pd.DataFrame({
         "index": np.arange(n, dtype=np.int64),
         "label": labels.astype(np.int64),

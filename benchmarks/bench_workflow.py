@@ -49,12 +49,14 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def job_times(snakemake_log: str) -> list[tuple[str, float, str]]:
+def job_times(snakemake_log: str, work: Path | None = None) -> list[tuple[str, float, str]]:
     """(rule, wall seconds, log file) of every job, from Snakemake's own log: each job's
-    start ([time] then `rule <name>:` with its `log:` and `jobid:`) and its `Finished job`."""
-    started, rules, logs, out = {}, {}, {}, []
+    start ([time] then `rule <name>:` with its `log:` and `jobid:`) and its `Finished job`,
+    to the second; a job with a Snakemake benchmark file (under ``work``) takes its precise
+    wall time from it."""
+    started, rules, logs, benches, out = {}, {}, {}, {}, []
     stamp = None
-    rule = log = None
+    rule = log = job = None
     for line in snakemake_log.splitlines():
         m = re.match(r"\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]", line)
         if m:
@@ -62,7 +64,11 @@ def job_times(snakemake_log: str) -> list[tuple[str, float, str]]:
             continue
         m = re.match(r"(?:local)?rule (\w+):", line.strip())
         if m:
-            rule, log = m.group(1), None
+            rule, log, job = m.group(1), None, None
+            continue
+        m = re.match(r"benchmark: (\S+)", line.strip())
+        if m and job is not None:  # printed after the job's id
+            benches[job] = m.group(1)
             continue
         m = re.match(r"log: (\S+)", line.strip())
         if m:
@@ -70,12 +76,18 @@ def job_times(snakemake_log: str) -> list[tuple[str, float, str]]:
             continue
         m = re.match(r"jobid: (\d+)", line.strip())
         if m and rule:
-            started[m.group(1)], rules[m.group(1)], logs[m.group(1)] = stamp, rule, log
+            job = m.group(1)
+            started[job], rules[job], logs[job], benches[job] = stamp, rule, log, None
             continue
         m = re.match(r"Finished job(?:id:)? (\d+)", line.strip())
         if m and m.group(1) in started and stamp:
             j = m.group(1)
-            out.append((rules[j], (stamp - started[j]).total_seconds(), logs[j]))
+            seconds = (stamp - started[j]).total_seconds()
+            tsv = work / benches[j] if work is not None and benches[j] else None
+            if tsv is not None and tsv.exists():
+                rows = tsv.read_text().splitlines()
+                seconds = float(rows[1].split("\t")[0]) if len(rows) >= 2 else seconds
+            out.append((rules[j], seconds, logs[j]))
     return out
 
 
@@ -85,16 +97,6 @@ def work_seconds(log: Path) -> float | None:
         return None
     m = re.findall(rf"^{WORK_MARK} ([0-9.]+) s$", log.read_text(errors="replace"), flags=re.M)
     return float(m[-1]) if m else None
-
-
-def benchmark_seconds(work: Path) -> dict[str, float]:
-    """Wall seconds of the jobs with a Snakemake benchmark, by their log's stem path."""
-    out = {}
-    for tsv in (work / "results/benchmarks").rglob("*.tsv"):
-        rows = tsv.read_text().splitlines()
-        if len(rows) >= 2:
-            out[str(tsv.relative_to(work / "results/benchmarks").with_suffix(""))] = float(rows[1].split("\t")[0])
-    return out
 
 
 def main() -> None:
@@ -124,7 +126,7 @@ def main() -> None:
         print(text[-3000:])
         sys.exit(f"snakemake failed with exit code {proc.returncode}; working directory {work}")
 
-    jobs = job_times(text)
+    jobs = job_times(text, work)
     per_rule = defaultdict(lambda: [0, 0.0, 0.0])  # jobs, wall, work
     for rule, seconds, log in jobs:
         done = work_seconds(work / log) if log else None
@@ -143,9 +145,9 @@ def main() -> None:
           f"imports) {total_wall - total_work:.1f} s: overhead share {(total_wall - total_work) / total_wall:.1%}")
     print(f"{'rule':28s} {'jobs':>5s} {'job s':>8s} {'work s':>8s} {'start-up s/job':>15s}")
     for rule, (n, s, w) in sorted(per_rule.items(), key=lambda kv: -kv[1][1]):
-        print(f"{rule:28s} {n:5d} {s:8.1f} {w:8.1f} {(s - w) / n:15.2f}")
-    print(f"(job times from Snakemake's log, to the second; {len(benchmark_seconds(work))} jobs also kept a "
-          "benchmark file)")
+        if n:
+            print(f"{rule:28s} {n:5d} {s:8.1f} {w:8.1f} {(s - w) / n:15.2f}")
+    print("(job time: the Snakemake benchmark where the rule keeps one, else Snakemake's log, to the second)")
     if args.keep:
         print(f"working directory: {work}")
     else:

@@ -1,9 +1,11 @@
-"""Run a trained member over a split and write its activations."""
+"""Run a trained member over a split and write its activations to Parquet
+(:mod:`featurelab.activations`): the layers and splits a config asks for, the checkpoint
+epochs of Fig 2a, and the width study's features trained and at initialisation."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -71,3 +73,37 @@ def extract_member(model_path: str | os.PathLike, split: Split, split_name: str,
                           logits=acts["logits"], activation=acts[layer],
                           metadata={**base, "layer": layer})
         log(f"wrote {Path(path)} ({acts[layer].shape[1]} dims)")
+
+
+def extract_activations(model_path: str | os.PathLike, splits: Mapping[str, Split], layers: Sequence[str],
+                        out_dir: str | os.PathLike, **kw: Any) -> None:
+    """``out_dir/<layer>/<split>.parquet`` for every layer and split (the trained weights)."""
+    out = Path(out_dir)
+    for name, split in splits.items():
+        extract_member(model_path, split, name, {layer: out / layer / f"{name}.parquet" for layer in layers}, **kw)
+
+
+def extract_epochs(model_path: str | os.PathLike, checkpoints: str | os.PathLike, split: Split, split_name: str,
+                   layer: str, epochs: Sequence[int], out_dir: str | os.PathLike, **kw: Any) -> None:
+    """``out_dir/epoch<e>/<layer>/<split>.parquet`` with the weights of each checkpoint epoch
+    (Jiang, Baek, Kolter, ICLR 2024, Fig 2a); ``out_dir`` is created even without epochs."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for e in epochs:
+        ckpt = Path(checkpoints) / f"epoch{e:03d}.pt"
+        if not ckpt.exists():
+            raise FileNotFoundError(f"{ckpt} is missing: add epoch {e} to the recipe's checkpoint_epochs")
+        extract_member(model_path, split, split_name, {layer: out / f"epoch{e:03d}" / layer / f"{split_name}.parquet"},
+                       state_dict_path=ckpt, epoch=e, **kw)
+
+
+def extract_features(model_path: str | os.PathLike, splits: Mapping[str, Split], states: Sequence[str],
+                     out_dir: str | os.PathLike, *, meta: dict[str, Any] | None = None, **kw: Any) -> None:
+    """``out_dir/<state>/<split>.parquet``: the penultimate features of every split with the
+    trained weights (``trained``) and at the random initialisation (``init``; Duzgun, Jelassi,
+    Li, arXiv 2407.00968, 2024, App. A.3), as the width study reads them."""
+    out = Path(out_dir)
+    for name, split in splits.items():
+        for state in states:
+            extract_member(model_path, split, name, {"penultimate": out / state / f"{name}.parquet"},
+                           init=state == "init", meta={**(meta or {}), "state": state}, **kw)

@@ -39,8 +39,15 @@ DOWNLOADS = {
 }
 # base datasets a derived dataset (<base>__super<k>, __blue<g>, __holdout<n>) is made from
 DERIVABLE = "|".join(("synthetic_gde", *BASE_DATASETS))
-# models that train in packs (rules/train.smk): their groups, as a regular expression
-PACKED = "|".join(re.escape(g) for g in PLAN.packed_groups()) or "(?!)"
+# models that train in packs (rules/train.smk): their groups, as regular expressions (all,
+# those whose activations and those whose width-study features a study reads); the others
+# train and are extracted one model per job (SOLO_MODEL)
+PACKED, PACKED_ACTIVATIONS, PACKED_FEATURES = (
+    "|".join(re.escape(g) for g in PLAN.packed_groups(kind)) or "(?!)"
+    for kind in (None, "activations", "features")
+)
+SOLO_MODEL = f"(?!(?:{PACKED})-s\\d+(?:/|$)){MODEL_ID}"
+PACK_ID = r"[A-Za-z0-9_.-]+-p\d+"
 
 
 wildcard_constraints:
@@ -81,7 +88,9 @@ def world_outputs(name, world):
     """A synthetic world's splits and their ground truth (a validation split when n_val > 0)."""
     splits = ["train", "test"] + (["val"] if world.get("n_val") else [])
     out = {s: f"resources/prepared/{name}/{s}.npz" for s in splits}
-    out.update({f"{s}_truth": f"resources/prepared/{name}/{s}_truth.parquet" for s in splits})
+    out.update(
+        {f"{s}_truth": f"resources/prepared/{name}/{s}_truth.parquet" for s in splits}
+    )
     out["world"] = f"resources/prepared/{name}/world.json"
     return out
 
@@ -121,8 +130,33 @@ def pack_of_model(wildcards):
     return f"results/zoo/packs/{PLAN.pack_of[wildcards.model]}"
 
 
+def pack_extract_splits(wildcards):
+    """The prepared splits a pack's extraction reads: its models' dataset's extract.splits,
+    the interaction split (Fig 2a's epochs) and, for the width study, train, val and test.
+    """
+    what = PLAN.pack_extraction(wildcards.pack)
+    dataset = PLAN.models[PLAN.packs[wildcards.pack][0]].dataset
+    splits = set()
+    if what["activations"]:
+        splits |= set(SPLITS) | {config["interaction"]["split"]}
+    if what["features"]:
+        splits |= set(WIDTH_SPLITS)
+    return prepared(dataset, sorted(splits))
+
+
+def pack_extraction(wildcards):
+    return PLAN.pack_extraction(wildcards.pack)
+
+
+def extraction_of_packed_model(wildcards):
+    """The extraction folder of the pack that trained a packed model."""
+    return f"results/zoo/extracted/{PLAN.pack_of[wildcards.model]}"
+
+
 def extract_splits(wildcards):
-    return prepared(PLAN.models[wildcards.model].dataset, SPLITS)
+    """The prepared splits of extract.splits and the interaction split (Fig 2a's epochs)."""
+    splits = sorted(set(SPLITS) | {config["interaction"]["split"]})
+    return prepared(PLAN.models[wildcards.model].dataset, splits)
 
 
 def feature_splits(wildcards):
@@ -147,7 +181,10 @@ def training_summary_outputs():
     """Per ensemble, the table of its members and their training curves, in the report."""
     out = {}
     for name in PLAN.ensembles:
-        for key, file in (("table", "training_summary.csv"), ("figure", "training_curves.png")):
+        for key, file in (
+            ("table", "training_summary.csv"),
+            ("figure", "training_curves.png"),
+        ):
             out[f"{name}__{key}"] = report(
                 f"results/ensembles/{name}/{file}",
                 caption=f"../report/training/{file.split('.')[0]}.rst",
@@ -193,7 +230,9 @@ def interaction_figure_inputs(wildcards):
     on a synthetic world."""
     root = f"results/interaction/{wildcards.ensemble}"
     inputs = {f"{v}__tensor": f"{root}/{v}/tensor.npz" for v in PLAN.panel_variants()}
-    inputs.update({f"{v}__omega": f"{root}/{v}/omega.parquet" for v in PLAN.panel_variants()})
+    inputs.update(
+        {f"{v}__omega": f"{root}/{v}/omega.parquet" for v in PLAN.panel_variants()}
+    )
     inputs["split"] = interaction_split(wildcards)
     if PLAN.has_truth(wildcards.ensemble):
         inputs["truth"] = f"{root}/ground_truth.json"
@@ -279,7 +318,10 @@ def gde_dataset_outputs():
         out += [f"resources/prepared/{name}/{s}.npz" for s in ("train", "test")]
     for g in range(1, config["gde"]["blue_groups"] + 1):
         name = BLUE_DATASET.format(base="{base}", group=g)
-        out += [f"resources/prepared/{name}/{f}" for f in ("train.npz", "test.npz", "blue_thresholds.json")]
+        out += [
+            f"resources/prepared/{name}/{f}"
+            for f in ("train.npz", "test.npz", "blue_thresholds.json")
+        ]
     return out
 
 
@@ -293,7 +335,9 @@ def gde_fraction_metrics(wildcards):
 def width_measure_inputs(wildcards):
     """Per state, the features of the base (``<state>__a1``) and of every α = 1/k (``<state>__a<k>``)."""
     return {
-        f"{state}__a{k}": PLAN.feature_files(PLAN.width_pair(wildcards.arch, k)["narrow"].name, state)
+        f"{state}__a{k}": PLAN.feature_files(
+            PLAN.width_pair(wildcards.arch, k)["narrow"].name, state
+        )
         for state in PLAN.width_states()
         for k in PLAN.width_denominators()
     }
@@ -318,7 +362,6 @@ def width_report_inputs(wildcards):
             if e.info["arch"] == arch
             for f in PLAN.metrics_files(e.name)
         ],
-        "counts": "results/width/member_counts.csv",
     }
 
 
@@ -419,10 +462,6 @@ def width_targets():
             f"results/width/{arch}/accuracy.csv",
         ]
     return targets
-
-
-def toy_condition(wildcards):
-    return PLAN.toy[wildcards.condition]
 
 
 def toy_targets():

@@ -1,31 +1,34 @@
 # The toy setting of Duzgun, Jelassi, Li (2024, §4, App. C; featurelab.toy): one job per
-# width condition and seed trains all the condition's networks side by side; one job draws
+# seed trains every width condition, each condition's networks side by side; one job draws
 # Fig 5 and states whether the wide network keeps the multiplication vectors that the
 # concatenations of narrow networks lose.
 
 
-rule toy_condition:
+rule toy_seed:
     output:
-        curves="results/toy/runs/{condition}/seed{seed}.npz",
-        summary="results/toy/runs/{condition}/seed{seed}.json",
+        curves=expand(
+            "results/toy/runs/{condition}/seed{{seed}}.npz", condition=PLAN.toy
+        ),
+        summaries=expand(
+            "results/toy/runs/{condition}/seed{{seed}}.json", condition=PLAN.toy
+        ),
     log:
-        "results/logs/toy/{condition}_seed{seed}.log",
+        "results/logs/toy/seed{seed}.log",
     benchmark:
-        "results/benchmarks/toy/{condition}_seed{seed}.tsv"
+        "results/benchmarks/toy/seed{seed}.tsv"
     wildcard_constraints:
-        condition="|".join(PLAN.toy) or "w0x0",
         seed=r"\d+",
     conda:
         "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=30,
+        runtime=60,
     params:
         toy=config["toy"],
-        condition=toy_condition,
+        conditions=PLAN.toy,
     script:
-        "../scripts/toy_condition.py"
+        "../scripts/toy_seed.py"
 
 
 rule toy_figures:

@@ -13,6 +13,8 @@
 
 localrules:
     unpack_member,
+    unpack_activations,
+    unpack_features,
 
 
 rule train_member:
@@ -27,7 +29,7 @@ rule train_member:
     benchmark:
         "results/benchmarks/train/{model}.tsv"
     wildcard_constraints:
-        model=f"(?!(?:{PACKED})-s\\d+(?:/|$)){MODEL_ID}",
+        model=SOLO_MODEL,
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -54,7 +56,7 @@ rule train_pack:
     benchmark:
         "results/benchmarks/train/{pack}.tsv"
     wildcard_constraints:
-        pack=r"[A-Za-z0-9_.-]+-p\d+",
+        pack=PACK_ID,
     conda:
         "../envs/torch.yaml"
     threads: 1

@@ -24,25 +24,6 @@ rule holdout_dataset:
         "../scripts/holdout_dataset.py"
 
 
-rule width_counts:
-    output:
-        table=report(
-            "results/width/member_counts.csv",
-            caption="../report/width/member_counts.rst",
-            category="Width",
-            labels={"table": "N_f and N_p"},
-        ),
-        markdown="results/width/member_counts.md",
-    log:
-        "results/logs/width/member_counts.log",
-    conda:
-        "../envs/analysis.yaml"
-    params:
-        counts=PLAN.width_counts(),
-    script:
-        "../scripts/width_counts.py"
-
-
 rule width_measure:
     # every FSE/FSG/FP/residual measurement of one architecture: each α and state
     input:
@@ -130,6 +111,8 @@ rule width_report:
         arch="resnet18|vgg16",
     conda:
         "../envs/analysis.yaml"
+    params:
+        counts=PLAN.width_counts(),
     script:
         "../scripts/width_report.py"
 
@@ -142,8 +125,14 @@ rule width_summary:
         findings=expand(
             "results/width/{arch}/findings.json", arch=config["width"]["archs"]
         ),
-        counts="results/width/member_counts.csv",
     output:
+        counts=report(
+            "results/width/member_counts.csv",
+            caption="../report/width/member_counts.rst",
+            category="Width",
+            labels={"table": "N_f and N_p"},
+        ),
+        counts_md="results/width/member_counts.md",
         summary="results/width/summary.json",
         table3=report(
             "results/width/table3.csv",
@@ -159,5 +148,6 @@ rule width_summary:
     params:
         archs=config["width"]["archs"],
         settings=config["width"],
+        counts=PLAN.width_counts(),
     script:
         "../scripts/width_summary.py"

@@ -15,11 +15,12 @@ from featurelab.figures import save
 from featurelab.files import read_json, write_json
 from featurelab.width import figures as W
 from featurelab.width import tables as T
+from featurelab.width.counts import counts_table
 
 with logged(snakemake.log[0]):
     arch, out = snakemake.wildcards.arch, snakemake.output
     m = pd.read_csv(snakemake.input.measurements)
-    counts = pd.read_csv(snakemake.input.counts)
+    counts = counts_table(snakemake.params.counts)
     counts = counts[counts.arch == arch]
     agg = T.aggregate(m)
     agg.to_csv(out.aggregate, index=False)

@@ -10,10 +10,14 @@ import pandas as pd
 
 from featurelab.files import read_json, write_json
 from featurelab.width import tables as T
+from featurelab.width.counts import counts_table
 
 with logged(snakemake.log[0]):
     archs = snakemake.params.archs
-    counts = pd.read_csv(snakemake.input.counts)
+    counts = counts_table(snakemake.params.counts)
+    counts.to_csv(snakemake.output.counts, index=False)
+    Path(snakemake.output.counts_md).write_text(T.to_markdown(counts, digits=3))
+    log(f"N_f and N_p:\n{counts.to_string(index=False)}")
     aggs = {a: pd.read_csv(f) for a, f in zip(archs, snakemake.input.aggregates)}
     table3 = T.table_residual_fp(aggs, {a: counts[counts.arch == a] for a in archs})
     table3.to_csv(snakemake.output.table3, index=False)

@@ -163,27 +163,33 @@ def test_no_file_rebuilds_a_generated_name():
             assert not re.search(p, text), f"{path.relative_to(ROOT)} builds a generated name ({p})"
 
 
-#: Jobs per rule that `snakemake -n` plans for each preset, as before the restructuring.
+#: Jobs per rule that `snakemake -n` plans for each config. The trainings and extractions are
+#: the ones planned before the restructuring into the zoo (the CPU tier, the previous default:
+#: 61 train_member, 39 extract_member, 22 extract_width_member; paper000: 174 and 174; paper002:
+#: 170 train_member and 159 train_pack for 2,528 packed members); what changed is that cheap
+#: steps share a job (one per ensemble or study instead of one per variant, condition or
+#: member), the epoch activations come with a model's extraction, and a pack's members are
+#: extracted by one job per pack (extract_pack, unpack_features) instead of one per member.
 PLANNED = {
-    "config.yaml": {"synthetic_world": 1, "synthetic_gde_world": 1, "theory_figures": 1, "toy_condition": 4,
-                    "width_counts": 1, "blue_group_dataset": 5, "holdout_dataset": 1, "superclass_dataset": 3,
-                    "toy_figures": 1, "train_member": 61, "extract_epochs": 6, "extract_member": 39,
-                    "gde_fractions": 1, "training_summary": 15, "extract_width_member": 22,
-                    "interaction_tensor": 19, "gde_tables": 1, "interaction_epochs_figure": 1,
-                    "interaction_ground_truth": 1, "interaction_main_figures": 1, "interaction_panels": 8,
-                    "theory_vs_experiment": 1, "width_measure": 4, "interaction_summary": 1,
-                    "theory_truth_scores": 1, "width_report": 1, "width_summary": 1, "all": 1},
+    "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
+        "train_pack": 7, "extract_pack": 7, "unpack_member": 36, "gde_fractions": 1, "unpack_activations": 16,
+        "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
+        "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
+        "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_summary": 1, "all": 1},
+    "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
+        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 61, "extract_member": 39,
+        "gde_fractions": 1, "extract_width_member": 22, "interaction_epochs": 1, "interaction_tensors": 1,
+        "training_summary": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
+        "width_measure": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_report": 1,
+        "width_summary": 1, "all": 1},
     "presets/paper000.yaml": {"download_cifar10": 1, "download_svhn": 1, "theory_figures": 1, "prepare_dataset": 2,
-                              "blue_group_dataset": 5, "superclass_dataset": 3, "train_member": 174,
-                              "extract_epochs": 20, "extract_member": 174, "gde_fractions": 1,
-                              "training_summary": 22, "interaction_tensor": 51, "gde_tables": 1,
-                              "interaction_epochs_figure": 1, "interaction_main_figures": 3,
-                              "interaction_panels": 21, "theory_vs_experiment": 3, "interaction_summary": 3,
-                              "all": 1},
-    "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "width_counts": 1, "prepare_dataset": 1,
-                              "holdout_dataset": 1, "train_member": 170, "train_pack": 159,
-                              "extract_width_member": 2698, "training_summary": 10, "unpack_member": 2528,
-                              "width_measure": 16, "width_report": 2, "width_summary": 1, "all": 1},
+        "gde_datasets": 1, "train_member": 174, "extract_member": 174, "gde_fractions": 1, "interaction_epochs": 1,
+        "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,
+        "theory_vs_experiment": 3, "all": 1},
+    "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "prepare_dataset": 1,
+        "holdout_dataset": 1, "train_member": 170, "train_pack": 159, "extract_pack": 159,
+        "extract_width_member": 170, "unpack_member": 2528, "training_summary": 1, "unpack_features": 2528,
+        "width_measure": 2, "width_report": 2, "width_summary": 1, "all": 1},
 }
 
 

@@ -109,7 +109,7 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     narrow = zoo_models(cfg, "w_resnet18_a2")
     init = read_activations(tmp_path / f"results/zoo/{narrow[3]}/features/init/val.parquet")
     assert init.activation.shape == (40, 16) and init.metadata["state"] == "init"
-    m = pd.read_csv(width / "resnet18/trained/a2.csv")
+    m = pd.read_csv(width / "resnet18/measurements.csv")
     assert {"fsg", "fsg_reverse", "fp_concat", "fp_appended_base", "fse_shuffled"} <= set(m.quantity)
     for f in ("fig1.png", "fig2.csv", "fig3.png", "fig4.csv", "fig7.png", "fig8.png", "shuffled_regression.md",
               "accuracy.csv"):
@@ -128,10 +128,11 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
             continue
         df = pd.read_csv(csv)
         assert len(df) > 0, f"{csv} has no rows"
-        numbers = df.select_dtypes("number")
-        assert not np.isinf(numbers.to_numpy(dtype=float)).any(), f"{csv} holds infinities"
-        empty = [c for c in numbers.columns if numbers[c].notna().sum() == 0]
-        assert not empty, f"{csv}: columns {empty} hold no number"
+        numbers = df.select_dtypes("number").to_numpy(dtype=float)
+        assert not np.isinf(numbers).any(), f"{csv} holds infinities"
+        # a column may be empty where the data has nothing to show (no point every tiny member gets
+        # right has no high-confidence density), never the whole figure
+        assert np.isfinite(numbers).any(), f"{csv} holds no finite number"
 
     again = snakemake(repo_root, tmp_path, cfg, "-n", "--cores", "2")
     assert "Nothing to be done" in again.stdout + again.stderr

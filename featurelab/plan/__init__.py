@@ -111,9 +111,21 @@ class Plan:
                 "seed": m.seed, "recipe_name": m.recipe, "recipe": self.config["recipes"][m.recipe],
                 "device": self.config["device"]}
 
-    def packed_groups(self) -> list[str]:
-        """The model groups (:attr:`Model.group`) that train in packs."""
-        return sorted({self.models[ms[0]].group for ms in self.packs.values()})
+    def packed_groups(self, needing: str | None = None) -> list[str]:
+        """The model groups (:attr:`Model.group`) that train in packs; with ``needing``
+        (``activations`` or ``features``), those of them a study reads that of."""
+        wanted = {"activations": set(self.activation_models()), "features": set(self.feature_models()),
+                  None: set(self.models)}[needing]
+        return sorted({self.models[m].group for ms in self.packs.values() for m in ms if m in wanted})
+
+    def pack_extraction(self, pack: str) -> dict[str, Any]:
+        """What one pack's extraction job writes for each of its models: the activations
+        (extract.layers × extract.splits, and each model's Fig 2a epochs) when a study reads
+        them of some model of the group, the width study's features likewise."""
+        group = self.models[self.packs[pack][0]].group
+        return {"activations": group in self.packed_groups("activations"),
+                "features": group in self.packed_groups("features"),
+                "epochs": {m: self.model_epochs(m) for m in self.packs[pack]}}
 
     # ---- ensembles and their files
     def ensemble_models(self, name: str) -> list[str]:

@@ -86,3 +86,19 @@ def member_counts(arch: str, alphas: Sequence[float | str], num_classes: int = 1
             "n_p": -(-base // params),
         })
     return pd.DataFrame(rows, columns=["alpha", "width", "feature_dim", "params", "params_ratio", "n_f", "n_p"])
+
+
+def counts_table(plan_counts: dict) -> "pd.DataFrame":
+    """The N_f/N_p table of every architecture (:func:`member_counts`), with the members the
+    workflow trains beside it; ``plan_counts``: :meth:`featurelab.plan.Plan.width_counts`."""
+    import pandas as pd
+
+    c = plan_counts
+    tables = []
+    for arch in c["archs"]:
+        t = member_counts(arch, c["alphas"], num_classes=c["num_classes"], in_channels=c["in_channels"],
+                          base_width=c["base_width"])
+        t.insert(0, "arch", arch)
+        t["members_trained"] = c["members"][arch]
+        tables.append(t)
+    return pd.concat(tables, ignore_index=True)

@@ -353,37 +353,64 @@ def width_measure_counts(wildcards):
 
 
 def width_report_inputs(wildcards):
-    arch = wildcards.arch
-    return {
-        "measurements": f"results/width/{arch}/measurements.csv",
-        "metrics": [
+    """Per architecture, its measurements and its members' metrics."""
+    inputs = {}
+    for arch in config["width"]["archs"]:
+        inputs[f"{arch}__measurements"] = f"results/width/{arch}/measurements.csv"
+        inputs[f"{arch}__metrics"] = [
             f
             for e in PLAN.width.values()
             if e.info["arch"] == arch
             for f in PLAN.metrics_files(e.name)
-        ],
-    }
+        ]
+    return inputs
 
 
-WIDTH_FIGURES = ["fig1", "fig2", "fig3", "fig4"]
-WIDTH_INIT_FIGURES = ["fig7", "fig8"] if config["width"]["random_init"] else []
+#: The width study's figures: (FSG of the trained networks, reverse, FP, residuals; FSG and
+#: reverse at initialisation) and their labels in the report.
+WIDTH_FIGURES = {
+    "fig1": "Fig 1: FSG",
+    "fig2": "Fig 2: reverse FSG",
+    "fig3": "Fig 3: FP",
+    "fig4": "Fig 4: residuals",
+}
+WIDTH_INIT_FIGURES = (
+    {"fig7": "Fig 7: FSG at init", "fig8": "Fig 8: reverse FSG at init"}
+    if config["width"]["random_init"]
+    else {}
+)
+WIDTH_TABLES = {
+    "shuffled_regression": "Tables 4-5: shuffled regression",
+    "accuracy": "Table 2: accuracy",
+}
 
 
-def width_init_figures():
-    """Figs 7-8 (FSG of the networks at their random initialisation), outputs of width_report
-    when the study analyses the initialisation (width.random_init)."""
-    titles = {"fig7": "Fig 7: FSG at init", "fig8": "Fig 8: reverse FSG at init"}
-    outputs = {}
-    for fig in WIDTH_INIT_FIGURES:
-        outputs[fig] = report(
-            f"results/width/{{arch}}/{fig}.png",
-            caption=f"../report/width/{fig}.rst",
-            category="Width",
-            subcategory="{arch}",
-            labels={"figure": titles[fig]},
-        )
-        outputs[f"{fig}_csv"] = f"results/width/{{arch}}/{fig}.csv"
-    return outputs
+def width_report_outputs():
+    """Per architecture: Figs 1-4 (and 7-8), Tables 2 and 4-5, the aggregate and the findings."""
+    out = {}
+    for arch in config["width"]["archs"]:
+        root = f"results/width/{arch}"
+        for fig, label in {**WIDTH_FIGURES, **WIDTH_INIT_FIGURES}.items():
+            out[f"{arch}__{fig}"] = report(
+                f"{root}/{fig}.png",
+                caption=f"../report/width/{fig}.rst",
+                category="Width",
+                subcategory=arch,
+                labels={"figure": label},
+            )
+            out[f"{arch}__{fig}_csv"] = f"{root}/{fig}.csv"
+        for table, label in WIDTH_TABLES.items():
+            out[f"{arch}__{table}"] = report(
+                f"{root}/{table}.csv",
+                caption=f"../report/width/{table}.rst",
+                category="Width",
+                subcategory=arch,
+                labels={"table": label},
+            )
+            out[f"{arch}__{table}_md"] = f"{root}/{table}.md"
+        out[f"{arch}__aggregate"] = f"{root}/aggregate.csv"
+        out[f"{arch}__findings"] = f"{root}/findings.json"
+    return out
 
 
 # ---------------------------------------------------------------- targets
@@ -455,7 +482,7 @@ def width_targets():
         targets += expand(
             "results/width/{arch}/{fig}.png",
             arch=arch,
-            fig=WIDTH_FIGURES + WIDTH_INIT_FIGURES,
+            fig=[*WIDTH_FIGURES, *WIDTH_INIT_FIGURES],
         )
         targets += [
             f"results/width/{arch}/shuffled_regression.csv",

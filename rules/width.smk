@@ -51,81 +51,11 @@ rule width_measure:
 
 
 rule width_report:
+    # every architecture's figures and tables, Table 3 over them, the N_f/N_p table, the summary
     input:
         unpack(width_report_inputs),
     output:
-        **width_init_figures(),
-        fig1=report(
-            "results/width/{arch}/fig1.png",
-            caption="../report/width/fig1.rst",
-            category="Width",
-            subcategory="{arch}",
-            labels={"figure": "Fig 1: FSG"},
-        ),
-        fig1_csv="results/width/{arch}/fig1.csv",
-        fig2=report(
-            "results/width/{arch}/fig2.png",
-            caption="../report/width/fig2.rst",
-            category="Width",
-            subcategory="{arch}",
-            labels={"figure": "Fig 2: reverse FSG"},
-        ),
-        fig2_csv="results/width/{arch}/fig2.csv",
-        fig3=report(
-            "results/width/{arch}/fig3.png",
-            caption="../report/width/fig3.rst",
-            category="Width",
-            subcategory="{arch}",
-            labels={"figure": "Fig 3: FP"},
-        ),
-        fig3_csv="results/width/{arch}/fig3.csv",
-        fig4=report(
-            "results/width/{arch}/fig4.png",
-            caption="../report/width/fig4.rst",
-            category="Width",
-            subcategory="{arch}",
-            labels={"figure": "Fig 4: residuals"},
-        ),
-        fig4_csv="results/width/{arch}/fig4.csv",
-        shuffled=report(
-            "results/width/{arch}/shuffled_regression.csv",
-            caption="../report/width/shuffled_regression.rst",
-            category="Width",
-            subcategory="{arch}",
-            labels={"table": "Tables 4-5: shuffled regression"},
-        ),
-        shuffled_md="results/width/{arch}/shuffled_regression.md",
-        accuracy=report(
-            "results/width/{arch}/accuracy.csv",
-            caption="../report/width/accuracy.rst",
-            category="Width",
-            subcategory="{arch}",
-            labels={"table": "Table 2: accuracy"},
-        ),
-        accuracy_md="results/width/{arch}/accuracy.md",
-        aggregate="results/width/{arch}/aggregate.csv",
-        findings="results/width/{arch}/findings.json",
-    log:
-        "results/logs/width/{arch}_report.log",
-    wildcard_constraints:
-        arch="resnet18|vgg16",
-    conda:
-        "../envs/analysis.yaml"
-    params:
-        counts=PLAN.width_counts(),
-    script:
-        "../scripts/width_report.py"
-
-
-rule width_summary:
-    input:
-        aggregates=expand(
-            "results/width/{arch}/aggregate.csv", arch=config["width"]["archs"]
-        ),
-        findings=expand(
-            "results/width/{arch}/findings.json", arch=config["width"]["archs"]
-        ),
-    output:
+        **width_report_outputs(),
         counts=report(
             "results/width/member_counts.csv",
             caption="../report/width/member_counts.rst",
@@ -133,7 +63,6 @@ rule width_summary:
             labels={"table": "N_f and N_p"},
         ),
         counts_md="results/width/member_counts.md",
-        summary="results/width/summary.json",
         table3=report(
             "results/width/table3.csv",
             caption="../report/width/table3.rst",
@@ -141,13 +70,15 @@ rule width_summary:
             labels={"table": "Table 3: residual FP"},
         ),
         table3_md="results/width/table3.md",
+        summary="results/width/summary.json",
     log:
-        "results/logs/width/summary.log",
+        "results/logs/width/report.log",
     conda:
         "../envs/analysis.yaml"
     params:
         archs=config["width"]["archs"],
         settings=config["width"],
         counts=PLAN.width_counts(),
+        init=PLAN.width_states() == ["trained", "init"],
     script:
-        "../scripts/width_summary.py"
+        "../scripts/width_report.py"

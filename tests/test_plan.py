@@ -175,13 +175,13 @@ PLANNED = {
         "train_pack": 7, "extract_pack": 7, "unpack_member": 36, "gde_fractions": 1, "unpack_activations": 16,
         "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
         "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
-        "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_summary": 1, "all": 1},
+        "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1},
     "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
         "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 61, "extract_member": 39,
         "gde_fractions": 1, "extract_width_member": 22, "interaction_epochs": 1, "interaction_tensors": 1,
         "training_summary": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_measure": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_report": 1,
-        "width_summary": 1, "all": 1},
+        "all": 1},
     "presets/paper000.yaml": {"download_cifar10": 1, "download_svhn": 1, "theory_figures": 1, "prepare_dataset": 2,
         "gde_datasets": 1, "train_member": 174, "extract_member": 174, "gde_fractions": 1, "interaction_epochs": 1,
         "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,
@@ -189,7 +189,7 @@ PLANNED = {
     "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "prepare_dataset": 1,
         "holdout_dataset": 1, "train_member": 170, "train_pack": 159, "extract_pack": 159,
         "extract_width_member": 170, "unpack_member": 2528, "training_summary": 1, "unpack_features": 2528,
-        "width_measure": 2, "width_report": 2, "width_summary": 1, "all": 1},
+        "width_measure": 2, "width_report": 1, "all": 1},
 }
 
 

@@ -1,18 +1,25 @@
 """Training throughput on the CPU: the options of the fast path against today's plain loop.
 
-Part 1 (``--options``, the default): trains members of the default config's network on a
-synthetic world with featurelab's own training code, for a few epochs, once per option:
+Part 1 (``--options``, the default): trains members of the default config's network
+(``config.yaml``: the ``synth`` ensemble's width, the ``small`` recipe's batch and learning
+rate, its world's image size and training set) on a synthetic world with featurelab's own
+training code, for a few epochs, once per option:
 
-* ``plain``: today's loop (float32, contiguous tensors, one thread per job);
+* ``plain``: the workflow's loop (float32, contiguous tensors, one thread per job);
 * ``channels_last``: NHWC memory layout;
-* ``compile``: ``torch.compile`` (inductor on the CPU; the compilation is timed apart);
-* ``pack<G>``: G members trained as one grouped network (featurelab.training.packed);
-* ``threads2``: one job with two threads, against two one-thread jobs side by side
-  (the aggregate images/s of the machine, which is what a workflow run sees).
+* ``compile``: ``torch.compile`` (inductor on the CPU); the first run's compilation starts
+  from an empty inductor cache, as a fresh machine's first job would, and is printed apart;
+* ``pack<G>``: G members trained as one grouped network (featurelab.training.packed), and
+  ``pack<G>+cl`` the same in channels-last;
+* ``2 jobs x 1 thread`` against ``1 job x 2 threads``: the machine's images/s with two
+  one-thread processes side by side against one two-thread process (timed inside the
+  processes, start-up excluded), which is what a workflow run with ``--cores 2`` chooses.
 
-Each option trains twice from the same seed and says whether the weights came out bit for
-bit the same (run-to-run determinism on one machine), and how far they are from the plain
-loop's (max |Δw|).
+Each option trains ``--repeats`` times from the same seeds, reports its best images/s per
+member, and says whether the weights came out bit for bit the same every time (run-to-run
+determinism on one machine), and how far they are from the plain loop's (max |Δw|: after
+a few epochs any change of rounding grows to the size of the weights, so this says
+"different numbers", not "worse").
 
 Part 2 (``--loader``): the fast path against a DataLoader baseline (the data normalised per
 batch on the host and copied to the device), CPU and CUDA when present.
@@ -37,7 +44,10 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# torch.compile's first run in a fresh process, from an empty on-disk cache
+os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-inductor-")
 
+from featurelab.config import load_config  # noqa: E402
 from featurelab.data.prepared import Split, save_split  # noqa: E402
 from featurelab.data.synthetic import WorldConfig, class_names, generate_split  # noqa: E402
 from featurelab.models import build_model, count_parameters  # noqa: E402
@@ -45,7 +55,7 @@ from featurelab.training import Recipe, load_member, to_input, train_member, tra
 
 
 def world(n_train: int, image_size: int) -> Split:
-    cfg = WorldConfig(n_train=n_train, n_test=10, image_size=image_size, seed=0)
+    cfg = WorldConfig(n_train=n_train, n_val=0, n_test=10, image_size=image_size, seed=0)
     images, labels, _ = generate_split(cfg, "train")
     return Split(images, labels, tuple(class_names(cfg)))
 
@@ -60,9 +70,10 @@ def max_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
 
 def train_once(option: str, split: Split, args, out: Path, seeds: list[int]) -> tuple[float, list[Path]]:
     """Train ``seeds`` with ``option``; returns the images/s per member and the weight files."""
-    recipe = Recipe(lr=0.05, batch_size=args.batch, max_epochs=args.epochs, stop_at_train_acc=None)
+    recipe = Recipe(lr=args.lr, batch_size=args.batch, max_epochs=args.epochs, stop_at_train_acc=None)
     kw = dict(arch="resnet18", width=args.width, recipe=recipe, device="cpu", log=lambda s: None)
-    fast = {"channels_last": option == "channels_last", "compile": option == "compile", "amp": "fp32"}
+    fast = {"channels_last": "channels_last" in option or option.endswith("+cl"), "compile": option == "compile",
+            "amp": "fp32"}
     paths = [out / f"{option}_s{s}.pt" for s in seeds]
     t0 = time.perf_counter()
     if option.startswith("pack"):
@@ -77,20 +88,27 @@ def train_once(option: str, split: Split, args, out: Path, seeds: list[int]) -> 
 def concurrent(args, data: Path, out: Path, jobs: int, threads: int) -> float:
     """Aggregate images/s of ``jobs`` processes side by side, each training one member with
     ``threads`` threads (what a workflow run with --cores 2 does)."""
-    code = ("import sys, torch; sys.path.insert(0, %r)\n"
+    code = ("import sys, time, torch; sys.path.insert(0, %r)\n"
             "from featurelab.data.prepared import load_split\n"
             "from featurelab.training import Recipe, train_member\n"
-            "train_member(load_split(%r), arch='resnet18', width=%r, seed=int(sys.argv[1]), "
-            "recipe=Recipe(lr=0.05, batch_size=%d, max_epochs=%d, stop_at_train_acc=None), device='cpu', "
+            "split = load_split(%r)\n"
+            "t0 = time.time()\n"
+            "train_member(split, arch='resnet18', width=%r, seed=int(sys.argv[1]), "
+            "recipe=Recipe(lr=%r, batch_size=%d, max_epochs=%d, stop_at_train_acc=None), device='cpu', "
             "threads=%d, out_path=sys.argv[2], state_path=sys.argv[2] + '.state', log=lambda s: None)\n"
-            % (str(ROOT), str(data), args.width, args.batch, args.epochs, threads))
-    t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(j), str(out / f"c{jobs}x{threads}_{j}.pt")])
-             for j in range(jobs)]
+            "print(t0, time.time())\n"
+            % (str(ROOT), str(data), args.width, args.lr, args.batch, args.epochs, threads))
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(j), str(out / f"c{jobs}x{threads}_{j}.pt")],
+                              stdout=subprocess.PIPE, text=True) for j in range(jobs)]
+    spans = []
     for p in procs:
-        if p.wait():
+        stdout, _ = p.communicate()
+        if p.returncode:
             sys.exit("a concurrent training failed")
-    return jobs * args.n_train * args.epochs / (time.perf_counter() - t0)
+        spans.append([float(t) for t in stdout.split()[-2:]])
+    # from the first process's first step to the last one's end: start-up excluded
+    wall = max(e for _, e in spans) - min(s for s, _ in spans)
+    return jobs * args.n_train * args.epochs / wall
 
 
 def options_part(args) -> None:
@@ -98,17 +116,18 @@ def options_part(args) -> None:
     model = build_model("resnet18", split.num_classes, args.width)
     print(f"torch {torch.__version__}; ResNet-18 width {args.width} ({count_parameters(model):,} parameters), "
           f"{args.image_size}x{args.image_size} images, {args.n_train} images x {args.epochs} epochs, "
-          f"batch {args.batch}, one thread per job")
+          f"batch {args.batch}, lr {args.lr}, one thread per job, best of {args.repeats}")
     print(f"{'option':14s} {'img/s/member':>12s} {'vs plain':>9s} {'run-to-run':>11s} {'max |Δw| vs plain':>18s}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         rows, plain_w = {}, None
-        options = ["plain", "channels_last"] + (["compile"] if args.compile else []) + [f"pack{g}" for g in args.pack]
+        options = (["plain", "channels_last"] + (["compile"] if args.compile else [])
+                   + [f"pack{g}{cl}" for g in args.pack for cl in ("", "+cl")])
         for option in options:
-            g = int(option[4:]) if option.startswith("pack") else 1
+            g = int(option[4:].removesuffix("+cl")) if option.startswith("pack") else 1
             seeds = list(range(g))
             speeds, files = [], []
-            for rep in range(2):
+            for rep in range(args.repeats):
                 (out / option).mkdir(exist_ok=True)
                 rep_dir = out / option / str(rep)
                 rep_dir.mkdir()
@@ -118,7 +137,7 @@ def options_part(args) -> None:
                 files.append(paths)
                 if option == "compile" and rep == 0:
                     print(f"  (compile: first run {time.perf_counter() - t_compile:.1f} s including compilation)")
-            same = all(max_diff(weights(a), weights(b)) == 0.0 for a, b in zip(*files))
+            same = all(max_diff(weights(a), weights(b)) == 0.0 for a, *rest in zip(*files) for b in rest)
             w0 = weights(files[0][0])
             if option == "plain":
                 plain_w = w0
@@ -204,16 +223,21 @@ def loader_part(args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--loader", action="store_true", help="part 2: the fast path against a DataLoader")
-    ap.add_argument("--width", type=float, default=0.125, help="part 1: the network's width factor")
-    ap.add_argument("--image-size", type=int, default=32)
-    ap.add_argument("--n-train", type=int, default=1000)
+    default = load_config(ROOT / "config.yaml")
+    world_cfg, recipe = default["data"]["synthetic"], default["recipes"]["small"]
+    ap.add_argument("--width", type=float, default=default["ensembles"]["synth"]["width"],
+                    help="part 1: the network's width factor (config.yaml's synth ensemble)")
+    ap.add_argument("--image-size", type=int, default=world_cfg["image_size"])
+    ap.add_argument("--n-train", type=int, default=world_cfg["n_train"])
+    ap.add_argument("--lr", type=float, default=recipe["lr"])
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pack", type=int, nargs="*", default=[4])
     ap.add_argument("--no-compile", dest="compile", action="store_false")
     ap.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.125], help="part 2")
     ap.add_argument("--steps", type=int, default=10, help="part 2: timed steps (CPU)")
     ap.add_argument("--gpu-steps", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=recipe["batch_size"])
     ap.add_argument("--threads", type=int, default=torch.get_num_threads(), help="part 2")
     ap.add_argument("--images", type=int, default=5000, help="part 2")
     args = ap.parse_args()

@@ -220,6 +220,25 @@ def test_plain_cpu_path_unchanged_by_the_fast_options(world, tmp_path):
     assert all(torch.equal(out[0][k], out[1][k]) for k in out[0])
 
 
+def test_channels_last_on_cpu_is_reproducible_run_to_run(world, tmp_path):
+    """config.yaml trains in channels-last on the CPU: a member and a pack come out bit for
+    bit the same when trained twice."""
+    train, _ = world
+    recipe = Recipe(lr=0.05, batch_size=32, max_epochs=1, stop_at_train_acc=None)
+    fast = {"amp": "fp32", "channels_last": True, "compile": False}
+    solo, packs = [], []
+    for i in range(2):
+        train_member(train, arch="resnet18", width=1 / 16, seed=0, recipe=recipe, subset_size=96,
+                     out_path=tmp_path / f"m{i}.pt", state_path=tmp_path / f"s{i}.pt", device="cpu", threads=1,
+                     log=lambda s: None, fast=fast)
+        solo.append(torch.load(tmp_path / f"m{i}.pt", weights_only=False)["state_dict"])
+        (tmp_path / f"p{i}").mkdir()
+        _pack(world, tmp_path / f"p{i}", recipe=recipe, seeds=[0, 1], fast=fast)
+        packs.append(load_member(tmp_path / f"p{i}" / "member1.pt")[1]["state_dict"])
+    assert all(torch.equal(solo[0][k], solo[1][k]) for k in solo[0])
+    assert all(torch.equal(packs[0][k], packs[1][k]) for k in packs[0])
+
+
 def _workflow_config(pack=True):
     return {
         "data": {"synthetic": {"n_train": 200, "n_test": 60, "num_classes": 4, "seed": 1}},

@@ -1,4 +1,4 @@
-"""The figures of Jiang, Baek, Kolter (2024) §4 (Jiang, Baek, Kolter, ICLR 2024) drawn from numbers: Figs 2a-c
+"""The figures of Jiang, Baek, Kolter (ICLR 2024) §4 drawn from numbers: Figs 2a-c
 (feature frequency), 3a-c (confidence, models per feature, shared features against
 shared error) and 8 (Λ blocks).
 

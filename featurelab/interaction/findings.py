@@ -1,5 +1,5 @@
 """The interaction study's findings as numbers with verdicts: observations O.1-O.4 of
-Jiang, Baek, Kolter (2024) §4 (Jiang, Baek, Kolter, ICLR 2024) and, on the synthetic world, how the
+Jiang, Baek, Kolter (ICLR 2024) §4 and, on the synthetic world, how the
 tensor's features recover the true motifs (ground truth written by the generator).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The figures of Jiang, Baek, Kolter (2024) §4 and App. F (Jiang, Baek, Kolter, ICLR 2024) that show test
+"""The figures of Jiang, Baek, Kolter (ICLR 2024) §4 and App. F that show test
 images: Fig 1 (per class, the images with the fewest and the most features), Fig 9
 (nearest neighbours under the feature-set similarity), Fig 10 (images holding one
 dominant or one rare feature) and Fig 11 (per-class counts of the top features).

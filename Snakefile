@@ -29,6 +29,7 @@ include: "rules/theory.smk"
 include: "rules/gde.smk"
 include: "rules/width.smk"
 include: "rules/toy.smk"
+include: "rules/contamination.smk"
 
 
 rule all:

@@ -14,6 +14,8 @@ name                        module                                      paper
 ``feature_span_error``      :mod:`featurelab.width.measures`            Duzgun, Jelassi, Li 2024, Def. 2.2
 ``read_activations``,       :mod:`featurelab.activations`               the workflow's activation files
 ``read_ensemble``
+``contamination_curves``    :mod:`featurelab.contamination.numerical`   Zhang et al. 2024, Secs. 3-4, App. F.1
+``selectivity``             :mod:`featurelab.contamination.deep`        Zhang et al. 2024, App. F.3, Eq. 61
 ``generate_split``          :mod:`featurelab.data.synthetic`            the synthetic feature world
 ``train_member``            :mod:`featurelab.training.solo`             Jiang, Baek, Kolter 2024, App. E
 ==========================  ==========================================  =====================================
@@ -29,6 +31,8 @@ _WHERE = {
     "agreement": "theory.closed_forms",
     "blue_intensity": "gde.datasets",
     "feature_span_error": "width.measures",
+    "contamination_curves": "contamination.numerical",
+    "selectivity": "contamination.deep",
     "generate_split": "data.synthetic",
     "WorldConfig": "data.synthetic",
     "read_activations": "activations",

@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from . import plan as P
+from .architecture import stages
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
@@ -132,10 +133,16 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         if ds == "folder" and not data.get("folder"):
             out.append(f"{key}.dataset: 'folder' needs data.folder (the root holding train/ and test/)")
         out += _vgg_problems(config, f"{key}.arch", [ens["arch"]], ds)
+        missing = [layer for layer in config["extract"]["layers"]
+                   if layer.startswith("block") and int(layer[5:]) > stages(ens["arch"])]
+        if missing:
+            out.append(f"{key}.arch: {ens['arch']} has {stages(ens['arch'])} stages, extract.layers asks for "
+                       f"{', '.join(missing)}")
     out += _interaction_problems(config)
     out += _gde_problems(config)
     out += _width_problems(config)
     out += _toy_problems(config)
+    out += _contamination_problems(config)
     return out
 
 
@@ -235,6 +242,29 @@ def _toy_problems(config: dict[str, Any]) -> list[str]:
     if len(totals) > 1:
         out.append(f"toy.conditions: width x count must be the same for every condition (the paper compares "
                    f"concatenations of equal total width); got totals {totals}")
+    return out
+
+
+def _contamination_problems(config: dict[str, Any]) -> list[str]:
+    c = config["contamination"]
+    if not c["enabled"]:
+        return []
+    out = []
+    if c["ensemble"] not in config["ensembles"]:
+        out.append(f"contamination.ensemble: {c['ensemble']!r} is not an ensemble of the config; defined: "
+                   f"{', '.join(sorted(config['ensembles'])) or 'none'}")
+    pad = c["padding"]
+    if pad["enabled"]:
+        out += _recipe_problems(config, "contamination.padding.recipe", pad["recipe"])
+        recipe = config["recipes"].get(pad["recipe"], {})
+        if recipe and (recipe.get("augment") != "crop_flip" or not recipe.get("pad") or not recipe.get("pad_color")):
+            out.append(f"contamination.padding.recipe: {pad['recipe']!r} must pad with a colour (augment: crop_flip, "
+                       "pad > 0, pad_color: [r, g, b]; Zhang et al. 2024, App. F.4: pad 8, pad_color [150, 50, 50])")
+        elif recipe and len(recipe["pad_color"]) != 3:
+            out.append(f"contamination.padding.recipe: pad_color must have 3 values, got {recipe['pad_color']}")
+    if "spheres" in c["numerical"]["runs"] and "identity" in c["numerical"]["runs"]["spheres"]["activations"]:
+        out.append("contamination.numerical.runs.spheres: the identity cannot separate two spheres; use relu, "
+                   "gelu, sigmoid or tanh")
     return out
 
 

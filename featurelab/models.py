@@ -17,9 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .architecture import ARCHITECTURES, LAYERS, RESNET18_CHANNELS, VGG16_CFG, scaled
+from .architecture import (
+    ARCHITECTURES,
+    LAYERS,
+    RESNET18_CHANNELS,
+    RESNET32_BLOCKS,
+    RESNET32_CHANNELS,
+    VGG16_CFG,
+    scaled,
+)
 
-__all__ = ["ARCHITECTURES", "LAYERS", "BasicBlock", "StagedNet", "ResNet18", "VGG16", "build_model",
+__all__ = ["ARCHITECTURES", "LAYERS", "BasicBlock", "StagedNet", "ResNet18", "ResNet32", "VGG16", "build_model",
            "count_parameters"]
 
 
@@ -90,6 +98,31 @@ class ResNet18(StagedNet):
         return F.relu(self.bn1(self.conv1(x)))
 
 
+class ResNet32(StagedNet):
+    """The CIFAR ResNet-32 (He et al., CVPR 2016, §4.2): a 3×3 stem of 16 channels, three
+    stages of five basic blocks (16/32/64 channels times the width factor, stride 2 at the
+    start of stages 2 and 3), global average pooling, one linear layer. Shortcuts that change
+    shape are 1×1 convolutions with batch norm (He et al.'s option B; their CIFAR networks
+    pad with zeros, option A)."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
+        super().__init__()
+        chans = [scaled(c, width) for c in RESNET32_CHANNELS]
+        self.conv1 = nn.Conv2d(in_channels, chans[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(chans[0])
+        stages, cin = [], chans[0]
+        for i, c in enumerate(chans):
+            blocks = [BasicBlock(cin, c, 1 if i == 0 else 2)] + [BasicBlock(c, c, 1) for _ in range(RESNET32_BLOCKS - 1)]
+            stages.append(nn.Sequential(*blocks))
+            cin = c
+        self.stages = nn.ModuleList(stages)
+        self.linear = nn.Linear(chans[-1], num_classes)
+        self.feature_dim = chans[-1]
+
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn1(self.conv1(x)))
+
+
 class VGG16(StagedNet):
     def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
         super().__init__()
@@ -116,6 +149,8 @@ def build_model(arch: str, num_classes: int, width: float = 1.0, in_channels: in
         return ResNet18(num_classes, width, in_channels)
     if arch == "vgg16":
         return VGG16(num_classes, width, in_channels)
+    if arch == "resnet32":
+        return ResNet32(num_classes, width, in_channels)
     raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ARCHITECTURES)}")
 
 

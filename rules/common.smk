@@ -21,6 +21,7 @@ from featurelab.plan import (
     WIDTH_SPLITS,
     Plan,
     gde_world,
+    world_of,
 )
 
 try:
@@ -93,6 +94,11 @@ def world_outputs(name, world):
     )
     out["world"] = f"resources/prepared/{name}/world.json"
     return out
+
+
+def shifted_world(wildcards):
+    """The synthetic world whose shifted test split a rule makes."""
+    return world_of(config, wildcards.world)
 
 
 def synthetic_base_truth(wildcards):
@@ -413,6 +419,117 @@ def width_report_outputs():
     return out
 
 
+# ---------------------------------------------------------------- the contamination study
+
+
+def contamination_deep_inputs(wildcards):
+    """The members' weights and the prepared splits the deep measures run on."""
+    c = config["contamination"]
+    inputs = {m: f"results/zoo/{m}/model.pt" for m in PLAN.contamination_models()}
+    dataset = PLAN.ensembles[c["ensemble"]].dataset
+    inputs.update(
+        {
+            f"split__{s}": f"resources/prepared/{dataset}/{s}.npz"
+            for s in PLAN.contamination_splits()
+        }
+    )
+    return inputs
+
+
+def contamination_padding_inputs(wildcards):
+    """The padded networks, their controls and the test split."""
+    pairs = PLAN.padding_pairs()
+    inputs = {
+        f"{kind}__{i}": f"results/zoo/{m}/model.pt"
+        for kind, models in pairs.items()
+        for i, m in enumerate(models)
+    }
+    dataset = PLAN.ensembles[config["contamination"]["ensemble"]].dataset
+    inputs["test"] = f"resources/prepared/{dataset}/test.npz"
+    return inputs
+
+
+def padding_recipe():
+    c = config["contamination"]
+    if not (c["enabled"] and c["padding"]["enabled"]):
+        return {}
+    return config["recipes"][c["padding"]["recipe"]]
+
+
+#: The contamination study's figures and their labels in the report.
+CONTAMINATION_NUMERICAL = {
+    "fig3": "Fig 3: risks and projections",
+    "fig7": "Fig 7: activation asymmetry",
+    "fig8": "Fig 8: ReLU against linear",
+    "fig9": "Fig 9: regression",
+    "fig10": "Fig 10: activations",
+}
+CONTAMINATION_DEEP = {
+    "fig4": "Figs 4, 11: activation rates",
+    "fig5": "Fig 5: selectivity",
+    "fig15": "Fig 15: mean activations",
+}
+CONTAMINATION_PADDING = {
+    "fig13": "Figs 6c, 13: padded networks",
+    "fig13_filters": "Fig 13: visualised channels",
+}
+
+
+def contamination_report_inputs(wildcards):
+    c = config["contamination"]
+    inputs = {"curves": "results/contamination/numerical/curves.parquet"}
+    inputs["neurons"] = "results/contamination/numerical/neurons.parquet"
+    inputs["setting"] = "results/contamination/numerical/setting.json"
+    if PLAN.contamination_models():
+        inputs["channels"] = "results/contamination/deep/channels.parquet"
+        inputs["accuracy"] = "results/contamination/deep/accuracy.csv"
+    if PLAN.padding_pairs():
+        inputs["padding"] = "results/contamination/padding/measures.parquet"
+        inputs["filters"] = "results/contamination/padding/filters.npz"
+    return inputs
+
+
+def contamination_figures():
+    figs = dict(CONTAMINATION_NUMERICAL)
+    runs = {r["task"] for r in PLAN.contamination_runs()}
+    for fig, task in (("fig9", "regression"), ("fig10", "spheres")):
+        if task not in runs:
+            figs.pop(fig)
+    if PLAN.contamination_models():
+        figs.update(CONTAMINATION_DEEP)
+    if PLAN.padding_pairs():
+        figs.update(CONTAMINATION_PADDING)
+    return figs
+
+
+def contamination_report_outputs():
+    out = {}
+    for fig, label in contamination_figures().items():
+        out[fig] = report(
+            f"results/contamination/{fig}.png",
+            caption=f"../report/contamination/{fig}.rst",
+            category="Contamination",
+            labels={"figure": label},
+        )
+        out[f"{fig}_csv"] = f"results/contamination/{fig}.csv"
+    out["summary"] = report(
+        "results/contamination/summary.json",
+        caption="../report/contamination/summary.rst",
+        category="Contamination",
+        labels={"table": "findings"},
+    )
+    return out
+
+
+def contamination_targets():
+    if not config["contamination"]["enabled"]:
+        return []
+    return [
+        "results/contamination/summary.json",
+        *(f"results/contamination/{fig}.png" for fig in contamination_figures()),
+    ]
+
+
 # ---------------------------------------------------------------- targets
 
 
@@ -436,6 +553,7 @@ def all_targets():
             targets.append(f"results/theory/{name}/estimates_vs_truth.csv")
     targets.append("results/theory/fig4.png")
     targets += gde_targets() + width_targets() + toy_targets()
+    targets += contamination_targets()
     return targets
 
 

@@ -37,6 +37,24 @@ rule synthetic_gde_world:
         "../scripts/synthetic_world.py"
 
 
+rule synthetic_shifted:
+    # the test split of a synthetic world with backgrounds from a disjoint colour range
+    # (the contamination study's out-of-distribution split)
+    output:
+        shifted="resources/prepared/{world}/shifted.npz",
+        shifted_truth="resources/prepared/{world}/shifted_truth.parquet",
+    log:
+        "results/logs/data/{world}_shifted.log",
+    wildcard_constraints:
+        world="synthetic|synthetic_gde",
+    conda:
+        "../envs/data.yaml"
+    params:
+        world=shifted_world,
+    script:
+        "../scripts/synthetic_shifted.py"
+
+
 # The three download rules share scripts/download.py: it fetches the dataset named in
 # params (or copies it from data.mirror) and verifies every file's checksum.
 rule download_cifar10:

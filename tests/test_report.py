@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDY_CATEGORIES = {"Ensembles", "Interaction", "Theory", "GDE", "Width", "Toy"}
+STUDY_CATEGORIES = {"Ensembles", "Interaction", "Theory", "GDE", "Width", "Toy", "Contamination"}
 
 
 def rule_text() -> str:

@@ -35,6 +35,12 @@ def tiny_config(max_epochs=2, members=2, stop=1.0, studies=False):
                       "world": {"n_train": 240}, "subset": 100}
         cfg["width"] = {"enabled": True, "dataset": "synthetic", "validation": 40, "archs": ["resnet18"],
                         "base_width": 0.0625, "alphas": [0.5], "repeats": 1, "recipe": "tiny"}
+        cfg["recipes"]["tiny_pad"] = {**cfg["recipes"]["tiny"], "checkpoint_epochs": [], "augment": "crop_flip",
+                                      "pad": 4, "pad_color": [150, 50, 50]}
+        cfg["contamination"] = {"enabled": True, "ensemble": "tiny",
+                                "numerical": {"iterations": 40, "record_every": 10,
+                                              "setting": {"width": 16, "n_train": 100, "n_test": 100}},
+                                "padding": {"members": 1, "recipe": "tiny_pad", "visualize": 2, "visualize_steps": 5}}
     return cfg
 
 
@@ -118,10 +124,20 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert "fsg_np_val_by_alpha" in wsum["findings"]["resnet18"]["trained"]
     assert len(pd.read_csv(width / "table3.csv")) == 4
 
+    cont = tmp_path / "results/contamination"
+    csum = json.loads((cont / "summary.json").read_text(),
+                      parse_constant=lambda c: pytest.fail(f"{c} in results/contamination/summary.json"))
+    assert csum["numerical"]["iterations"] == 40 and "relu" in csum["numerical"]["classification_code"]
+    assert set(csum["deep"]["stages"]) == {"1", "2", "3", "4"} and "accuracy_drop_under_shift" in csum["deep"]
+    assert set(csum["padding"]["accuracy_padded"]) == {"none", "training colour", "other colour"}
+    assert (tmp_path / "resources/prepared/synthetic/shifted.npz").exists()
+    for f in ("fig3", "fig4", "fig5", "fig7", "fig8", "fig9", "fig10", "fig13", "fig13_filters", "fig15"):
+        assert (cont / f"{f}.png").stat().st_size > 0, f
+
     # every figure of every study is there with the numbers it plots: rows, and finite values
     figures = sorted((tmp_path / "results").rglob("*.png"))
     studies = {p.relative_to(tmp_path / "results").parts[0] for p in figures}
-    assert {"ensembles", "interaction", "theory", "gde", "width"} <= studies, studies
+    assert {"ensembles", "interaction", "theory", "gde", "width", "contamination"} <= studies, studies
     for png in figures:
         csv = png.with_suffix(".csv")
         if not csv.exists():  # the training curves and theory-vs-experiment figures have their table elsewhere
@@ -141,7 +157,8 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert rep.returncode == 0, rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png",
-                 "member_counts.csv", "table3.csv", "shuffled_regression.csv", "fig7.png", "fig8.png"):
+                 "member_counts.csv", "table3.csv", "shuffled_regression.csv", "fig7.png", "fig8.png",
+                 "fig13_filters.png", "fig15.png"):
         assert name in html, name
 
 

@@ -19,8 +19,16 @@ Blue tie (used by the gde study): every image draws a *blue level*
 (``f = blue_tie.rare_pool_min_fraction``, at least ``n_r``). Bluer images then draw
 from a larger rare pool, which is what Jiang, Baek, Kolter (2024) argues breaks GDE.
 
+Background shift (Zhang et al., "Feature Contamination", ICML 2024, Def. 3.1 in image
+form): the ``shifted`` split is the test split with every background drawn from a
+disjoint colour range (red and green shares in :data:`SHIFTED_RG` instead of
+:data:`ID_RG`): the same images, labels, motifs, positions, blue levels and pixel noise;
+only the background pixels change, so the core features (motifs) are intact and the
+background, which carries no label information, is out of distribution.
+
 Everything is a pure function of the config and the seed: the motif bank comes from
-``seed``, the train split from ``seed + 1`` and the test split from ``seed + 2``.
+``seed``, the train split from ``seed + 1`` and the test split (and its shifted copy) from
+``seed + 2``.
 The ground truth of every image (label, dominant/rare, motif ids, positions,
 background colour, blue level, rare pool size) is returned beside the pixels.
 Motif ids are global: ``class·(t_d+t_r) + j``, ``j < t_d`` dominant, else rare.
@@ -40,6 +48,12 @@ CLASS_NAMES_PREFIX = "class"
 #: validation split, when ``n_val`` > 0, is independent of the other two, which do not
 #: change with it).
 SPLITS = {"train": 1, "test": 2, "val": 3}
+#: The test split with backgrounds from a disjoint colour range: the same random stream.
+SHIFTED = "shifted"
+#: The range of a background's red and green shares in the train, test and val splits, and
+#: in the shifted split (disjoint; the blue share, tied to the blue level, is the same).
+ID_RG = (0.15, 0.60)
+SHIFTED_RG = (0.70, 0.95)
 
 
 @dataclass(frozen=True)
@@ -172,10 +186,12 @@ def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray
     same order), ``background`` (list of 3 floats), ``blue_level``, ``rare_pool``.
     """
     cfg.validate()
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    n = {"train": cfg.n_train, "test": cfg.n_test, "val": cfg.n_val}[split]
-    rng = np.random.default_rng([cfg.seed, SPLITS[split]])
+    if split not in (*SPLITS, SHIFTED):
+        raise ValueError(f"split must be one of {', '.join((*SPLITS, SHIFTED))}, got {split!r}")
+    shifted = split == SHIFTED
+    stream = "test" if shifted else split
+    n = {"train": cfg.n_train, "test": cfg.n_test, "val": cfg.n_val}[stream]
+    rng = np.random.default_rng([cfg.seed, SPLITS[stream]])
     masks, colours = motif_bank(cfg)
     S, s, g = cfg.image_size, cfg.motif_size, cfg.grid
     cell = S // g
@@ -186,7 +202,8 @@ def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray
     pool = rare_pool_size(cfg, blue)
 
     # background: red/green drawn freely, blue channel rising with the blue level
-    rg = 0.15 + 0.45 * rng.random((n, 2))
+    lo, hi = SHIFTED_RG if shifted else ID_RG
+    rg = lo + (hi - lo) * rng.random((n, 2))
     b = 0.1 + 0.8 * blue
     background = np.concatenate([rg, b[:, None]], axis=1)
     images = background[:, None, None, :] + cfg.noise * rng.standard_normal((n, S, S, 3))

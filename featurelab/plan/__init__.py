@@ -18,7 +18,9 @@ counts what that saves (:attr:`Plan.trainings_saved`).
   ``gde_blue<g>`` per blue-intensity group, ``gde_frac<f>`` per training fraction of Fig 5b
   (f in thousandths) unless the fraction equals the K̃ = classes condition's training set,
   which then serves as that point;
-* width (Duzgun, Jelassi, Li, 2024): ``w_<arch>_a<k>`` per architecture and α = 1/k.
+* width (Duzgun, Jelassi, Li, 2024): ``w_<arch>_a<k>`` per architecture and α = 1/k;
+* contamination (Zhang et al., ICML 2024, App. F.4): ``cont_padded``, members of the
+  contamination ensemble retrained on colour-padded images.
 
 A user ensemble may not take a generated name, nor the name of a results folder
 (:data:`RESERVED`): the config is refused before any job (:meth:`Plan.name_problems`).
@@ -38,6 +40,7 @@ from .names import (
     BLUE_DATASET,
     FOLDERS,
     HOLDOUT_DATASET,
+    PADDED_ENSEMBLE,
     RESERVED,
     RESERVED_VARIANTS,
     STUDIES,
@@ -60,6 +63,8 @@ from .names import (
 )
 from .studies import (
     _user_ensembles,
+    contamination_ensembles,
+    contamination_runs,
     gde_ensembles,
     generated_names,
     name_problems,
@@ -82,7 +87,8 @@ class Plan:
         self.user = _user_ensembles(config)
         self.gde = gde_ensembles(config)
         self.width = width_ensembles(config)
-        self.ensembles: dict[str, Ensemble] = {**self.user, **self.gde, **self.width}
+        self.contamination = contamination_ensembles(config, self.user)
+        self.ensembles: dict[str, Ensemble] = {**self.user, **self.gde, **self.width, **self.contamination}
         self.models: dict[str, Model] = {}
         for ens in self.ensembles.values():
             for m in ens.models:
@@ -152,8 +158,10 @@ class Plan:
 
     def activation_models(self) -> list[str]:
         """Models whose activations (extract.layers × extract.splits) are written: the members
-        of every ensemble but the width study's (which reads features instead)."""
-        return list(dict.fromkeys(m.id for e in self.ensembles.values() if e.study != "width" for m in e.models))
+        of every ensemble but the width study's (which reads features instead) and the
+        contamination study's (which runs its networks itself)."""
+        return list(dict.fromkeys(m.id for e in self.ensembles.values() if e.study not in ("width", "contamination")
+                                  for m in e.models))
 
     # ---- the interaction study
     @property
@@ -251,10 +259,34 @@ class Plan:
         """The base ensemble and the α = 1/k ensemble of ``arch``."""
         return {"base": self.width[width_ensemble(arch, 1)], "narrow": self.width[width_ensemble(arch, k)]}
 
+    # ---- the contamination study
+    def contamination_runs(self) -> list[dict[str, Any]]:
+        return contamination_runs(self.config)
+
+    def contamination_models(self) -> list[str]:
+        """The members of the contamination ensemble whose stages :mod:`featurelab.contamination.deep` reads."""
+        c = self.config["contamination"]
+        return self.ensemble_models(c["ensemble"]) if c["enabled"] else []
+
+    def contamination_splits(self) -> list[str]:
+        """The splits the deep measures run on: test, and the background-shifted test split
+        when the ensemble trains on a synthetic world."""
+        c = self.config["contamination"]
+        if not c["enabled"]:
+            return []
+        return ["test", "shifted"] if self.has_truth(c["ensemble"]) else ["test"]
+
+    def padding_pairs(self) -> dict[str, list[str]]:
+        """``{"padded": [...], "plain": [...]}``: the padded models and their controls, in order."""
+        if not self.contamination:
+            return {}
+        e = self.contamination[PADDED_ENSEMBLE]
+        return {"padded": [m.id for m in e.models], "plain": list(e.info["control_models"])}
+
     # ---- checks
     def name_problems(self) -> list[str]:
         """User ensembles that would collide with a generated one or a results folder."""
         return name_problems(self.config)
 
 
-__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TRAIN_SIZES", "WIDTH_SPLITS", "blue_condition", "blue_dataset", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_of"]
+__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TRAIN_SIZES", "WIDTH_SPLITS", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_of"]

@@ -11,7 +11,7 @@ from typing import Any
 from ..architecture import LAYERS
 
 #: Every study of the workflow; each writes under ``results/<study>/``.
-STUDIES = ("interaction", "theory", "gde", "width", "toy")
+STUDIES = ("interaction", "theory", "gde", "width", "toy", "contamination")
 
 #: Folders of ``results/`` that are not studies.
 FOLDERS = ("zoo", "ensembles", "logs", "benchmarks")
@@ -66,6 +66,10 @@ def holdout_dataset(base: str, n: int) -> str:
 def width_ensemble(arch: str, k: int) -> str:
     """``w_<arch>_a<k>``: the width study's ensemble of ``arch`` at α = 1/k."""
     return f"w_{arch}_a{int(k)}"
+
+
+#: The contamination study's ensemble of networks trained on colour-padded images.
+PADDED_ENSEMBLE = "cont_padded"
 
 
 def fraction_size(n_train: int, fraction: float) -> int:

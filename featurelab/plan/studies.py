@@ -1,12 +1,14 @@
-"""The ensembles the config asks for: the user's, and those the GDE and width studies generate
-(Jiang, Baek, Kolter, ICLR 2024, §6; Duzgun, Jelassi, Li, arXiv 2407.00968, 2024), the toy
-setting's conditions, and the check that a user ensemble takes no generated name.
+"""The ensembles the config asks for: the user's, and those the GDE, width and contamination
+studies generate (Jiang, Baek, Kolter, ICLR 2024, §6; Duzgun, Jelassi, Li, arXiv 2407.00968,
+2024; Zhang et al., ICML 2024, App. F.4), the toy setting's conditions and the contamination
+study's numerical runs, and the check that a user ensemble takes no generated name.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from .names import (
+    PADDED_ENSEMBLE,
     RESERVED,
     blue_condition,
     blue_dataset,
@@ -116,6 +118,40 @@ def toy_conditions(config: dict[str, Any]) -> dict[str, dict[str, int]]:
             for c in toy["conditions"]}
 
 
+def contamination_ensembles(config: dict[str, Any], user: dict[str, Ensemble]) -> dict[str, Ensemble]:
+    """The contamination study's padded networks (Zhang et al., ICML 2024, App. F.4):
+    ``cont_padded``, the first ``padding.members`` members of ``contamination.ensemble`` (same
+    dataset, architecture, width, subset and seeds) trained with ``padding.recipe`` instead.
+    Their controls are those members of the ensemble itself: no extra training."""
+    c = config["contamination"]
+    if not (c["enabled"] and c["padding"]["enabled"]):
+        return {}
+    base = user[c["ensemble"]]
+    n = min(int(c["padding"]["members"]), base.members)
+    models = tuple(Model(m.dataset, m.arch, m.width, c["padding"]["recipe"], m.subset, m.seed)
+                   for m in base.models[:n])
+    return {PADDED_ENSEMBLE: Ensemble(PADDED_ENSEMBLE, "contamination", models,
+                                      {"control": c["ensemble"], "control_models": [m.id for m in base.models[:n]]})}
+
+
+def contamination_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The numerical runs of the contamination study (Zhang et al., ICML 2024, Secs. 3-4,
+    App. F.1): one ``{task, activation, variant, seed}`` per combination the config lists,
+    in config order, each named ``<task>_<activation>_<variant>_s<seed>``."""
+    c = config["contamination"]
+    if not c["enabled"]:
+        return []
+    num = c["numerical"]
+    out = []
+    for task, spec in num["runs"].items():
+        for activation in spec["activations"]:
+            for variant in spec.get("variants", ["code"]):
+                for seed in num["seeds"]:
+                    out.append({"name": f"{task}_{activation}_{variant}_s{seed}", "task": task,
+                                "activation": activation, "variant": variant, "seed": int(seed)})
+    return out
+
+
 def generated_names(config: dict[str, Any]) -> dict[str, str]:
     """Every ensemble name a study generates from ``config``, with the study: ``{name: study}``.
     Names only (no counts), so a config can be checked before its studies are planned."""
@@ -128,6 +164,9 @@ def generated_names(config: dict[str, Any]) -> dict[str, str]:
     if config["width"]["enabled"]:
         names.update({width_ensemble(a, k): "width" for a in config["width"]["archs"]
                       for k in width_denominators(config)})
+    c = config.get("contamination") or {}
+    if c.get("enabled") and c.get("padding", {}).get("enabled"):
+        names[PADDED_ENSEMBLE] = "contamination"
     return names
 
 

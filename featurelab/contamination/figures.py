@@ -1,0 +1,199 @@
+"""The contamination study's figures (Zhang et al., "Feature Contamination", ICML 2024): Figs 3,
+7-10 of the numerical setting, Figs 4/11, 5 and 15 of the deep networks, Figs 6c/13 of the
+padding experiment. Each function returns the figure and the table it plots."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from ..figures import new_figure, require_columns
+from .findings import deep_tables, padding_tables
+
+ACT_ORDER = ["relu", "identity", "gelu", "sigmoid", "tanh"]
+
+
+def _long_risks(d: pd.DataFrame) -> pd.DataFrame:
+    return d.melt(id_vars=["activation", "seed", "iteration"], value_vars=["id_loss", "ood_loss"],
+                  var_name="test", value_name="risk").replace({"test": {"id_loss": "ID", "ood_loss": "OOD"}})
+
+
+def _long_norms(d: pd.DataFrame) -> pd.DataFrame:
+    return d.melt(id_vars=["activation", "seed", "iteration"], value_vars=["core_norm", "bg_norm"],
+                  var_name="projection", value_name="norm").replace(
+        {"projection": {"core_norm": "core", "bg_norm": "background"}})
+
+
+def fig3(curves: pd.DataFrame, variant: str = "code") -> tuple[Figure, pd.DataFrame]:
+    """Fig 3: (a) activation asymmetry, (b) ID and OOD hinge risk, (c) background projection of
+    the ReLU and the linear network over iterations; (d) background projection relative to
+    initialisation for each activation of the extension (Fig 3d)."""
+    require_columns(curves, ["task", "activation", "variant", "iteration", "asymmetry", "bg_norm"], "curves")
+    cls = curves[(curves.task == "classification") & (curves.variant == variant)]
+    sph = curves[curves.task == "spheres"].copy()
+    panels = 4 if len(sph) else 3
+    fig = new_figure((3.4 * panels, 3.0))
+    axes = fig.subplots(1, panels)
+    sns.lineplot(cls, x="iteration", y="asymmetry", hue="activation", ax=axes[0], errorbar="se")
+    axes[0].set_title("(a) activation asymmetry")
+    sns.lineplot(_long_risks(cls), x="iteration", y="risk", hue="activation", style="test", ax=axes[1],
+                 errorbar="se")
+    axes[1].set_yscale("symlog", linthresh=1e-2)
+    axes[1].set_title("(b) hinge risk")
+    sns.lineplot(cls, x="iteration", y="bg_norm", hue="activation", ax=axes[2], errorbar="se")
+    axes[2].set_title("(c) background projection")
+    df = cls.assign(panel="classification")
+    if len(sph):
+        first = sph.sort_values("iteration").groupby(["activation", "seed"]).bg_norm.transform("first")
+        sph["bg_norm_relative"] = sph.bg_norm / first
+        sns.lineplot(sph, x="iteration", y="bg_norm_relative", hue="activation", ax=axes[3], errorbar="se")
+        axes[3].axhline(1.0, color="grey", lw=0.8, ls=":")
+        axes[3].set_title("(d) spheres: background projection / initial")
+        df = pd.concat([df, sph.assign(panel="spheres")], ignore_index=True)
+    fig.suptitle(f"Two-layer networks on the world of Def. 3.1 ({variant} variant)")
+    return fig, df
+
+
+def fig7(neurons: pd.DataFrame, variant: str = "code") -> tuple[Figure, pd.DataFrame]:
+    """Fig 7: per neuron of the ReLU classification network, P(active | y = +1) against
+    P(active | y = −1) at recorded iterations: neurons move to answer one class."""
+    d = neurons[(neurons.task == "classification") & (neurons.activation == "relu") & (neurons.variant == variant)]
+    d = d[d.seed == d.seed.min()] if len(d) else d
+    its = sorted(d.iteration.unique())
+    fig = new_figure((3.0 * max(1, len(its)), 3.1))
+    axes = np.atleast_1d(fig.subplots(1, max(1, len(its)), sharex=True, sharey=True))
+    for ax, it in zip(axes, its):
+        s = d[d.iteration == it]
+        ax.scatter(s.p_neg, s.p_pos, s=5, alpha=0.6)
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
+        ax.set_title(f"iteration {it}\nmean |Δ| = {s.asymmetry.mean():.3f}")
+        ax.set_xlabel("P(active | y = −1)")
+    axes[0].set_ylabel("P(active | y = +1)")
+    fig.suptitle("Activation asymmetry of every neuron (ReLU, Thm 4.1)")
+    return fig, d
+
+
+def _task_grid(curves: pd.DataFrame, task: str, title: str, risk: str) -> tuple[Figure, pd.DataFrame]:
+    d = curves[curves.task == task]
+    variants = sorted(d.variant.unique())
+    fig = new_figure((8.0, 2.9 * len(variants)))
+    axes = np.atleast_2d(fig.subplots(len(variants), 2, squeeze=False))
+    for row, variant in zip(axes, variants):
+        v = d[d.variant == variant]
+        sns.lineplot(_long_risks(v), x="iteration", y="risk", hue="activation", style="test", ax=row[0],
+                     errorbar="se", hue_order=[a for a in ACT_ORDER if a in set(v.activation)])
+        row[0].set_yscale("symlog", linthresh=1e-2)
+        row[0].set_title(f"{variant}: {risk}")
+        sns.lineplot(_long_norms(v), x="iteration", y="norm", hue="activation", style="projection", ax=row[1],
+                     errorbar="se", hue_order=[a for a in ACT_ORDER if a in set(v.activation)])
+        row[1].set_title(f"{variant}: mean projection of w_k")
+    fig.suptitle(title)
+    return fig, d
+
+
+def fig8(curves: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Fig 8: classification, ReLU against the linear network: risks and projections."""
+    return _task_grid(curves, "classification", "Classification: ReLU against linear (Fig 8)", "hinge risk")
+
+
+def fig9(curves: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Fig 9: regression onto the core coordinates (our reading of App. F.1)."""
+    return _task_grid(curves, "regression", "Regression onto y·z_core (Fig 9, our reading)", "mean squared error")
+
+
+def fig10(curves: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Fig 10: the extension (core on two spheres, both layers trained, AdamW) per activation."""
+    return _task_grid(curves, "spheres", "Core features on spheres of radius 1 and 2, AdamW (Fig 10)",
+                      "hinge risk")
+
+
+def fig4(channels: pd.DataFrame, split: str = "test") -> tuple[Figure, pd.DataFrame]:
+    """Figs 4 and 11: per stage, each channel's class activation rates sorted from its most to
+    its least activating class, averaged over channels and members; at initialisation and
+    trained."""
+    r = deep_tables(channels)["ranked"]
+    r = r[r.split == split]
+    stages = sorted(r.stage.unique())
+    fig = new_figure((2.8 * len(stages), 3.0))
+    axes = np.atleast_1d(fig.subplots(1, len(stages), sharey=True))
+    for ax, st in zip(axes, stages):
+        sns.barplot(r[r.stage == st], x="rank", y="rate", hue="state", hue_order=["init", "trained"], ax=ax,
+                    errorbar="se")
+        ax.set_title(f"stage {st}")
+        ax.set_xlabel("class rank (per channel)")
+    axes[0].set_ylabel("activation rate")
+    fig.suptitle("Class activation rates of each stage's channels (Figs 4, 11)")
+    return fig, r
+
+
+def fig5(channels: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Fig 5: mean selectivity per stage, initialisation against trained, test against the
+    background-shifted split; bars are means over members with standard errors."""
+    s = deep_tables(channels)["selectivity"].copy()
+    s["condition"] = s.state + ", " + s.split
+    order = [c for c in ("init, test", "trained, test", "init, shifted", "trained, shifted") if c in set(s.condition)]
+    fig = new_figure((6.0, 3.2))
+    ax = fig.subplots()
+    sns.barplot(s, x="stage", y="selectivity", hue="condition", hue_order=order, ax=ax, errorbar="se")
+    ax.set_title("Neuron selectivity (App. F.3, Eq. 61)")
+    return fig, s
+
+
+def fig15(channels: pd.DataFrame, stage: int = 1) -> tuple[Figure, pd.DataFrame]:
+    """Fig 15: histogram of the channels' mean activation over all test images (stage 1, the
+    paper's first residual block), initialisation against trained."""
+    c = deep_tables(channels)["channel_mean"]
+    c = c[(c.stage == stage) & (c.split == "test")]
+    fig = new_figure((4.6, 3.2))
+    ax = fig.subplots()
+    sns.histplot(c, x="mean", hue="state", ax=ax, element="step", stat="density", common_norm=False, bins=20)
+    ax.set_xlabel(f"mean activation of a stage-{stage} channel")
+    ax.set_title("Mean activations (Fig 15)")
+    return fig, c
+
+
+def fig13(measures: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Figs 6c/13, measured: (a) per stage, the channels' response to the padding colour minus
+    their response to grey, padded networks against their controls; (b) accuracy on test
+    images without padding and padded with the training colour or another one."""
+    t = padding_tables(measures)
+    fig = new_figure((8.4, 3.2))
+    a, b = fig.subplots(1, 2)
+    sns.barplot(t["response"], x="stage", y="gap", hue="kind", hue_order=["plain", "padded"], ax=a, errorbar="se")
+    a.axhline(0, color="grey", lw=0.8)
+    a.set_ylabel("response(colour) − response(grey)")
+    a.set_title("(a) channels' response to the padding colour")
+    sns.barplot(t["accuracy"], x="test", y="accuracy", hue="kind", hue_order=["plain", "padded"], ax=b,
+                errorbar="se", order=["none", "training colour", "other colour"])
+    b.set_xlabel("padding of the test images")
+    b.set_title("(b) test accuracy")
+    df = pd.concat([t["response"].assign(panel="response"), t["accuracy"].assign(panel="accuracy")],
+                   ignore_index=True)
+    return fig, df
+
+
+def fig13_filters(images: np.ndarray, kind: np.ndarray, channel: np.ndarray, gap: np.ndarray
+                  ) -> tuple[Figure, pd.DataFrame]:
+    """Fig 13: the last stage's most colour-responsive channels, visualised by activation
+    maximisation, one row per network kind."""
+    kinds = [k for k in ("plain", "padded") if k in set(kind)]
+    n = max(1, max((int((kind == k).sum()) for k in kinds), default=1))
+    fig = new_figure((1.6 * n + 0.6, 1.8 * max(1, len(kinds))))
+    axes = np.atleast_2d(fig.subplots(max(1, len(kinds)), n, squeeze=False))
+    for row, k in zip(axes, kinds):
+        idx = np.flatnonzero(kind == k)
+        for ax, i in zip(row, idx):
+            ax.imshow(images[i])
+            ax.set_title(f"ch {channel[i]}", fontsize=7)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(k)
+    fig.suptitle("Inputs that maximise the most colour-responsive channels (last stage)")
+    df = pd.DataFrame({"kind": kind, "channel": channel, "response_gap": gap,
+                       "mean_r": images[..., 0].mean(axis=(1, 2)) if len(images) else [],
+                       "mean_g": images[..., 1].mean(axis=(1, 2)) if len(images) else [],
+                       "mean_b": images[..., 2].mean(axis=(1, 2)) if len(images) else []})
+    return fig, df
+

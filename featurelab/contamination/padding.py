@@ -1,0 +1,133 @@
+"""What a network trained on colour-padded images learns about the colour: Zhang et al., "Feature
+Contamination: Neural Networks Learn Uncorrelated Features and Fail to Generalize" (ICML
+2024), Sec. 5 ("Visualizing contaminated deep features") and App. F.4, Figs 6c and 13.
+
+Training pads every image by ``pad`` pixels of one constant colour (RGB 150, 50, 50 in the
+paper, "brick red") and crops it back at a random offset (:func:`featurelab.training.augment.crop_flip`
+with the recipe's ``pad_color``). The colour is independent of the label: a background
+feature in the sense of the paper's Def. 3.1. Three measurements compare a padded network
+with the same recipe trained without padding:
+
+* :func:`colour_response`: each stage's channel responses (spatially averaged post-ReLU
+  output, :mod:`.deep`) to an image of pure padding colour against one of pure grey;
+* :func:`pad_test_images`: the test images padded with a colour and cropped back at a fixed
+  corner offset (the top and left ``pad`` rows and columns become the colour: one of the
+  crops the padded network saw in training), to measure accuracy with the training colour,
+  another colour, and none;
+* :func:`visualize_channels`: an input image optimised by Adam on its pixels to excite one
+  channel (the activation-maximisation of App. F.4, without the adversarial training the
+  paper applies first; a preset may plan that), for the most colour-responsive channels.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def solid_images(colours: Sequence[Sequence[int]], size: int) -> np.ndarray:
+    """One uint8 NHWC image of ``size``×``size`` per RGB colour."""
+    c = np.asarray(colours, dtype=np.int64)
+    if c.ndim != 2 or c.shape[1] not in (1, 3) or (c < 0).any() or (c > 255).any():
+        raise ValueError(f"colours must be (n, 3) values in 0..255, got {np.asarray(colours).tolist()}")
+    return np.broadcast_to(c.astype(np.uint8)[:, None, None, :], (len(c), size, size, c.shape[1])).copy()
+
+
+def pad_test_images(images: np.ndarray, pad: int, colour: Sequence[int]) -> np.ndarray:
+    """uint8 NHWC ``images`` padded by ``pad`` pixels of ``colour`` on every side and cropped
+    back to their size at offset (0, 0): the top ``pad`` rows and left ``pad`` columns are the
+    colour, the rest the image shifted down and right by ``pad``."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"images must be uint8 NHWC, got {images.dtype} {images.shape}")
+    N, H, W, C = images.shape
+    if not 0 <= pad < min(H, W):
+        raise ValueError(f"pad must lie in [0, {min(H, W)}), got {pad}")
+    colour = np.asarray(colour, dtype=np.int64)
+    if colour.shape != (C,) or (colour < 0).any() or (colour > 255).any():
+        raise ValueError(f"colour must be {C} values in 0..255, got {colour.tolist()}")
+    out = np.empty_like(images)
+    out[:] = colour.astype(np.uint8)
+    out[:, pad:, pad:] = images[:, :H - pad, :W - pad]
+    return out
+
+
+def colour_response(model: Any, colours: Sequence[Sequence[int]], size: int, mean: Any, std: Any,
+                    device: Any = "cpu") -> list[np.ndarray]:
+    """Per stage, (colours, C_s): each channel's spatially averaged post-ReLU output on an image
+    of each pure colour."""
+    import torch
+
+    from ..training.inputs import to_input
+    from .deep import _stage_taps
+
+    seen: dict[int, torch.Tensor] = {}
+    hooks = [t.register_forward_hook(lambda _m, _i, out, s=s: seen.__setitem__(s, out))
+             for s, t in enumerate(_stage_taps(model))]
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(to_input(solid_images(colours, size), mean, std, device))
+    finally:
+        for h in hooks:
+            h.remove()
+    return [seen[s].double().mean(dim=(2, 3)).cpu().numpy() for s in sorted(seen)]
+
+
+def accuracy(model: Any, images: np.ndarray, labels: np.ndarray, mean: Any, std: Any, device: Any = "cpu",
+             batch_size: int = 500) -> float:
+    """Top-1 accuracy of ``model`` on uint8 NHWC ``images``."""
+    import torch
+
+    from ..training.inputs import to_input
+
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(labels), batch_size):
+            pred = model(to_input(images[i:i + batch_size], mean, std, device)).argmax(1).cpu().numpy()
+            correct += int((pred == np.asarray(labels[i:i + batch_size])).sum())
+    return correct / max(1, len(labels))
+
+
+def visualize_channels(model: Any, stage: int, channels: Sequence[int], size: int, mean: Any, std: Any,
+                       steps: int = 200, lr: float = 0.05, l2: float = 1e-3, seed: int = 0,
+                       device: Any = "cpu") -> np.ndarray:
+    """For each channel of stage ``stage`` (1-based), the image that maximises its spatially
+    averaged post-ReLU output: pixels p = sigmoid(θ) in [0, 1], θ from a grey start plus
+    small noise, Adam on θ for ``steps`` steps on −mean activation + ``l2``·‖p − ½‖².
+    Returns uint8 NHWC (len(channels), size, size, 3)."""
+    import torch
+
+    from .deep import _stage_taps
+
+    dev = torch.device(device)
+    taps = _stage_taps(model)
+    if not 1 <= stage <= len(taps):
+        raise ValueError(f"stage must lie in 1..{len(taps)}, got {stage}")
+    channels = [int(c) for c in channels]
+    g = torch.Generator().manual_seed(int(seed))
+    theta = (0.01 * torch.randn(len(channels), len(mean), size, size, generator=g)).to(dev).requires_grad_(True)
+    m = torch.tensor(mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
+    seen: dict[str, torch.Tensor] = {}
+    hook = taps[stage - 1].register_forward_hook(lambda _m, _i, out: seen.__setitem__("out", out))
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.Adam([theta], lr=lr)
+    idx = torch.arange(len(channels), device=dev)
+    try:
+        for _ in range(int(steps)):
+            pixels = torch.sigmoid(theta)
+            model((pixels - m) / s)
+            act = seen["out"][idx, torch.tensor(channels, device=dev)].mean(dim=(1, 2))
+            loss = -act.sum() + l2 * ((pixels - 0.5) ** 2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    finally:
+        hook.remove()
+    pixels = torch.sigmoid(theta).detach().permute(0, 2, 3, 1).cpu().numpy()
+    return np.clip(np.rint(pixels * 255.0), 0, 255).astype(np.uint8)

@@ -262,6 +262,11 @@ def _contamination_problems(config: dict[str, Any]) -> list[str]:
                        "pad > 0, pad_color: [r, g, b]; Zhang et al. 2024, App. F.4: pad 8, pad_color [150, 50, 50])")
         elif recipe and len(recipe["pad_color"]) != 3:
             out.append(f"contamination.padding.recipe: pad_color must have 3 values, got {recipe['pad_color']}")
+    if c["headline"]["enabled"] and c["ensemble"] in config["ensembles"] \
+            and config["ensembles"][c["ensemble"]]["dataset"] != "synthetic":
+        out.append(f"contamination.headline: the teacher-student experiment needs a synthetic world (its shifted "
+                   f"backgrounds); the ensemble {c['ensemble']!r} trains on "
+                   f"{config['ensembles'][c['ensemble']]['dataset']!r}: set contamination.headline.enabled: false")
     if "spheres" in c["numerical"]["runs"] and "identity" in c["numerical"]["runs"]["spheres"]["activations"]:
         out.append("contamination.numerical.runs.spheres: the identity cannot separate two spheres; use relu, "
                    "gelu, sigmoid or tanh")

@@ -14,6 +14,7 @@ from featurelab.config import ConfigError, validate_config
 from featurelab.data.sources import RAW_FILES
 from featurelab.plan import (
     BASE_DATASETS,
+    BGMIX_DATASET,
     BLUE_DATASET,
     HOLDOUT_DATASET,
     MODEL_ID,
@@ -449,6 +450,55 @@ def contamination_padding_inputs(wildcards):
     return inputs
 
 
+def bgmix_world(wildcards):
+    return world_of(config, wildcards.base)
+
+
+def student_teacher(wildcards):
+    return f"results/zoo/{PLAN.teacher_of_student(wildcards.seed)}/model.pt"
+
+
+def student_train_split(wildcards):
+    """The ID training split of the contamination ensemble's world (no shifted backgrounds)."""
+    dataset = PLAN.ensembles[config["contamination"]["ensemble"]].dataset
+    return f"resources/prepared/{dataset}/train.npz"
+
+
+def student_recipe():
+    """The ensemble's recipe with the students' epochs."""
+    c = config["contamination"]
+    if not c["enabled"]:
+        return {}
+    recipe = dict(config["recipes"][config["ensembles"][c["ensemble"]]["recipe"]])
+    if c["headline"]["student_epochs"]:
+        recipe["max_epochs"] = c["headline"]["student_epochs"]
+    return recipe
+
+
+def contamination_headline_inputs(wildcards):
+    """Teachers, students and plain members of every seed; the ID train, test and shifted splits."""
+    models = PLAN.headline_models()
+    inputs = {
+        f"{kind}__{i}": f"results/zoo/{m}/model.pt"
+        for kind in ("teacher", "plain")
+        for i, m in enumerate(models[kind])
+    }
+    inputs.update(
+        {
+            f"student__{i}": f"results/contamination/students/s{seed}/model.pt"
+            for i, seed in enumerate(PLAN.student_seeds())
+        }
+    )
+    dataset = PLAN.ensembles[config["contamination"]["ensemble"]].dataset
+    inputs.update(
+        {
+            s: f"resources/prepared/{dataset}/{s}.npz"
+            for s in ("train", "test", "shifted")
+        }
+    )
+    return inputs
+
+
 def padding_recipe():
     c = config["contamination"]
     if not (c["enabled"] and c["padding"]["enabled"]):
@@ -469,6 +519,7 @@ CONTAMINATION_DEEP = {
     "fig5": "Fig 5: selectivity",
     "fig15": "Fig 15: mean activations",
 }
+CONTAMINATION_HEADLINE = {"fig1": "Fig 1: teacher, student, plain"}
 CONTAMINATION_PADDING = {
     "fig13": "Figs 6c, 13: padded networks",
     "fig13_filters": "Fig 13: visualised channels",
@@ -483,6 +534,9 @@ def contamination_report_inputs(wildcards):
     if PLAN.contamination_models():
         inputs["channels"] = "results/contamination/deep/channels.parquet"
         inputs["accuracy"] = "results/contamination/deep/accuracy.csv"
+    if PLAN.headline_models():
+        inputs["features"] = "results/contamination/headline/features.npz"
+        inputs["heads"] = "results/contamination/headline/heads.csv"
     if PLAN.padding_pairs():
         inputs["padding"] = "results/contamination/padding/measures.parquet"
         inputs["filters"] = "results/contamination/padding/filters.npz"
@@ -497,6 +551,8 @@ def contamination_figures():
             figs.pop(fig)
     if PLAN.contamination_models():
         figs.update(CONTAMINATION_DEEP)
+    if PLAN.headline_models():
+        figs.update(CONTAMINATION_HEADLINE)
     if PLAN.padding_pairs():
         figs.update(CONTAMINATION_PADDING)
     return figs

@@ -2,8 +2,78 @@
 # featurelab.contamination): one job trains every numerical run side by side, one reads the
 # stages of the contamination ensemble's members (trained and at initialisation, on the
 # test split and its background-shifted copy), one compares the networks trained on
-# colour-padded images (cont_padded, trained by rules/train.smk) with their controls, and
-# one draws the figures and states the findings.
+# colour-padded images (cont_padded, trained by rules/train.smk) with their controls; the
+# teachers (cont_teacher, on backgrounds of both ranges) train in the zoo, one job per seed
+# distils a student from its teacher, one job reads teacher, student and plain member; one
+# job draws the figures and states the findings.
+
+
+rule bgmix_dataset:
+    # a synthetic world's training images, each with its background from the ID or the
+    # shifted colour range (probability 1/2), and its test split
+    output:
+        train=f"resources/prepared/{BGMIX_DATASET}/train.npz",
+        train_truth=f"resources/prepared/{BGMIX_DATASET}/train_truth.parquet",
+        test=f"resources/prepared/{BGMIX_DATASET}/test.npz",
+    log:
+        f"results/logs/data/{BGMIX_DATASET}.log",
+    wildcard_constraints:
+        base="synthetic|synthetic_gde",
+    conda:
+        "../envs/data.yaml"
+    params:
+        world=bgmix_world,
+    script:
+        "../scripts/bgmix_dataset.py"
+
+
+rule contamination_student:
+    input:
+        teacher=student_teacher,
+        train=student_train_split,
+    output:
+        "results/contamination/students/s{seed}/model.pt",
+    log:
+        "results/logs/contamination/student_s{seed}.log",
+    benchmark:
+        "results/benchmarks/contamination/student_s{seed}.tsv"
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        recipe=student_recipe(),
+        device=config["device"],
+    script:
+        "../scripts/contamination_student.py"
+
+
+rule contamination_headline:
+    input:
+        unpack(contamination_headline_inputs),
+    output:
+        features="results/contamination/headline/features.npz",
+        heads="results/contamination/headline/heads.csv",
+    log:
+        "results/logs/contamination/headline.log",
+    benchmark:
+        "results/benchmarks/contamination/headline.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        models=PLAN.headline_models(),
+        seeds=PLAN.student_seeds(),
+        device=config["device"],
+    script:
+        "../scripts/contamination_headline.py"
 
 
 rule contamination_numerical:
@@ -92,5 +162,6 @@ rule contamination_report:
     params:
         padding=config["contamination"]["padding"],
         recipe=padding_recipe(),
+        probe_c=config["contamination"]["headline"]["probe_c"],
     script:
         "../scripts/contamination_report.py"

@@ -41,6 +41,12 @@ with logged(snakemake.log[0]):
         save(*F.fig4(channels), out.fig4, out.fig4_csv)
         save(*F.fig5(channels), out.fig5, out.fig5_csv)
         save(*F.fig15(channels), out.fig15, out.fig15_csv)
+    if "features" in inp.keys():
+        features = np.load(inp.features)
+        seeds = sorted({int(k.split("/")[0][1:]) for k in features.files if k.startswith("s")})
+        table = findings.headline_table(features, seeds, p.probe_c)
+        summary["headline"] = findings.headline_findings(table, pd.read_csv(inp.heads))
+        save(*F.fig1(table), out.fig1, out.fig1_csv)
     if "padding" in inp.keys():
         measures = pd.read_parquet(inp.padding)
         summary["padding"] = findings.padding_findings(measures)

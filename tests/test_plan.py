@@ -170,25 +170,29 @@ def test_no_file_rebuilds_a_generated_name():
 #: steps share a job (one per ensemble or study instead of one per variant, condition or
 #: member), the epoch activations come with a model's extraction, and a pack's members are
 #: extracted by one job per pack (extract_pack, unpack_features) instead of one per member.
-#: The contamination study's jobs (Zhang et al., ICML 2024): its padded members train in the
-#: tier's train rule (config.yaml: one more pack, two unpacked members; the CPU tier: three
-#: train_member; paper001: three ResNet-32 and three padded ones).
+#: The contamination study's jobs (Zhang et al., ICML 2024): its padded members and teachers
+#: train in the tier's train rule (config.yaml: two more packs, four unpacked members; the CPU
+#: tier: six train_member; paper001: three ResNet-32 and three padded ones), its students in
+#: contamination_student.
 CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamination_deep": 1,
-                 "contamination_padding": 1, "contamination_report": 1}
+                 "contamination_padding": 1, "contamination_report": 1, "bgmix_dataset": 1,
+                 "contamination_headline": 1}
 PLANNED = {
     "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
-        "train_pack": 8, "extract_pack": 7, "unpack_member": 38, "gde_fractions": 1, "unpack_activations": 16,
+        "train_pack": 9, "extract_pack": 7, "unpack_member": 40, "contamination_student": 2, "gde_fractions": 1, "unpack_activations": 16,
         "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
         "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1, **CONTAMINATION},
     "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
-        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 64, "extract_member": 39,
+        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 67, "extract_member": 39,
+        "contamination_student": 3,
         "gde_fractions": 1, "extract_width_member": 22, "interaction_epochs": 1, "interaction_tensors": 1,
         "training_summary": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_measure": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_report": 1,
         "all": 1, **CONTAMINATION},
     "presets/paper001.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 6,
-        "extract_member": 3, "training_summary": 1, "all": 1, **CONTAMINATION, "synthetic_shifted": 0},
+        "extract_member": 3, "training_summary": 1, "all": 1, **CONTAMINATION, "synthetic_shifted": 0,
+        "bgmix_dataset": 0, "contamination_headline": 0},
     "presets/paper000.yaml": {"download_cifar10": 1, "download_svhn": 1, "theory_figures": 1, "prepare_dataset": 2,
         "gde_datasets": 1, "train_member": 174, "extract_member": 174, "gde_fractions": 1, "interaction_epochs": 1,
         "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,

@@ -130,8 +130,10 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     assert csum["numerical"]["iterations"] == 40 and "relu" in csum["numerical"]["classification_code"]
     assert set(csum["deep"]["stages"]) == {"1", "2", "3", "4"} and "accuracy_drop_under_shift" in csum["deep"]
     assert set(csum["padding"]["accuracy_padded"]) == {"none", "training colour", "other colour"}
+    assert set(csum["headline"]["probe_accuracy"]) == {"teacher", "student", "plain"}
+    assert csum["headline"]["probe_accuracy"]["student"]["id"]["n"] == 2
     assert (tmp_path / "resources/prepared/synthetic/shifted.npz").exists()
-    for f in ("fig3", "fig4", "fig5", "fig7", "fig8", "fig9", "fig10", "fig13", "fig13_filters", "fig15"):
+    for f in ("fig1", "fig3", "fig4", "fig5", "fig7", "fig8", "fig9", "fig10", "fig13", "fig13_filters", "fig15"):
         assert (cont / f"{f}.png").stat().st_size > 0, f
 
     # every figure of every study is there with the numbers it plots: rows, and finite values

@@ -197,3 +197,31 @@ def fig13_filters(images: np.ndarray, kind: np.ndarray, channel: np.ndarray, gap
                        "mean_b": images[..., 2].mean(axis=(1, 2)) if len(images) else []})
     return fig, df
 
+
+
+def fig1(table: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Fig 1, scaled: linear-probe accuracy on the background-shifted split (OOD) against the
+    test split (ID) for teacher, student and plain member; small points per seed, large
+    ones the means with standard errors; the line y = x."""
+    acc = table.pivot_table(index=["seed", "model"], columns="split", values="accuracy").reset_index()
+    fig = new_figure((4.6, 4.2))
+    ax = fig.subplots()
+    palette = dict(zip(("teacher", "student", "plain"), sns.color_palette("colorblind", 3)))
+    for kind, colour in palette.items():
+        d = acc[acc.model == kind]
+        if not len(d):
+            continue
+        ax.scatter(d.test, d.shifted, s=14, color=colour, alpha=0.5)
+        se = lambda v: v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0  # noqa: E731
+        ax.errorbar(d.test.mean(), d.shifted.mean(), xerr=se(d.test), yerr=se(d.shifted), fmt="o", ms=8,
+                    color=colour, label=kind, capsize=3)
+    lo = min(acc.test.min(), acc.shifted.min()) - 0.05
+    hi = max(acc.test.max(), acc.shifted.max()) + 0.05
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls=":", label="y = x")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("ID accuracy (linear probe, test split)")
+    ax.set_ylabel("OOD accuracy (linear probe, shifted backgrounds)")
+    ax.set_title("Teacher, distilled student, plain training (Fig 1)")
+    ax.legend()
+    return fig, acc

@@ -239,3 +239,55 @@ def padding_findings(measures: pd.DataFrame) -> dict[str, Any]:
         out["padded_tuned_to_its_colour"] = _verdict(
             d["mean"] > 0, "padded networks: accuracy with the training colour − with another colour > 0")
     return out
+
+
+# ---------------------------------------------------------------- the headline experiment
+KINDS = ("teacher", "student", "plain")
+
+
+def headline_table(features: Any, seeds: Sequence[int], probe_c: float = 1.0) -> pd.DataFrame:
+    """Linear-probe accuracy of every seed's teacher, student and plain member on the test split
+    (ID) and its background-shifted copy (OOD); the probes are fit on each representation of
+    the ID training split (:func:`featurelab.width.measures.linear_probe`: standardised
+    features, multinomial logistic regression). ``features`` maps ``s<seed>/<kind>/<split>``
+    and ``labels/<split>`` to arrays (the contamination_headline rule's file)."""
+    from ..width.measures import linear_probe
+
+    rows = []
+    for seed in seeds:
+        for kind in KINDS:
+            key = f"s{seed}/{kind}"
+            for split in ("test", "shifted"):
+                acc = linear_probe(features[f"{key}/train"], features["labels/train"], features[f"{key}/{split}"],
+                                   features[f"labels/{split}"], C=probe_c)
+                rows.append({"seed": int(seed), "model": kind, "split": split, "accuracy": acc})
+    return pd.DataFrame(rows)
+
+
+def headline_findings(table: pd.DataFrame, heads: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The claim of Fig 1 and Tables 1-4, as numbers over seeds: per model, ID (test) and OOD
+    (shifted) probe accuracy; the student's shortfall against its teacher ID and OOD, and
+    whether it grows under the shift ((teacher − student) OOD − (teacher − student) ID > 0,
+    the rule stated before the run)."""
+    acc = table.pivot_table(index="seed", columns=["model", "split"], values="accuracy")
+    out: dict[str, Any] = {"probe_accuracy": {}}
+    for kind in KINDS:
+        if (kind, "test") in acc:
+            out["probe_accuracy"][kind] = {"id": mean_se(acc[(kind, "test")]), "ood": mean_se(acc[(kind, "shifted")]),
+                                           "drop": mean_se(acc[(kind, "test")] - acc[(kind, "shifted")])}
+    for other in ("student", "plain"):
+        gap_id = acc[("teacher", "test")] - acc[(other, "test")]
+        gap_ood = acc[("teacher", "shifted")] - acc[(other, "shifted")]
+        growth = mean_se(gap_ood - gap_id)
+        out[f"teacher_minus_{other}"] = {
+            "id": mean_se(gap_id), "ood": mean_se(gap_ood), "ood_minus_id": growth,
+            "falls_short_out_of_distribution": _verdict(
+                growth["mean"] is not None and growth["mean"] > 0,
+                f"(teacher − {other}) on the shifted split > (teacher − {other}) on the test split"),
+        }
+    if heads is not None and len(heads):
+        h = heads[heads.split.isin(["test", "shifted"])].pivot_table(index="seed", columns=["model", "split"],
+                                                                     values="accuracy")
+        out["head_accuracy"] = {k: {"id": mean_se(h[(k, "test")]), "ood": mean_se(h[(k, "shifted")])}
+                                for k in ("teacher", "plain") if (k, "test") in h}
+    return out

@@ -54,6 +54,8 @@ SHIFTED = "shifted"
 #: in the shifted split (disjoint; the blue share, tied to the blue level, is the same).
 ID_RG = (0.15, 0.60)
 SHIFTED_RG = (0.70, 0.95)
+# the same ranges as (low, width), written out so that an ID background is 0.15 + 0.45·u exactly
+_ID_LOW_WIDTH, _SHIFTED_LOW_WIDTH = (0.15, 0.45), (0.70, 0.25)
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,13 @@ def rare_pool_size(cfg: WorldConfig, blue_level: np.ndarray) -> np.ndarray:
     return np.clip(pool, cfg.n_r, cfg.t_r)
 
 
-def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Generate one split: (images uint8 NHWC, labels int64, ground truth DataFrame).
+
+    ``background``: ``id`` (red and green shares in :data:`ID_RG`), ``shifted`` (in
+    :data:`SHIFTED_RG`) or ``mixed`` (each image one or the other with probability 1/2,
+    from a stream of its own): the same images otherwise. The split ``shifted`` is the
+    test split with ``background="shifted"``.
 
     The ground truth has one row per image: ``index``, ``label``, ``dominant``
     (bool), ``motifs`` (list of global motif ids), ``cells`` (list of grid cells,
@@ -188,8 +195,11 @@ def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray
     cfg.validate()
     if split not in (*SPLITS, SHIFTED):
         raise ValueError(f"split must be one of {', '.join((*SPLITS, SHIFTED))}, got {split!r}")
-    shifted = split == SHIFTED
-    stream = "test" if shifted else split
+    if background not in ("id", "shifted", "mixed"):
+        raise ValueError(f"background must be id, shifted or mixed, got {background!r}")
+    if split == SHIFTED:
+        split, background = "test", "shifted"
+    stream = split
     n = {"train": cfg.n_train, "test": cfg.n_test, "val": cfg.n_val}[stream]
     rng = np.random.default_rng([cfg.seed, SPLITS[stream]])
     masks, colours = motif_bank(cfg)
@@ -202,8 +212,12 @@ def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray
     pool = rare_pool_size(cfg, blue)
 
     # background: red/green drawn freely, blue channel rising with the blue level
-    lo, hi = SHIFTED_RG if shifted else ID_RG
-    rg = lo + (hi - lo) * rng.random((n, 2))
+    u = rng.random((n, 2))
+    shift = np.full(n, background == "shifted")
+    if background == "mixed":
+        shift = np.random.default_rng([cfg.seed, SPLITS[stream], 7]).random(n) < 0.5
+    (lo, w), (slo, sw) = _ID_LOW_WIDTH, _SHIFTED_LOW_WIDTH
+    rg = np.where(shift[:, None], slo + sw * u, lo + w * u)
     b = 0.1 + 0.8 * blue
     background = np.concatenate([rg, b[:, None]], axis=1)
     images = background[:, None, None, :] + cfg.noise * rng.standard_normal((n, S, S, 3))
@@ -248,6 +262,7 @@ def generate_split(cfg: WorldConfig, split: str) -> tuple[np.ndarray, np.ndarray
         "background": [list(map(float, r)) for r in background],
         "blue_level": blue,
         "rare_pool": pool,
+        "shifted_background": shift,
     })
     return images, labels.astype(np.int64), truth
 

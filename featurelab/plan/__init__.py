@@ -19,15 +19,17 @@ counts what that saves (:attr:`Plan.trainings_saved`).
   (f in thousandths) unless the fraction equals the K̃ = classes condition's training set,
   which then serves as that point;
 * width (Duzgun, Jelassi, Li, 2024): ``w_<arch>_a<k>`` per architecture and α = 1/k;
-* contamination (Zhang et al., ICML 2024, App. F.4): ``cont_padded``, members of the
-  contamination ensemble retrained on colour-padded images.
+* contamination (Zhang et al., ICML 2024): ``cont_padded``, members of the contamination
+  ensemble retrained on colour-padded images (App. F.4), and ``cont_teacher``, retrained on
+  backgrounds of both colour ranges (the teachers of Fig 1, scaled).
 
 A user ensemble may not take a generated name, nor the name of a results folder
 (:data:`RESERVED`): the config is refused before any job (:meth:`Plan.name_problems`).
 
 **Derived datasets.** ``synthetic_gde`` (the GDE study's own world), ``<base>__super<k>``
 (labels merged into k superclasses), ``<base>__blue<g>`` (blue-intensity group g) and
-``<base>__holdout<n>`` (n training images held out as a validation split).
+``<base>__holdout<n>`` (n training images held out as a validation split) and
+``<base>__bgmix`` (a synthetic world whose training backgrounds come from both colour ranges).
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from typing import Any
 from ..architecture import ARCHITECTURES, LAYERS
 from .names import (
     BASE_DATASETS,
+    BGMIX_DATASET,
     BLUE_DATASET,
     FOLDERS,
     HOLDOUT_DATASET,
@@ -45,8 +48,10 @@ from .names import (
     RESERVED_VARIANTS,
     STUDIES,
     SUPERCLASS_DATASET,
+    TEACHER_ENSEMBLE,
     TRAIN_SIZES,
     WIDTH_SPLITS,
+    bgmix_dataset,
     blue_condition,
     blue_dataset,
     fraction_size,
@@ -276,6 +281,24 @@ class Plan:
             return []
         return ["test", "shifted"] if self.has_truth(c["ensemble"]) else ["test"]
 
+    def headline_models(self) -> dict[str, list[str]]:
+        """``{"teacher": [...], "plain": [...]}``: the teachers and the plainly trained members
+        of the same seeds, in order (the students are distilled from the teachers)."""
+        if TEACHER_ENSEMBLE not in self.contamination:
+            return {}
+        e = self.contamination[TEACHER_ENSEMBLE]
+        return {"teacher": [m.id for m in e.models], "plain": list(e.info["control_models"])}
+
+    def student_seeds(self) -> list[int]:
+        """A student per teacher, from the teacher's seed."""
+        if TEACHER_ENSEMBLE not in self.contamination:
+            return []
+        return [m.seed for m in self.contamination[TEACHER_ENSEMBLE].models]
+
+    def teacher_of_student(self, seed: int) -> str:
+        e = self.contamination[TEACHER_ENSEMBLE]
+        return next(m.id for m in e.models if m.seed == int(seed))
+
     def padding_pairs(self) -> dict[str, list[str]]:
         """``{"padded": [...], "plain": [...]}``: the padded models and their controls, in order."""
         if not self.contamination:
@@ -289,4 +312,4 @@ class Plan:
         return name_problems(self.config)
 
 
-__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TRAIN_SIZES", "WIDTH_SPLITS", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_of"]
+__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_of"]

@@ -68,8 +68,17 @@ def width_ensemble(arch: str, k: int) -> str:
     return f"w_{arch}_a{int(k)}"
 
 
-#: The contamination study's ensemble of networks trained on colour-padded images.
+#: The contamination study's ensembles: networks trained on colour-padded images, and the
+#: teachers trained on backgrounds of both colour ranges.
 PADDED_ENSEMBLE = "cont_padded"
+TEACHER_ENSEMBLE = "cont_teacher"
+#: A synthetic world whose training images take their backgrounds from the ID or the shifted
+#: colour range with probability 1/2 each (the contamination study's teachers).
+BGMIX_DATASET = "{base}__bgmix"
+
+
+def bgmix_dataset(base: str) -> str:
+    return BGMIX_DATASET.format(base=base)
 
 
 def fraction_size(n_train: int, fraction: float) -> int:

@@ -10,6 +10,8 @@ from typing import Any
 from .names import (
     PADDED_ENSEMBLE,
     RESERVED,
+    TEACHER_ENSEMBLE,
+    bgmix_dataset,
     blue_condition,
     blue_dataset,
     fraction_size,
@@ -119,19 +121,32 @@ def toy_conditions(config: dict[str, Any]) -> dict[str, dict[str, int]]:
 
 
 def contamination_ensembles(config: dict[str, Any], user: dict[str, Ensemble]) -> dict[str, Ensemble]:
-    """The contamination study's padded networks (Zhang et al., ICML 2024, App. F.4):
-    ``cont_padded``, the first ``padding.members`` members of ``contamination.ensemble`` (same
-    dataset, architecture, width, subset and seeds) trained with ``padding.recipe`` instead.
-    Their controls are those members of the ensemble itself: no extra training."""
+    """The contamination study's networks (Zhang et al., ICML 2024), each a variant of the first
+    members of ``contamination.ensemble`` (same architecture, width, subset and seeds), whose
+    controls are those members themselves (no extra training):
+
+    * ``cont_padded`` (App. F.4): trained with ``padding.recipe`` (colour-padded images);
+    * ``cont_teacher`` (Fig 1, scaled): trained on the ensemble's synthetic world with every
+      training image's background from the ID or the shifted colour range (``<base>__bgmix``).
+    """
     c = config["contamination"]
-    if not (c["enabled"] and c["padding"]["enabled"]):
+    if not c["enabled"]:
         return {}
     base = user[c["ensemble"]]
-    n = min(int(c["padding"]["members"]), base.members)
-    models = tuple(Model(m.dataset, m.arch, m.width, c["padding"]["recipe"], m.subset, m.seed)
-                   for m in base.models[:n])
-    return {PADDED_ENSEMBLE: Ensemble(PADDED_ENSEMBLE, "contamination", models,
-                                      {"control": c["ensemble"], "control_models": [m.id for m in base.models[:n]]})}
+    out = {}
+    if c["padding"]["enabled"]:
+        n = min(int(c["padding"]["members"]), base.members)
+        models = tuple(Model(m.dataset, m.arch, m.width, c["padding"]["recipe"], m.subset, m.seed)
+                       for m in base.models[:n])
+        out[PADDED_ENSEMBLE] = Ensemble(PADDED_ENSEMBLE, "contamination", models,
+                                        {"control": c["ensemble"], "control_models": [m.id for m in base.models[:n]]})
+    if c["headline"]["enabled"] and base.dataset in ("synthetic", "synthetic_gde"):
+        n = min(int(c["headline"]["members"]), base.members)
+        models = tuple(Model(bgmix_dataset(m.dataset), m.arch, m.width, m.recipe, m.subset, m.seed)
+                       for m in base.models[:n])
+        out[TEACHER_ENSEMBLE] = Ensemble(TEACHER_ENSEMBLE, "contamination", models,
+                                         {"control": c["ensemble"], "control_models": [m.id for m in base.models[:n]]})
+    return out
 
 
 def contamination_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -167,6 +182,8 @@ def generated_names(config: dict[str, Any]) -> dict[str, str]:
     c = config.get("contamination") or {}
     if c.get("enabled") and c.get("padding", {}).get("enabled"):
         names[PADDED_ENSEMBLE] = "contamination"
+    if c.get("enabled") and c.get("headline", {}).get("enabled"):
+        names[TEACHER_ENSEMBLE] = "contamination"
     return names
 
 

@@ -9,6 +9,7 @@ module                   what it holds
 :mod:`.bookkeeping`      epoch records and lines, stopping, checkpoints, resume, payload
 :mod:`.solo`             one member per job: :func:`train_member`
 :mod:`.packed`           several narrow members as one grouped network: :func:`train_pack`
+:mod:`.distill`          a student trained to reproduce a teacher's representation: :func:`distill_member`
 :mod:`.summary`          an ensemble's training table and curves
 =======================  ==============================================================
 """
@@ -23,6 +24,7 @@ _WHERE = {
     **dict.fromkeys(["train_pack", "pack_models", "member_state", "set_member_state", "stack_members",
                      "member_losses", "evaluate_pack", "PackedLinear"], "packed"),
     **dict.fromkeys(["load_member_metrics", "plot_training_curves"], "summary"),
+    **dict.fromkeys(["distill_member", "penultimate"], "distill"),
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -1,11 +1,16 @@
 """Rule contamination_numerical: every numerical run of the contamination study (Zhang et al.,
 ICML 2024, Secs. 3-4, App. F.1), trained side by side as one batched model per task
-(featurelab.contamination.numerical); the curves and the per-neuron records as Parquet."""
+(featurelab.contamination.numerical); the curves and the per-neuron records as Parquet, the
+setting with each task's iterations and weight-decay factor as JSON."""
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from featurelab.workflow import log, logged  # noqa: E402, I001
+
+import dataclasses
+
+import pandas as pd
 
 from featurelab.contamination import findings
 from featurelab.contamination.numerical import NumericalSetting, Run, momentum_decay_factor, run_batch
@@ -13,18 +18,25 @@ from featurelab.files import write_json
 
 with logged(snakemake.log[0]):
     p = snakemake.params.numerical
-    setting = NumericalSetting.from_dict({**p["setting"], "iterations": p["iterations"],
-                                          "record_every": p["record_every"]})
+    base = NumericalSetting.from_dict({**p["setting"], "record_every": p["record_every"]})
     specs = snakemake.params.runs
-    runs = [Run(r["task"], r["activation"], r["variant"], r["seed"]) for r in specs]
-    log(f"{len(runs)} runs, {setting.iterations} iterations each, batched by task: "
-        + ", ".join(r["name"] for r in specs))
-    results = run_batch(setting, runs, log=log, threads=snakemake.threads)
-    curves, neurons = findings.numerical_tables(specs, results)
+    curves, neurons, iterations, factors = [], [], {}, {}
+    for T in sorted({r["iterations"] for r in specs}):
+        group = [r for r in specs if r["iterations"] == T]
+        setting = dataclasses.replace(base, iterations=T)
+        log(f"{len(group)} runs of {T} iterations, batched by task: " + ", ".join(r["name"] for r in group))
+        results = run_batch(setting, [Run(r["task"], r["activation"], r["variant"], r["seed"]) for r in group],
+                            log=log, threads=snakemake.threads)
+        c, n = findings.numerical_tables(group, results)
+        curves.append(c)
+        neurons.append(n)
+        for task in {r["task"] for r in group}:
+            iterations[task] = T
+            factors[task] = momentum_decay_factor(setting.lr, setting.momentum, setting.weight_decay, T)
+    curves, neurons = pd.concat(curves, ignore_index=True), pd.concat(neurons, ignore_index=True)
     curves.to_parquet(snakemake.output.curves, index=False)
     neurons.to_parquet(snakemake.output.neurons, index=False)
-    factor = momentum_decay_factor(setting.lr, setting.momentum, setting.weight_decay, setting.iterations)
-    write_json(snakemake.output.setting, {"setting": setting.__dict__, "linear_decay_factor": float(factor),
-                                          "runs": list(specs), "seconds": float(sum({r["seconds"] for r in results}))})
-    log(f"{len(curves)} curve points, {len(neurons)} neuron records; a zero-gradient direction decays by "
-        f"{factor:.5f} over {setting.iterations} iterations")
+    write_json(snakemake.output.setting, {"setting": dataclasses.asdict(base), "iterations": iterations,
+                                          "linear_decay_factor": factors, "runs": list(specs)})
+    log(f"{len(curves)} curve points, {len(neurons)} neuron records; a zero-gradient direction of the SGD runs "
+        "decays by " + ", ".join(f"{factors[t]:.5f} over {iterations[t]} iterations ({t})" for t in sorted(factors)))

@@ -22,8 +22,7 @@ with logged(snakemake.log[0]):
     summary = {
         "paper": ("Zhang, Zhao, Chen, Jiang, Chen, \"Feature Contamination: Neural Networks Learn Uncorrelated "
                   "Features and Fail to Generalize\", ICML 2024"),
-        "numerical": findings.numerical_findings(curves, numerical["linear_decay_factor"],
-                                                 numerical["setting"]["iterations"]),
+        "numerical": findings.numerical_findings(curves, numerical["linear_decay_factor"], numerical["iterations"]),
         "risk_note": ("The paper's \"risk\" is the hinge risk; the 0-1 error is reported beside it, because a "
                       "network can have a large OOD hinge risk (margins shrunk below 1) and still a small OOD "
                       "0-1 error (signs mostly right)."),

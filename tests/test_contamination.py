@@ -237,3 +237,17 @@ def test_config_refuses_a_padding_recipe_without_colour_and_a_user_ensemble_name
     bad["contamination"]["numerical"]["runs"] = {"spheres": {"activations": ["identity"]}}
     with pytest.raises(ConfigError, match="identity cannot separate"):
         validate_config(bad)
+
+
+def test_verdict_is_decided_by_the_interval_and_says_so():
+    sure = findings.mean_se([0.30, 0.31, 0.29])
+    vague = findings.mean_se([0.5, -0.4, 0.1])
+    against = findings.mean_se([-0.3, -0.31, -0.29])
+    assert findings._verdict("x > 0", (sure, ">", 0.0))["verdict"] == "holds"
+    assert findings._verdict("x > 0", (vague, ">", 0.0))["verdict"] == "undecided"
+    assert findings._verdict("x > 0", (against, ">", 0.0))["verdict"] == "fails"
+    assert findings._verdict("x < 0", (against, "<", 0.0))["holds"] is True
+    # both conditions must hold; one failing fails the verdict
+    assert findings._verdict("both", (sure, ">", 0.0), (against, ">", 0.0))["holds"] is False
+    one = findings._verdict("x > 0", (findings.mean_se([0.01]), ">", 0.0))
+    assert one["holds"] is True and one["basis"].startswith("one replicate")

@@ -127,7 +127,7 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     cont = tmp_path / "results/contamination"
     csum = json.loads((cont / "summary.json").read_text(),
                       parse_constant=lambda c: pytest.fail(f"{c} in results/contamination/summary.json"))
-    assert csum["numerical"]["iterations"] == 40 and "relu" in csum["numerical"]["classification_code"]
+    assert csum["numerical"]["iterations"]["classification"] == 40 and "relu" in csum["numerical"]["classification_code"]
     assert set(csum["deep"]["stages"]) == {"1", "2", "3", "4"} and "accuracy_drop_under_shift" in csum["deep"]
     assert set(csum["padding"]["accuracy_padded"]) == {"none", "training colour", "other colour"}
     assert set(csum["headline"]["probe_accuracy"]) == {"teacher", "student", "plain"}

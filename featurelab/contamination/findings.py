@@ -21,8 +21,10 @@ split than on the test split. Padding (App. F.4): the padded networks respond mo
 padding colour, relative to grey, than their controls, and lose less accuracy when test
 images are padded with their training colour than with another colour.
 
-A spread is the standard error over the replicates (seeds or members); with one replicate
-it is null and the verdict rests on the one value.
+A spread is the standard error (se) over the replicates (seeds or members). A verdict is
+``holds`` when the interval mean ± 2 se lies on the rule's side of its threshold, ``fails``
+when it lies on the other side, ``undecided`` when it straddles the threshold; with one
+replicate there is no interval and the verdict rests on the one value (``basis``).
 """
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ RUN_KEYS = ("run", "task", "activation", "variant", "seed")
 GROWTH = 1.5
 ID_RISK_MAX, OOD_RISK_MIN, LINEAR_OOD_MAX = 0.05, 0.5, 0.02
 DECAY_TOLERANCE = 0.05
+#: Standard errors on each side of a mean that a verdict's interval spans.
+Z = 2.0
 
 
 def mean_se(values: Sequence[float]) -> dict[str, Any]:
@@ -85,10 +89,14 @@ def _ends(curves: pd.DataFrame, task: str, activation: str, variant: str) -> pd.
     return first.join(last, lsuffix="_0", rsuffix="_T")
 
 
-def numerical_findings(curves: pd.DataFrame, decay_factor: float, iterations: int) -> dict[str, Any]:
-    """The numerical setting's findings (module docstring), per model variant."""
-    out: dict[str, Any] = {"iterations": int(iterations),
-                           "linear_decay_factor": float(decay_factor)}
+def numerical_findings(curves: pd.DataFrame, decay_factors: dict[str, float], iterations: dict[str, int]
+                       ) -> dict[str, Any]:
+    """The numerical setting's findings (module docstring), per task and model variant;
+    ``decay_factors`` and ``iterations`` per task (the linear network's rule uses the
+    classification runs' factor)."""
+    out: dict[str, Any] = {"iterations": {k: int(v) for k, v in iterations.items()},
+                           "linear_decay_factor": {k: float(v) for k, v in decay_factors.items()}}
+    decay_factor = decay_factors.get("classification", 1.0)
     cls = curves[curves.task == "classification"]
     for variant in sorted(cls.variant.unique()):
         v: dict[str, Any] = {}
@@ -100,15 +108,15 @@ def numerical_findings(curves: pd.DataFrame, decay_factor: float, iterations: in
             asym0, asymT = mean_se(e.asymmetry_0), mean_se(e.asymmetry_T)
             v["relu"] = {
                 "bg_norm_growth": growth,
-                "bg_grows": _verdict(growth["mean"] is not None and growth["mean"] >= GROWTH,
-                                     f"bg_norm(T)/bg_norm(0) ≥ {GROWTH}"),
+                "bg_grows": _verdict(f"bg_norm(T)/bg_norm(0) > {GROWTH}", (growth, ">", GROWTH)),
                 "core_norm_growth": mean_se(e.core_norm_T / e.core_norm_0),
                 "id_hinge_risk": idr, "ood_hinge_risk": ood,
                 "id_error": mean_se(e.id_error_T), "ood_error": mean_se(e.ood_error_T),
-                "risk_gap": _verdict(idr["mean"] <= ID_RISK_MAX and ood["mean"] >= OOD_RISK_MIN,
-                                     f"ID hinge risk ≤ {ID_RISK_MAX} and OOD hinge risk ≥ {OOD_RISK_MIN}"),
+                "risk_gap": _verdict(f"ID hinge risk < {ID_RISK_MAX} and OOD hinge risk > {OOD_RISK_MIN}",
+                                     (idr, "<", ID_RISK_MAX), (ood, ">", OOD_RISK_MIN)),
                 "asymmetry_start": asym0, "asymmetry_end": asymT,
-                "asymmetry_rises": _verdict(asymT["mean"] > asym0["mean"], "mean asymmetry at T > at 0"),
+                "asymmetry_rises": _verdict("mean asymmetry at T − at 0 > 0",
+                                            (mean_se(e.asymmetry_T - e.asymmetry_0), ">", 0.0)),
             }
         if "identity" in acts:
             e = _ends(curves, "classification", "identity", variant)
@@ -116,12 +124,12 @@ def numerical_findings(curves: pd.DataFrame, decay_factor: float, iterations: in
             ood = mean_se(e.ood_loss_T)
             v["identity"] = {
                 "bg_norm_ratio": ratio,
-                "bg_only_decays": _verdict(ratio["mean"] <= decay_factor * (1 + DECAY_TOLERANCE),
-                                           f"bg_norm(T)/bg_norm(0) ≤ {decay_factor:.4f} (weight decay alone) "
-                                           f"+ {DECAY_TOLERANCE:.0%}"),
+                "bg_only_decays": _verdict(f"bg_norm(T)/bg_norm(0) < {decay_factor:.4f} (weight decay alone) "
+                                           f"+ {DECAY_TOLERANCE:.0%}",
+                                           (ratio, "<", decay_factor * (1 + DECAY_TOLERANCE))),
                 "id_hinge_risk": mean_se(e.id_loss_T), "ood_hinge_risk": ood,
                 "id_error": mean_se(e.id_error_T), "ood_error": mean_se(e.ood_error_T),
-                "ood_risk_small": _verdict(ood["mean"] <= LINEAR_OOD_MAX, f"OOD hinge risk ≤ {LINEAR_OOD_MAX}"),
+                "ood_risk_small": _verdict(f"OOD hinge risk < {LINEAR_OOD_MAX}", (ood, "<", LINEAR_OOD_MAX)),
             }
         out[f"classification_{variant}"] = v
     reg = curves[curves.task == "regression"]
@@ -140,16 +148,34 @@ def numerical_findings(curves: pd.DataFrame, decay_factor: float, iterations: in
                 e = _ends(curves, "spheres", act, variant)
                 g = mean_se(e.bg_norm_T / e.bg_norm_0)
                 v[act] = {"bg_norm_growth": g,
-                          "accumulates": _verdict(g["mean"] >= GROWTH, f"bg_norm(T)/bg_norm(0) ≥ {GROWTH}"),
+                          "accumulates": _verdict(f"bg_norm(T)/bg_norm(0) > {GROWTH}", (g, ">", GROWTH)),
                           "id_hinge_risk": mean_se(e.id_loss_T), "ood_hinge_risk": mean_se(e.ood_loss_T),
                           "id_error": mean_se(e.id_error_T), "ood_error": mean_se(e.ood_error_T)}
         out["spheres"] = v
         out["spheres_accumulating"] = [a for a, f in v.items() if f["accumulates"]["holds"]]
+        out["spheres_not_accumulating"] = [a for a, f in v.items() if f["accumulates"]["holds"] is False]
     return out
 
 
-def _verdict(holds: bool, rule: str) -> dict[str, Any]:
-    return {"holds": bool(holds), "rule": rule}
+def _side(stat: dict[str, Any], op: str, c: float) -> bool | None:
+    """Whether ``stat`` (:func:`mean_se`) is ``op`` (``>`` or ``<``) ``c``: True or False when its
+    interval mean ± Z·se decides it (the mean alone with one replicate), None otherwise."""
+    m, se = stat["mean"], stat["se"]
+    if m is None:
+        return None
+    lo, hi = (m, m) if se is None else (m - Z * se, m + Z * se)
+    if op == ">":
+        return True if lo > c else False if hi <= c else None
+    return True if hi < c else False if lo >= c else None
+
+
+def _verdict(rule: str, *sides: tuple[dict[str, Any], str, float]) -> dict[str, Any]:
+    """A verdict on every ``(stat, op, threshold)`` holding together."""
+    got = [_side(*x) for x in sides]
+    holds = False if False in got else None if None in got else True
+    n = min(x[0]["n"] for x in sides)
+    return {"holds": holds, "verdict": {True: "holds", False: "fails", None: "undecided"}[holds], "rule": rule,
+            "basis": f"mean ± {Z:g} se over {n} replicates" if n > 1 else "one replicate: the value itself"}
 
 
 # ---------------------------------------------------------------- deep networks
@@ -180,12 +206,12 @@ def deep_findings(channels: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str, A
         entry["selectivity_trained"] = mean_se(tr)
         entry["selectivity_init"] = mean_se(ini)
         entry["trained_minus_init"] = d
-        entry["training_raises_selectivity"] = _verdict(d["mean"] > 0, "mean over members of trained − init > 0")
+        entry["training_raises_selectivity"] = _verdict("trained − init > 0, paired over members", (d, ">", 0.0))
         if "shifted" in splits:
             ds = mean_se(s[("trained", "shifted")] - tr)
             entry["selectivity_trained_shifted"] = mean_se(s[("trained", "shifted")])
             entry["shifted_minus_test"] = ds
-            entry["shift_lowers_selectivity"] = _verdict(ds["mean"] < 0, "mean over members of shifted − test < 0")
+            entry["shift_lowers_selectivity"] = _verdict("shifted − test < 0, paired over members", (ds, "<", 0.0))
         out["stages"][int(stage)] = entry
     acc = accuracy.pivot_table(index="member", columns=["state", "split"], values="accuracy")
     out["accuracy_test"] = mean_se(acc[("trained", "test")])
@@ -193,7 +219,7 @@ def deep_findings(channels: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str, A
         drop = mean_se(acc[("trained", "test")] - acc[("trained", "shifted")])
         out["accuracy_shifted"] = mean_se(acc[("trained", "shifted")])
         out["accuracy_drop_under_shift"] = drop
-        out["shift_lowers_accuracy"] = _verdict(drop["mean"] > 0, "test accuracy − shifted accuracy > 0")
+        out["shift_lowers_accuracy"] = _verdict("test accuracy − shifted accuracy > 0", (drop, ">", 0.0))
     return out
 
 
@@ -224,8 +250,8 @@ def padding_findings(measures: pd.DataFrame) -> dict[str, Any]:
         diff = mean_se(pad - plain)
         out["stages"][int(stage)] = {
             "gap_padded": mean_se(pad), "gap_plain": mean_se(plain), "padded_minus_plain": diff,
-            "padded_prefers_colour_more": _verdict(diff["mean"] > 0,
-                                                   "response(colour) − response(grey), padded − plain > 0"),
+            "padded_prefers_colour_more": _verdict("response(colour) − response(grey), padded − plain > 0",
+                                                   (diff, ">", 0.0)),
         }
     a = acc.pivot_table(index=["kind", "member"], columns="test", values="accuracy")
     for kind in ("padded", "plain"):
@@ -237,7 +263,7 @@ def padding_findings(measures: pd.DataFrame) -> dict[str, Any]:
         d = mean_se(k["training colour"] - k["other colour"])
         out["padded_other_colour_cost"] = d
         out["padded_tuned_to_its_colour"] = _verdict(
-            d["mean"] > 0, "padded networks: accuracy with the training colour − with another colour > 0")
+            "padded networks: accuracy with the training colour − with another colour > 0", (d, ">", 0.0))
     return out
 
 
@@ -282,8 +308,8 @@ def headline_findings(table: pd.DataFrame, heads: pd.DataFrame | None = None) ->
         out[f"teacher_minus_{other}"] = {
             "id": mean_se(gap_id), "ood": mean_se(gap_ood), "ood_minus_id": growth,
             "falls_short_out_of_distribution": _verdict(
-                growth["mean"] is not None and growth["mean"] > 0,
-                f"(teacher − {other}) on the shifted split > (teacher − {other}) on the test split"),
+                f"(teacher − {other}) on the shifted split − (teacher − {other}) on the test split > 0",
+                (growth, ">", 0.0)),
         }
     if heads is not None and len(heads):
         h = heads[heads.split.isin(["test", "shifted"])].pivot_table(index="seed", columns=["model", "split"],

@@ -152,7 +152,8 @@ def contamination_ensembles(config: dict[str, Any], user: dict[str, Ensemble]) -
 def contamination_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The numerical runs of the contamination study (Zhang et al., ICML 2024, Secs. 3-4,
     App. F.1): one ``{task, activation, variant, seed}`` per combination the config lists,
-    in config order, each named ``<task>_<activation>_<variant>_s<seed>``."""
+    in config order, each named ``<task>_<activation>_<variant>_s<seed>``, with its task's
+    ``iterations``."""
     c = config["contamination"]
     if not c["enabled"]:
         return []
@@ -163,7 +164,8 @@ def contamination_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
             for variant in spec.get("variants", ["code"]):
                 for seed in num["seeds"]:
                     out.append({"name": f"{task}_{activation}_{variant}_s{seed}", "task": task,
-                                "activation": activation, "variant": variant, "seed": int(seed)})
+                                "activation": activation, "variant": variant, "seed": int(seed),
+                                "iterations": int(spec.get("iterations") or num["iterations"])})
     return out
 
 

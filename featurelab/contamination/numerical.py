@@ -340,7 +340,7 @@ def momentum_decay_factor(lr: float, momentum: float, weight_decay: float, itera
     rate η, no dampening) scales a direction that gets no data gradient after T steps.
 
     Derivation. Along such a direction the gradient is g_t = λ w_t, and PyTorch's step is
-    buf_t = μ buf_{t−1} + λ w_t (buf_1 = g_1, i.e. buf_0 = 0) and w_{t+1} = w_t − η buf_t
+    buf_t = μ buf_{t−1} + λ w_t (buf_1 = g_1, i.e. buf_0 = 0) and w_(t+1) = w_t − η buf_t
     = (1 − ηλ) w_t − ημ buf_{t−1}. So s_t = (w_t, buf_{t−1}) obeys s_{t+1} = A s_t with
 
         A = [[1 − ηλ, −ημ], [λ, μ]],    tr A = τ = 1 − ηλ + μ,    det A = μ,

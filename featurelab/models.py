@@ -27,7 +27,7 @@ from .architecture import (
     scaled,
 )
 
-__all__ = ["ARCHITECTURES", "LAYERS", "BasicBlock", "StagedNet", "ResNet18", "ResNet32", "VGG16", "build_model",
+__all__ = ["ARCHITECTURES", "LAYERS", "BasicBlock", "StagedNet", "CifarResNet", "ResNet18", "ResNet32", "VGG16", "build_model",
            "count_parameters"]
 
 
@@ -79,16 +79,22 @@ class StagedNet(nn.Module):
         return self.features(x, ())["logits"]
 
 
-class ResNet18(StagedNet):
-    def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
+class CifarResNet(StagedNet):
+    """A CIFAR ResNet: a 3×3 stride-1 stem, stages of basic blocks (``channels`` times the
+    width factor, ``blocks`` per stage, stride 2 at the start of every stage but the first),
+    global average pooling, one linear layer. Shortcuts that change shape are 1×1
+    convolutions with batch norm."""
+
+    def __init__(self, channels: tuple[int, ...], blocks: int, num_classes: int = 10, width: float = 1.0,
+                 in_channels: int = 3) -> None:
         super().__init__()
-        chans = [scaled(c, width) for c in RESNET18_CHANNELS]
+        chans = [scaled(c, width) for c in channels]
         self.conv1 = nn.Conv2d(in_channels, chans[0], 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(chans[0])
         stages, cin = [], chans[0]
         for i, c in enumerate(chans):
             stride = 1 if i == 0 else 2
-            stages.append(nn.Sequential(BasicBlock(cin, c, stride), BasicBlock(c, c, 1)))
+            stages.append(nn.Sequential(BasicBlock(cin, c, stride), *(BasicBlock(c, c, 1) for _ in range(blocks - 1))))
             cin = c
         self.stages = nn.ModuleList(stages)
         self.linear = nn.Linear(chans[-1], num_classes)
@@ -98,29 +104,21 @@ class ResNet18(StagedNet):
         return F.relu(self.bn1(self.conv1(x)))
 
 
-class ResNet32(StagedNet):
-    """The CIFAR ResNet-32 (He et al., CVPR 2016, §4.2): a 3×3 stem of 16 channels, three
-    stages of five basic blocks (16/32/64 channels times the width factor, stride 2 at the
-    start of stages 2 and 3), global average pooling, one linear layer. Shortcuts that change
-    shape are 1×1 convolutions with batch norm (He et al.'s option B; their CIFAR networks
+class ResNet18(CifarResNet):
+    """The CIFAR ResNet-18: four stages of two blocks, 64/128/256/512 channels, no max-pool."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
+        super().__init__(RESNET18_CHANNELS, 2, num_classes, width, in_channels)
+
+
+class ResNet32(CifarResNet):
+    """The CIFAR ResNet-32 (He et al., CVPR 2016, §4.2): three stages of five blocks,
+    16/32/64 channels (6n + 2 layers, n = 5). Zhang et al. (ICML 2024, App. F.4) train it. Its
+    shape-changing shortcuts are 1×1 convolutions (He et al.'s option B; their CIFAR networks
     pad with zeros, option A)."""
 
     def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3) -> None:
-        super().__init__()
-        chans = [scaled(c, width) for c in RESNET32_CHANNELS]
-        self.conv1 = nn.Conv2d(in_channels, chans[0], 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(chans[0])
-        stages, cin = [], chans[0]
-        for i, c in enumerate(chans):
-            blocks = [BasicBlock(cin, c, 1 if i == 0 else 2)] + [BasicBlock(c, c, 1) for _ in range(RESNET32_BLOCKS - 1)]
-            stages.append(nn.Sequential(*blocks))
-            cin = c
-        self.stages = nn.ModuleList(stages)
-        self.linear = nn.Linear(chans[-1], num_classes)
-        self.feature_dim = chans[-1]
-
-    def stem(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn1(self.conv1(x)))
+        super().__init__(RESNET32_CHANNELS, RESNET32_BLOCKS, num_classes, width, in_channels)
 
 
 class VGG16(StagedNet):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from featurelab.contamination import figures as F
-from featurelab.contamination import findings
+from featurelab.contamination import findings, headline
 from featurelab.figures import save
 from featurelab.files import read_json, write_json
 
@@ -43,7 +43,7 @@ with logged(snakemake.log[0]):
     if "features" in inp.keys():
         features = np.load(inp.features)
         seeds = sorted({int(k.split("/")[0][1:]) for k in features.files if k.startswith("s")})
-        table = findings.headline_table(features, seeds, p.probe_c)
+        table = headline.headline_table(features, seeds, p.probe_c)
         summary["headline"] = findings.headline_findings(table, pd.read_csv(inp.heads))
         save(*F.fig1(table), out.fig1, out.fig1_csv)
     if "padding" in inp.keys():

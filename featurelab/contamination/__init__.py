@@ -10,6 +10,7 @@ module                   what it holds
                          trained image network's stages (Secs. 4.3, 5; App. F.2-F.3)
 :mod:`.padding`          what a network trained on colour-padded images learned about the
                          colour (App. F.4)
+:mod:`.headline`         linear probes on teacher, student and plain member (Fig 1, scaled)
 :mod:`.findings`         every finding as a number with its verdict
 :mod:`.figures`          the study's figures
 =======================  ==============================================================

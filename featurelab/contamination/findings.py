@@ -271,25 +271,6 @@ def padding_findings(measures: pd.DataFrame) -> dict[str, Any]:
 KINDS = ("teacher", "student", "plain")
 
 
-def headline_table(features: Any, seeds: Sequence[int], probe_c: float = 1.0) -> pd.DataFrame:
-    """Linear-probe accuracy of every seed's teacher, student and plain member on the test split
-    (ID) and its background-shifted copy (OOD); the probes are fit on each representation of
-    the ID training split (:func:`featurelab.width.measures.linear_probe`: standardised
-    features, multinomial logistic regression). ``features`` maps ``s<seed>/<kind>/<split>``
-    and ``labels/<split>`` to arrays (the contamination_headline rule's file)."""
-    from ..width.measures import linear_probe
-
-    rows = []
-    for seed in seeds:
-        for kind in KINDS:
-            key = f"s{seed}/{kind}"
-            for split in ("test", "shifted"):
-                acc = linear_probe(features[f"{key}/train"], features["labels/train"], features[f"{key}/{split}"],
-                                   features[f"labels/{split}"], C=probe_c)
-                rows.append({"seed": int(seed), "model": kind, "split": split, "accuracy": acc})
-    return pd.DataFrame(rows)
-
-
 def headline_findings(table: pd.DataFrame, heads: pd.DataFrame | None = None) -> dict[str, Any]:
     """The claim of Fig 1 and Tables 1-4, as numbers over seeds: per model, ID (test) and OOD
     (shifted) probe accuracy; the student's shortfall against its teacher ID and OOD, and

@@ -41,6 +41,7 @@ def tiny_config(max_epochs=2, members=2, stop=1.0, studies=False):
                                 "numerical": {"iterations": 40, "record_every": 10,
                                               "setting": {"width": 16, "n_train": 100, "n_test": 100}},
                                 "padding": {"members": 1, "recipe": "tiny_pad", "visualize": 2, "visualize_steps": 5}}
+        cfg["train"] = {"pack": {"enabled": True}}  # as the default: one job per group of narrow members
     return cfg
 
 

@@ -527,7 +527,6 @@ CONTAMINATION_PADDING = {
 
 
 def contamination_report_inputs(wildcards):
-    c = config["contamination"]
     inputs = {"curves": "results/contamination/numerical/curves.parquet"}
     inputs["neurons"] = "results/contamination/numerical/neurons.parquet"
     inputs["setting"] = "results/contamination/numerical/setting.json"

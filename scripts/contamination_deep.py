@@ -12,7 +12,6 @@ import pandas as pd
 import torch
 
 from featurelab.contamination.deep import stage_statistics, statistics_table
-from featurelab.contamination.padding import accuracy
 from featurelab.data.prepared import load_split
 from featurelab.training.recipe import select_device
 from featurelab.training.solo import initial_model, load_member
@@ -31,7 +30,7 @@ with logged(snakemake.log[0]):
                 stats = stage_statistics(model, split.images, split.labels, payload["mean"], payload["std"],
                                          split.num_classes, dev)
                 frames.append(statistics_table(stats, snakemake.params.eps, model=model_id, member=member, state=state, split=name))
-                a = accuracy(model, split.images, split.labels, payload["mean"], payload["std"], dev)
+                a = stats["accuracy"]
                 acc.append({"model": model_id, "member": member, "state": state, "split": name, "accuracy": a})
                 sel = [float(t["selectivity"].mean()) for _, t in frames[-1].groupby("stage")]
                 log(f"{model_id} {state} {name}: accuracy {a:.3f}, mean selectivity per stage "

@@ -15,8 +15,9 @@ import torch
 
 from featurelab.contamination import padding as P
 from featurelab.data.prepared import load_split
+from featurelab.training.inputs import to_input
 from featurelab.training.recipe import select_device
-from featurelab.training.solo import load_member
+from featurelab.training.solo import evaluate, load_member
 
 with logged(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
@@ -25,6 +26,7 @@ with logged(snakemake.log[0]):
     colour, other, grey, pad = list(recipe["pad_color"]), list(cfg["other_colour"]), list(cfg["grey"]), recipe["pad"]
     test = load_split(snakemake.input.test)
     size = test.images.shape[1]
+    labels = torch.as_tensor(test.labels, device=dev)
     tests = {"none": test.images, "training colour": P.pad_test_images(test.images, pad, colour),
              "other colour": P.pad_test_images(test.images, pad, other)}
     rows, filters, filter_meta = [], [], []
@@ -32,7 +34,7 @@ with logged(snakemake.log[0]):
         for i, model_id in enumerate(models):
             model, payload = load_member(snakemake.input[f"{kind}__{i}"], dev)
             mean, std = payload["mean"], payload["std"]
-            acc = {t: P.accuracy(model, imgs, test.labels, mean, std, dev) for t, imgs in tests.items()}
+            acc = {t: evaluate(model, to_input(imgs, mean, std, dev), labels) for t, imgs in tests.items()}
             log(f"{kind} {model_id}: test accuracy " + ", ".join(f"{t} {a:.3f}" for t, a in acc.items()))
             for t, a in acc.items():
                 rows.append({"kind": kind, "member": i, "model": model_id, "measure": "accuracy", "test": t,
@@ -54,7 +56,6 @@ with logged(snakemake.log[0]):
     pd.DataFrame(rows).to_parquet(snakemake.output.measures, index=False)
     np.savez_compressed(snakemake.output.filters,
                         images=np.concatenate(filters) if filters else np.zeros((0, size, size, 3), np.uint8),
-                        meta=np.array([str(m) for m in filter_meta]),
                         kind=np.array([m["kind"] for m in filter_meta]),
                         channel=np.array([m["channel"] for m in filter_meta], dtype=np.int64),
                         gap=np.array([m["response_gap"] for m in filter_meta]))

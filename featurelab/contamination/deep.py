@@ -56,7 +56,8 @@ def _stage_taps(model: Any) -> list[Any]:
 def stage_statistics(model: Any, images: np.ndarray, labels: np.ndarray, mean: Any, std: Any,
                      num_classes: int, device: Any = "cpu", batch_size: int = 500) -> dict[str, Any]:
     """Per stage s, ``rate[s]`` (K, C_s) activation rates and ``mean[s]`` (K, C_s) class-mean
-    activations, plus ``channel_mean[s]`` (C_s,) the mean over all images, for a
+    activations, plus ``channel_mean[s]`` (C_s,) the mean over all images, and the network's
+    top-1 ``accuracy`` from the same forward pass, for a
     :class:`featurelab.models.StagedNet` on uint8 NHWC ``images``.
 
     Every class must have at least one image. Uses forward hooks; the network is in eval
@@ -76,13 +77,14 @@ def stage_statistics(model: Any, images: np.ndarray, labels: np.ndarray, mean: A
     hooks = [t.register_forward_hook(lambda _m, _i, out, s=s: seen.__setitem__(s, out)) for s, t in enumerate(taps)]
     pos = [None] * len(taps)   # (K, C) sums of positive-position fractions
     act = [None] * len(taps)   # (K, C) sums of spatial means
+    correct = 0
     model.eval()
     try:
         with torch.no_grad():
             for i in range(0, len(labels), batch_size):
                 x = to_input(images[i:i + batch_size], mean, std, device)
                 y = torch.as_tensor(labels[i:i + batch_size], device=x.device)
-                model(x)
+                correct += int((model(x).argmax(1) == y).sum())
                 onehot = torch.nn.functional.one_hot(y, num_classes).double().T  # (K, B)
                 for s, out in enumerate(seen):
                     out = out.double()
@@ -98,7 +100,7 @@ def stage_statistics(model: Any, images: np.ndarray, labels: np.ndarray, mean: A
     rate = [p / n for p in pos]
     means = [a / n for a in act]
     channel_mean = [(a.sum(axis=0) / counts.sum()) for a in act]
-    return {"rate": rate, "mean": means, "channel_mean": channel_mean}
+    return {"rate": rate, "mean": means, "channel_mean": channel_mean, "accuracy": correct / len(labels)}
 
 
 def ranked_rates(rate: np.ndarray) -> np.ndarray:

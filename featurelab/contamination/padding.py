@@ -12,8 +12,8 @@ with the same recipe trained without padding:
   output, :mod:`.deep`) to an image of pure padding colour against one of pure grey;
 * :func:`pad_test_images`: the test images padded with a colour and cropped back at a fixed
   corner offset (the top and left ``pad`` rows and columns become the colour: one of the
-  crops the padded network saw in training), to measure accuracy with the training colour,
-  another colour, and none;
+  crops the padded network saw in training), to measure accuracy
+  (:func:`featurelab.training.evaluate`) with the training colour, another colour, and none;
 * :func:`visualize_channels`: an input image optimised by Adam on its pixels to excite one
   channel (the activation-maximisation of App. F.4, without the adversarial training the
   paper applies first; a preset may plan that), for the most colour-responsive channels.
@@ -56,39 +56,11 @@ def pad_test_images(images: np.ndarray, pad: int, colour: Sequence[int]) -> np.n
 def colour_response(model: Any, colours: Sequence[Sequence[int]], size: int, mean: Any, std: Any,
                     device: Any = "cpu") -> list[np.ndarray]:
     """Per stage, (colours, C_s): each channel's spatially averaged post-ReLU output on an image
-    of each pure colour."""
-    import torch
+    of each pure colour (:func:`.deep.stage_statistics`, one image per colour as its class)."""
+    from .deep import stage_statistics
 
-    from ..training.inputs import to_input
-    from .deep import _stage_taps
-
-    seen: dict[int, torch.Tensor] = {}
-    hooks = [t.register_forward_hook(lambda _m, _i, out, s=s: seen.__setitem__(s, out))
-             for s, t in enumerate(_stage_taps(model))]
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(to_input(solid_images(colours, size), mean, std, device))
-    finally:
-        for h in hooks:
-            h.remove()
-    return [seen[s].double().mean(dim=(2, 3)).cpu().numpy() for s in sorted(seen)]
-
-
-def accuracy(model: Any, images: np.ndarray, labels: np.ndarray, mean: Any, std: Any, device: Any = "cpu",
-             batch_size: int = 500) -> float:
-    """Top-1 accuracy of ``model`` on uint8 NHWC ``images``."""
-    import torch
-
-    from ..training.inputs import to_input
-
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(labels), batch_size):
-            pred = model(to_input(images[i:i + batch_size], mean, std, device)).argmax(1).cpu().numpy()
-            correct += int((pred == np.asarray(labels[i:i + batch_size])).sum())
-    return correct / max(1, len(labels))
+    n = len(colours)
+    return stage_statistics(model, solid_images(colours, size), np.arange(n), mean, std, n, device)["mean"]
 
 
 def visualize_channels(model: Any, stage: int, channels: Sequence[int], size: int, mean: Any, std: Any,

@@ -30,6 +30,7 @@ include: "rules/gde.smk"
 include: "rules/width.smk"
 include: "rules/toy.smk"
 include: "rules/contamination.smk"
+include: "rules/diversity.smk"
 
 
 rule all:

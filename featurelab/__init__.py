@@ -16,6 +16,9 @@ name                        module                                      paper
 ``read_ensemble``
 ``contamination_curves``    :mod:`featurelab.contamination.numerical`   Zhang et al. 2024, Secs. 3-4, App. F.1
 ``selectivity``             :mod:`featurelab.contamination.deep`        Zhang et al. 2024, App. F.3, Eq. 61
+``error_inconsistency``,    :mod:`featurelab.diversity.metrics`         Gontijo-Lopes, Dauphin, Cubuk 2022, §3
+``conversion_rate``
+``linear_cka``              :mod:`featurelab.diversity.probes`          Kornblith et al. 2019 (linear kernel)
 ``generate_split``          :mod:`featurelab.data.synthetic`            the synthetic feature world
 ``train_member``            :mod:`featurelab.training.solo`             Jiang, Baek, Kolter 2024, App. E
 ==========================  ==========================================  =====================================
@@ -33,6 +36,9 @@ _WHERE = {
     "feature_span_error": "width.measures",
     "contamination_curves": "contamination.numerical",
     "selectivity": "contamination.deep",
+    "error_inconsistency": "diversity.metrics",
+    "conversion_rate": "diversity.metrics",
+    "linear_cka": "diversity.probes",
     "generate_split": "data.synthetic",
     "WorldConfig": "data.synthetic",
     "read_activations": "activations",

@@ -10,7 +10,7 @@ from __future__ import annotations
 #: The architectures (CIFAR variants) and the layers whose activations can be extracted:
 #: ``penultimate`` (the input of the final linear layer) and ``block1``..``block4`` (the
 #: globally average-pooled output of each stage, Jiang, Baek, Kolter, ICLR 2024, App. F.11).
-ARCHITECTURES = ("resnet18", "vgg16", "resnet32")
+ARCHITECTURES = ("resnet18", "vgg16", "resnet32", "mlp")
 LAYERS = ("penultimate", "block1", "block2", "block3", "block4")
 
 RESNET18_CHANNELS = (64, 128, 256, 512)
@@ -19,6 +19,9 @@ RESNET18_CHANNELS = (64, 128, 256, 512)
 RESNET32_CHANNELS = (16, 32, 64)
 RESNET32_BLOCKS = 5
 VGG16_CFG = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+#: The plain MLP (the diversity study's architecture of another kind): the flattened image,
+#: two hidden layers of 1024 units times the width (linear, batch norm, ReLU), one linear layer.
+MLP_HIDDEN = 1024
 
 
 def scaled(channels: int, width: float) -> int:
@@ -28,7 +31,7 @@ def scaled(channels: int, width: float) -> int:
 
 def stages(arch: str) -> int:
     """The stages of ``arch``: the layers ``block1``..``block<stages>`` exist."""
-    return {"resnet18": 4, "resnet32": 3, "vgg16": len(VGG16_CFG)}[arch]
+    return {"resnet18": 4, "resnet32": 3, "vgg16": len(VGG16_CFG), "mlp": 0}[arch]
 
 
 def feature_dim(arch: str, width: float) -> int:
@@ -39,12 +42,16 @@ def feature_dim(arch: str, width: float) -> int:
         return scaled(RESNET32_CHANNELS[-1], width)
     if arch == "vgg16":
         return scaled(VGG16_CFG[-1][-1], width)
+    if arch == "mlp":
+        return scaled(MLP_HIDDEN, width)
     raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ARCHITECTURES)}")
 
 
-def parameter_count(arch: str, width: float = 1.0, num_classes: int = 10, in_channels: int = 3) -> int:
+def parameter_count(arch: str, width: float = 1.0, num_classes: int = 10, in_channels: int = 3,
+                    image_size: int = 32) -> int:
     """Trainable parameters of ``featurelab.models.build_model(arch, num_classes, width,
-    in_channels)``: convolutions (no bias), batch-norm scale and shift, the final linear layer."""
+    in_channels, image_size)``: convolutions (no bias), batch-norm scale and shift, the final
+    linear layer (the MLP: its linear layers with biases; only it depends on ``image_size``)."""
     def conv(cin: int, cout: int, k: int) -> int:
         return cin * cout * k * k + 2 * cout  # weights + the following batch norm
 
@@ -67,4 +74,7 @@ def parameter_count(arch: str, width: float = 1.0, num_classes: int = 10, in_cha
                 total += conv(cin, c, 3)
                 cin = c
         return total + cin * num_classes + num_classes
+    if arch == "mlp":
+        h, d = scaled(MLP_HIDDEN, width), in_channels * image_size * image_size
+        return (d * h + h + 2 * h) + (h * h + h + 2 * h) + h * num_classes + num_classes
     raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ARCHITECTURES)}")

@@ -143,6 +143,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     out += _width_problems(config)
     out += _toy_problems(config)
     out += _contamination_problems(config)
+    out += _diversity_problems(config)
     return out
 
 
@@ -270,6 +271,80 @@ def _contamination_problems(config: dict[str, Any]) -> list[str]:
     if "spheres" in c["numerical"]["runs"] and "identity" in c["numerical"]["runs"]["spheres"]["activations"]:
         out.append("contamination.numerical.runs.spheres: the identity cannot separate two spheres; use relu, "
                    "gelu, sigmoid or tanh")
+    return out
+
+
+def _diversity_problems(config: dict[str, Any]) -> list[str]:
+    """The diversity study's pool: the base ensemble, the worlds of its Dataset category (same
+    classes), every candidate's ensemble, architecture, recipe and dataset."""
+    from .architecture import ARCHITECTURES
+    from .data.synthetic import WorldConfig
+
+    d = config["diversity"]
+    if not d["enabled"]:
+        used = sorted({e["recipe"] for e in config["ensembles"].values()
+                       if config["recipes"].get(e["recipe"], {}).get("stop_at_heldout_acc") is not None})
+        return [f"recipes.{r}: stop_at_heldout_acc needs the diversity study's held-out split (diversity.enabled)"
+                for r in used]
+    ensembles = config["ensembles"]
+    if d["ensemble"] not in ensembles:
+        return [f"diversity.ensemble: {d['ensemble']!r} is not an ensemble of the config; defined: "
+                f"{', '.join(sorted(ensembles)) or 'none'}"]
+    out = []
+    base = ensembles[d["ensemble"]]
+    if base["members"] < 2:
+        out.append(f"diversity.ensemble: {d['ensemble']!r} has {base['members']} member; the base and at least one "
+                   "Reinit model need 2")
+    if d["window"][0] > d["window"][1]:
+        out.append(f"diversity.window: low {d['window'][0]} is above high {d['window'][1]}")
+    world = P.world_of(config, base["dataset"])
+    for name, over in d["worlds"].items():
+        key = f"diversity.worlds.{name}"
+        if world is None:
+            out.append(f"{key}: worlds need a synthetic base dataset; {d['ensemble']!r} trains on {base['dataset']!r}")
+            continue
+        changed = [k for k in P.WORLD_FIXED if k in over and over[k] != world.get(k)]
+        if changed:
+            out.append(f"{key}: {', '.join(changed)} would change the classes or the input; the Dataset category "
+                       "learns the same classes from data collected differently")
+        if not 1 <= int(over.get("draw", 0)) != P.EVAL_DRAW:
+            out.append(f"{key}.draw: give another sample of the world, draw ≥ 1 (not {P.EVAL_DRAW}, the study's "
+                       "held-out and test draw)")
+        try:
+            WorldConfig.from_dict(P.diversity_world(config, name)).validate()
+        except (ValueError, TypeError) as exc:
+            out.append(f"{key}: {exc}")
+    known = set(ensembles) | {n for n, study in P.generated_names(config).items() if study != "diversity"}
+    for category, specs in d["categories"].items():
+        for i, spec in enumerate(specs):
+            key = f"diversity.categories.{category}.{i}"
+            if spec.get("ensemble"):
+                extra = sorted(set(spec) - {"ensemble", "members"})
+                if spec["ensemble"] not in known:
+                    out.append(f"{key}.ensemble: {spec['ensemble']!r} is no ensemble of this config; known: "
+                               f"{', '.join(sorted(known))}")
+                if extra:
+                    out.append(f"{key}: a reused ensemble takes only `members`, not {', '.join(extra)}")
+                continue
+            if spec.get("arch") and spec["arch"] not in ARCHITECTURES:
+                out.append(f"{key}.arch: {spec['arch']!r}; allowed: {', '.join(ARCHITECTURES)}")
+            if spec.get("recipe"):
+                out += _recipe_problems(config, f"{key}.recipe", spec["recipe"])
+            ds = spec.get("dataset")
+            if ds and ds not in d["worlds"] and ds not in P.BASE_DATASETS:
+                out.append(f"{key}.dataset: {ds!r} is neither a world of diversity.worlds "
+                           f"({', '.join(d['worlds']) or 'none'}) nor a dataset ({', '.join(P.BASE_DATASETS)})")
+            ds_name = P.world_dataset(base["dataset"], ds) if ds in d["worlds"] else (ds or base["dataset"])
+            out += _vgg_problems(config, f"{key}.arch", [spec.get("arch") or base["arch"]], ds_name)
+    start = d["greedy"]["start"]
+    if start is not None:
+        name, member = start.get("ensemble"), start.get("member", 0)
+        if set(start) - {"ensemble", "member"} or name not in known:
+            out.append(f"diversity.greedy.start: give {{ensemble: <name>, member: <i>}} of a known ensemble, "
+                       f"not {start}")
+        elif name in ensembles and not 0 <= int(member) < ensembles[name]["members"]:
+            out.append(f"diversity.greedy.start.member: {member} is not a member of {name!r} "
+                       f"({ensembles[name]['members']} members)")
     return out
 
 

@@ -57,7 +57,7 @@ def extract_member(model_path: str | os.PathLike, split: Split, split_name: str,
         model.load_state_dict(torch.load(state_dict_path, map_location=dev, weights_only=True))
     if init:
         model = initial_model(payload["arch"], payload["num_classes"], payload["width"], payload["in_channels"],
-                              payload["seed"]).to(dev).eval()
+                              payload["seed"], payload.get("image_size")).to(dev).eval()
         epoch = 0
     layers = tuple(outputs)
     acts = compute_activations(model, payload, split, layers, dev, batch_size)

@@ -20,6 +20,7 @@ from torch import nn
 from .architecture import (
     ARCHITECTURES,
     LAYERS,
+    MLP_HIDDEN,
     RESNET18_CHANNELS,
     RESNET32_BLOCKS,
     RESNET32_CHANNELS,
@@ -27,7 +28,7 @@ from .architecture import (
     scaled,
 )
 
-__all__ = ["ARCHITECTURES", "LAYERS", "BasicBlock", "StagedNet", "CifarResNet", "ResNet18", "ResNet32", "VGG16", "build_model",
+__all__ = ["ARCHITECTURES", "LAYERS", "BasicBlock", "StagedNet", "CifarResNet", "ResNet18", "ResNet32", "VGG16", "MLP", "build_model",
            "count_parameters"]
 
 
@@ -139,10 +140,42 @@ class VGG16(StagedNet):
 
 
 
-def build_model(arch: str, num_classes: int, width: float = 1.0, in_channels: int = 3) -> nn.Module:
-    """Instantiate ``arch`` (one of :data:`ARCHITECTURES`)."""
+class MLP(nn.Module):
+    """A plain MLP on the flattened image: two hidden layers of ``1024·width`` units (linear,
+    batch norm, ReLU) and one linear layer; ``penultimate`` is the second hidden layer. No
+    stages: ``features`` refuses ``block<i>``."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3, image_size: int = 32) -> None:
+        super().__init__()
+        h = scaled(MLP_HIDDEN, width)
+        d = in_channels * image_size * image_size
+        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(d, h), nn.BatchNorm1d(h), nn.ReLU(inplace=True),
+                                    nn.Linear(h, h), nn.BatchNorm1d(h), nn.ReLU(inplace=True))
+        self.linear = nn.Linear(h, num_classes)
+        self.feature_dim = h
+
+    def features(self, x: torch.Tensor, layers: tuple[str, ...] = ("penultimate",)) -> dict[str, torch.Tensor]:
+        bad = [layer for layer in layers if layer != "penultimate"]
+        if bad:
+            raise ValueError(f"the MLP has no stages: it cannot give {', '.join(bad)}")
+        pen = self.hidden(x.contiguous())
+        out = {"penultimate": pen} if layers else {}
+        out["logits"] = self.linear(pen)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x, ())["logits"]
+
+
+def build_model(arch: str, num_classes: int, width: float = 1.0, in_channels: int = 3,
+                image_size: int | None = None) -> nn.Module:
+    """Instantiate ``arch`` (one of :data:`ARCHITECTURES`); the MLP needs ``image_size``."""
     if width <= 0:
         raise ValueError(f"width must be > 0, got {width}")
+    if arch == "mlp":
+        if image_size is None:
+            raise ValueError("the MLP needs the image size")
+        return MLP(num_classes, width, in_channels, image_size)
     if arch == "resnet18":
         return ResNet18(num_classes, width, in_channels)
     if arch == "vgg16":

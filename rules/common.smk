@@ -14,6 +14,7 @@ from featurelab.config import ConfigError, validate_config
 from featurelab.data.sources import RAW_FILES
 from featurelab.plan import (
     BASE_DATASETS,
+    WORLD_DATASET,
     BGMIX_DATASET,
     BLUE_DATASET,
     HOLDOUT_DATASET,
@@ -21,6 +22,9 @@ from featurelab.plan import (
     SUPERCLASS_DATASET,
     WIDTH_SPLITS,
     Plan,
+    diversity_base_dataset,
+    diversity_eval_world,
+    diversity_world,
     gde_world,
     world_of,
 )
@@ -49,7 +53,7 @@ PACKED, PACKED_ACTIVATIONS, PACKED_FEATURES = (
     for kind in (None, "activations", "features")
 )
 SOLO_MODEL = f"(?!(?:{PACKED})-s\\d+(?:/|$)){MODEL_ID}"
-PACK_ID = r"[A-Za-z0-9_.-]+-p\d+"
+PACK_ID = r"[A-Za-z0-9_.-]+-[pd]\d+"
 
 
 wildcard_constraints:
@@ -113,14 +117,20 @@ def synthetic_base_truth(wildcards):
 
 
 def model_splits(wildcards):
-    """The prepared train and test splits of a model's dataset."""
-    return prepared(PLAN.models[wildcards.model].dataset, ("train", "test"))
+    """The prepared train and test splits of a model's dataset, and the held-out split its
+    recipe stops on (stop_at_heldout_acc, the diversity study)."""
+    files = prepared(PLAN.models[wildcards.model].dataset, ("train", "test"))
+    heldout = PLAN.heldout_file(wildcards.model)
+    return {**files, "heldout": heldout} if heldout else files
 
 
 def pack_splits(wildcards):
-    """The prepared train and test splits of a pack's dataset."""
+    """The prepared train and test splits of a pack's dataset (and the held-out split its
+    recipe stops on)."""
     first = PLAN.packs[wildcards.pack][0]
-    return prepared(PLAN.models[first].dataset, ("train", "test"))
+    files = prepared(PLAN.models[first].dataset, ("train", "test"))
+    heldout = PLAN.heldout_file(first)
+    return {**files, "heldout": heldout} if heldout else files
 
 
 def train_params(wildcards):
@@ -585,6 +595,95 @@ def contamination_targets():
     ]
 
 
+# ---------------------------------------------------------------- the diversity study
+
+
+def diversity_world_params(wildcards):
+    """A Dataset-category world of the diversity study (diversity.worlds)."""
+    return diversity_world(config, wildcards.name)
+
+
+def diversity_eval_inputs(wildcards):
+    """The test split the held-out and test points are cut from (a public or the user's
+    dataset); nothing for a synthetic base world, whose points are a fresh draw."""
+    if diversity_eval_world(config) is not None:
+        return {}
+    return {"source": f"resources/prepared/{diversity_base_dataset(config)}/test.npz"}
+
+
+def diversity_output_inputs(wildcards):
+    files = PLAN.diversity_eval_files()
+    return {
+        "model": f"results/zoo/{wildcards.model}/model.pt",
+        "val": files["val"],
+        "test": files["test"],
+    }
+
+
+def diversity_output_files(model):
+    return {
+        s: f"results/diversity/outputs/{model}/penultimate/{s}.parquet"
+        for s in ("val", "test")
+    }
+
+
+def diversity_analysis_inputs(wildcards):
+    inputs = {}
+    for m in PLAN.diversity_models():
+        for s, path in diversity_output_files(m).items():
+            inputs[f"{m}__{s}"] = path
+        inputs[f"{m}__metrics"] = f"results/zoo/{m}/metrics.json"
+    files = PLAN.diversity_eval_files()
+    inputs.update({k: v for k, v in files.items() if k.endswith("_truth")})
+    return inputs
+
+
+#: The diversity study's tables (results/diversity/<name>.csv).
+DIVERSITY_TABLES = (
+    "pool",
+    "pairs",
+    "categories",
+    "angles",
+    "subgroups",
+    "greedy",
+    "overlap",
+    "compression",
+    "similarity",
+)
+#: The diversity study's figures and their labels in the report.
+DIVERSITY_FIGURES = {
+    "fig1": "Fig 1: error inconsistency",
+    "fig2": "Fig 2: ensemble gain and conversion",
+    "fig3": "Fig 3: specialisation angle",
+    "fig4": "Fig 4: specialisation by subgroup",
+    "fig5": "Fig 5: greedy ensembling",
+    "fig6": "Fig 6: feature overlap and compression",
+    "bridge": "Shared features and CKA against error inconsistency",
+}
+
+
+def diversity_report_outputs():
+    out = {
+        fig: report(
+            f"results/diversity/{fig}.png",
+            caption=f"../report/diversity/{fig}.rst",
+            category="Diversity",
+            labels={"figure": label},
+        )
+        for fig, label in DIVERSITY_FIGURES.items()
+    }
+    return out
+
+
+def diversity_targets():
+    if not PLAN.diversity:
+        return []
+    return [
+        "results/diversity/summary.json",
+        *(f"results/diversity/{fig}.png" for fig in DIVERSITY_FIGURES),
+    ]
+
+
 # ---------------------------------------------------------------- targets
 
 
@@ -608,7 +707,7 @@ def all_targets():
             targets.append(f"results/theory/{name}/estimates_vs_truth.csv")
     targets.append("results/theory/fig4.png")
     targets += gde_targets() + width_targets() + toy_targets()
-    targets += contamination_targets()
+    targets += contamination_targets() + diversity_targets()
     return targets
 
 

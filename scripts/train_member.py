@@ -16,6 +16,7 @@ with logged(snakemake.log[0]):
         metrics = train_member(
             load_split(snakemake.input.train),
             test=load_split(snakemake.input.test),
+            heldout=load_split(snakemake.input.heldout) if "heldout" in snakemake.input.keys() else None,
             arch=p["arch"], width=p["width"], seed=p["seed"], subset_size=p["subset"],
             recipe=Recipe.from_dict(p["recipe"]),
             out_path=snakemake.output.model, state_path=snakemake.params.state,

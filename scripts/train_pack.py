@@ -22,6 +22,7 @@ with logged(snakemake.log[0]):
         metrics = train_pack(
             load_split(snakemake.input.train),
             test=load_split(snakemake.input.test),
+            heldout=load_split(snakemake.input.heldout) if "heldout" in snakemake.input.keys() else None,
             arch=first["arch"], width=first["width"], seeds=[p["seed"] for p in members],
             subset_size=first["subset"], recipe=Recipe.from_dict(first["recipe"]),
             out_paths=[out / f"{n}.pt" for n in names], checkpoint_dirs=[out / n for n in names],

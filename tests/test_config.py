@@ -138,3 +138,29 @@ def test_study_settings_are_checked_against_the_rest(default, change, expected):
         cfg[section].update(values)
     with pytest.raises(ConfigError, match=expected):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"ensemble": "nope"}, "diversity.ensemble: 'nope' is not an ensemble"),
+    ({"window": [0.7, 0.4]}, r"diversity.window: low 0.7 is above high 0.4"),
+    ({"worlds": {"other": {"draw": 2, "t_d": 3}}}, "diversity.worlds.other: t_d would change the classes"),
+    ({"worlds": {"same": {"p_d": 0.5}}}, r"diversity.worlds.same.draw: give another sample"),
+    ({"categories": {"hyper": [{"ensemble": "nope"}]}}, "diversity.categories.hyper.0.ensemble: 'nope' is no ensemble"),
+    ({"categories": {"arch": [{"arch": "resnet50"}]}}, "diversity.categories.arch.0.arch: 'resnet50'"),
+    ({"categories": {"hyper": [{"recipe": "nope"}]}}, "diversity.categories.hyper.0.recipe: 'nope' is not a recipe"),
+    ({"categories": {"dataset": [{"dataset": "elsewhere"}]}}, "diversity.categories.dataset.0.dataset: 'elsewhere'"),
+    ({"greedy": {"start": {"ensemble": "synth", "member": 9}}}, "diversity.greedy.start.member: 9 is not a member"),
+])
+def test_the_diversity_pool_is_checked_before_any_job(default, change, expected):
+    cfg = copy.deepcopy(default)
+    cfg["diversity"].update(change)
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(cfg)
+
+
+def test_held_out_stopping_needs_the_diversity_study(default):
+    cfg = copy.deepcopy(default)
+    cfg["diversity"]["enabled"] = False
+    cfg["ensembles"]["synth"]["recipe"] = "div_base"
+    with pytest.raises(ConfigError, match="recipes.div_base: stop_at_heldout_acc needs the diversity study"):
+        validate_config(cfg)

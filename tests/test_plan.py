@@ -5,6 +5,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import snakemake_cmd
 
@@ -177,12 +178,18 @@ def test_no_file_rebuilds_a_generated_name():
 CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamination_deep": 1,
                  "contamination_padding": 1, "contamination_report": 1, "bgmix_dataset": 1,
                  "contamination_headline": 1}
+#: The diversity study's jobs (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): config.yaml's pool of
+#: 25 models (12 reused from the other studies; 13 new ones: 12 in five packs of their own, the
+#: MLP alone), each run once over the study's held-out and test points.
+DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 25, "diversity_analysis": 1,
+             "diversity_figures": 1}
 PLANNED = {
     "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
-        "train_pack": 9, "extract_pack": 7, "unpack_member": 40, "contamination_student": 2, "gde_fractions": 1, "unpack_activations": 16,
+        "train_pack": 14, "extract_pack": 7, "unpack_member": 52, "contamination_student": 2, "gde_fractions": 1, "unpack_activations": 16,
         "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
         "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
-        "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1, **CONTAMINATION},
+        "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1, **CONTAMINATION,
+        **DIVERSITY, "train_member": 1},
     "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
         "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 67, "extract_member": 39,
         "contamination_student": 3,
@@ -197,6 +204,9 @@ PLANNED = {
         "gde_datasets": 1, "train_member": 174, "extract_member": 174, "gde_fractions": 1, "interaction_epochs": 1,
         "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,
         "theory_vs_experiment": 3, "all": 1},
+    "presets/paper004.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 18,
+        "extract_member": 5, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_outputs": 18,
+        "diversity_world": 0},
     "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "prepare_dataset": 1,
         "holdout_dataset": 1, "train_member": 170, "train_pack": 159, "extract_pack": 159,
         "extract_width_member": 170, "unpack_member": 2528, "training_summary": 1, "unpack_features": 2528,
@@ -218,3 +228,46 @@ def planned_jobs(configfile: str, workdir: Path) -> dict[str, int]:
 @pytest.mark.parametrize("configfile", sorted(PLANNED))
 def test_every_preset_plans_the_jobs_it_planned(configfile, tmp_path):
     assert planned_jobs(configfile, tmp_path) == {k: v for k, v in PLANNED[configfile].items() if v}
+
+
+def test_the_diversity_pool_reuses_the_zoo_and_gives_new_models_their_own_seeds(default):
+    plan = Plan(default)
+    pool = plan.diversity_pool()
+    cats = [p["category"] for p in pool]
+    assert cats[0] == "base" and pool[0]["model"] == plan.ensemble_models("synth")[-1]
+    assert [p["model"] for p in pool if p["category"] == "reinit"] == plan.ensemble_models("synth")[:-1]
+    for c in ("reinit", "hyper", "arch", "framework", "dataset"):
+        assert cats.count(c) >= 3, c
+    reused = {p["model"] for p in pool if p["source"] != "new"}
+    # reused models are those of the other studies: nothing trains twice
+    assert set(plan.ensemble_models("cont_padded")) <= reused
+    assert set(plan.ensemble_models("w_resnet18_a2")) <= reused
+    new = [plan.models[p["model"]] for p in pool if p["source"] == "new"]
+    assert len(new) == 13 and len({m.id for m in new}) == 13
+    other_seeds = {m.seed for n, e in plan.ensembles.items() if not n.startswith("div_") for m in e.models}
+    assert not {m.seed for m in new} & other_seeds
+    assert {m.dataset for m in new if m.dataset != "synthetic"} == {"synthetic__worldpd85"}
+    # the new models but Reinit's stop on the study's held-out split; they pack apart from the
+    # other studies' models (a pack of `small` seeds besides synth's), the MLP trains alone
+    stopping = [m for m in new if m.recipe != "small"]
+    assert all(plan.heldout_file(m.id) == "resources/prepared/synthetic/diversity_val.npz" for m in stopping)
+    assert plan.heldout_file(plan.ensemble_models("synth")[0]) is None
+    assert all(plan.pack_of[m.id].endswith("-d0") for m in new if m.arch != "mlp")
+    assert not any(m.arch == "mlp" and m.id in plan.pack_of for m in new)
+    synth_pack = plan.pack_of[plan.ensemble_models("synth")[0]]
+    assert plan.packs[synth_pack] == plan.ensemble_models("synth")
+
+
+def test_the_dataset_world_keeps_the_classes_and_draws_another_sample(default):
+    from featurelab.data.synthetic import WorldConfig, generate_split, motif_bank
+    from featurelab.plan import diversity_world
+
+    world = diversity_world(default, "pd85")
+    base = default["data"]["synthetic"]
+    assert world["p_d"] == 0.85 and world["draw"] == 1 and world["n_val"] == 0
+    assert all(world[k] == base[k] for k in ("num_classes", "t_d", "t_r", "seed", "image_size"))
+    small = {**base, "n_train": 50, "n_test": 10}
+    a, b = WorldConfig.from_dict(small), WorldConfig.from_dict({**small, "draw": 1})
+    assert all(np.array_equal(x, y) for x, y in zip(motif_bank(a), motif_bank(b)))
+    assert not np.array_equal(generate_split(a, "train")[1], generate_split(b, "train")[1])
+    assert np.array_equal(generate_split(a, "train")[0], generate_split(WorldConfig.from_dict(small), "train")[0])

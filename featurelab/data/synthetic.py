@@ -28,7 +28,9 @@ background, which carries no label information, is out of distribution.
 
 Everything is a pure function of the config and the seed: the motif bank comes from
 ``seed``, the train split from ``seed + 1`` and the test split (and its shifted copy) from
-``seed + 2``.
+``seed + 2``. ``draw`` > 0 is another sample of the same world: the motif bank (the
+classes) stays, every split's random stream changes (the diversity study's data
+"collected differently", and its fresh held-out and test splits).
 The ground truth of every image (label, dominant/rare, motif ids, positions,
 background colour, blue level, rare pool size) is returned beside the pixels.
 Motif ids are global: ``class·(t_d+t_r) + j``, ``j < t_d`` dominant, else rare.
@@ -82,6 +84,7 @@ class WorldConfig:
     n_test: int = 1000
     n_val: int = 0
     seed: int = 0
+    draw: int = 0
     blue_tie: BlueTie = field(default_factory=BlueTie)
 
     @classmethod
@@ -115,6 +118,7 @@ class WorldConfig:
         for k in ("t_d", "t_r", "n_d", "n_r", "motif_size", "n_train", "n_test"):
             need(getattr(self, k) >= 1, f"{k} must be ≥ 1, got {getattr(self, k)}")
         need(self.n_val >= 0, f"n_val must be ≥ 0, got {self.n_val}")
+        need(self.draw >= 0, f"draw must be ≥ 0, got {self.draw}")
         need(self.n_d <= self.t_d, f"n_d ({self.n_d}) must not exceed t_d ({self.t_d})")
         need(self.n_r <= self.t_r, f"n_r ({self.n_r}) must not exceed t_r ({self.t_r})")
         need(self.grid >= 1, f"image_size {self.image_size} too small for motif_size {self.motif_size}")
@@ -201,7 +205,7 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
         split, background = "test", "shifted"
     stream = split
     n = {"train": cfg.n_train, "test": cfg.n_test, "val": cfg.n_val}[stream]
-    rng = np.random.default_rng([cfg.seed, SPLITS[stream]])
+    rng = np.random.default_rng([cfg.seed, SPLITS[stream], *([cfg.draw] if cfg.draw else [])])
     masks, colours = motif_bank(cfg)
     S, s, g = cfg.image_size, cfg.motif_size, cfg.grid
     cell = S // g

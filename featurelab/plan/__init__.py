@@ -41,6 +41,8 @@ from .names import (
     BASE_DATASETS,
     BGMIX_DATASET,
     BLUE_DATASET,
+    DIVERSITY_CATEGORIES,
+    EVAL_DRAW,
     FOLDERS,
     HOLDOUT_DATASET,
     PADDED_ENSEMBLE,
@@ -51,9 +53,15 @@ from .names import (
     TEACHER_ENSEMBLE,
     TRAIN_SIZES,
     WIDTH_SPLITS,
+    WORLD_DATASET,
+    WORLD_FIXED,
     bgmix_dataset,
     blue_condition,
     blue_dataset,
+    diversity_base_dataset,
+    diversity_ensemble,
+    diversity_eval_world,
+    diversity_world,
     fraction_size,
     gde_base_dataset,
     gde_world,
@@ -64,12 +72,14 @@ from .names import (
     superclass_dataset,
     train_size,
     width_ensemble,
+    world_dataset,
     world_of,
 )
 from .studies import (
     _user_ensembles,
     contamination_ensembles,
     contamination_runs,
+    diversity_ensembles,
     gde_ensembles,
     generated_names,
     name_problems,
@@ -94,17 +104,30 @@ class Plan:
         self.width = width_ensembles(config)
         self.contamination = contamination_ensembles(config, self.user)
         self.ensembles: dict[str, Ensemble] = {**self.user, **self.gde, **self.width, **self.contamination}
+        self.diversity = diversity_ensembles(config, self.ensembles)
+        self.ensembles.update(self.diversity)
         self.models: dict[str, Model] = {}
         for ens in self.ensembles.values():
             for m in ens.models:
                 self.models.setdefault(m.id, m)
         self.layers: list[str] = list(config["extract"]["layers"])
         self.splits: list[str] = list(config["extract"]["splits"])
-        self.packs: dict[str, list[str]] = pack_plan(self.models.values(), config["train"]["pack"])
+        # the diversity study's own models pack apart: adding them never changes another study's pack
+        shared = {m.id for e in self.ensembles.values() if e.study != "diversity" for m in e.models}
+        packable = [m for m in self.models.values() if self.packable(m)]
+        self.packs: dict[str, list[str]] = {
+            **pack_plan([m for m in packable if m.id in shared], config["train"]["pack"]),
+            **pack_plan([m for m in packable if m.id not in shared], config["train"]["pack"], prefix="d")}
         self.pack_of: dict[str, str] = {m: p for p, ms in self.packs.items() for m in ms}
         self.toy = toy_conditions(config)
 
     # ---- the zoo
+    def packable(self, model: Model) -> bool:
+        """Whether packed training implements the model: not the MLP (no grouped form), nor
+        mixup with augmentation."""
+        recipe = self.config["recipes"][model.recipe]
+        return model.arch != "mlp" and not (recipe.get("mixup") and recipe.get("augment"))
+
     @property
     def trainings_asked(self) -> int:
         """Members summed over every ensemble (what one job per ensemble member would train)."""
@@ -164,9 +187,9 @@ class Plan:
     def activation_models(self) -> list[str]:
         """Models whose activations (extract.layers × extract.splits) are written: the members
         of every ensemble but the width study's (which reads features instead) and the
-        contamination study's (which runs its networks itself)."""
-        return list(dict.fromkeys(m.id for e in self.ensembles.values() if e.study not in ("width", "contamination")
-                                  for m in e.models))
+        contamination and diversity studies' (which run their networks themselves)."""
+        return list(dict.fromkeys(m.id for e in self.ensembles.values()
+                                  if e.study not in ("width", "contamination", "diversity") for m in e.models))
 
     # ---- the interaction study
     @property
@@ -306,10 +329,64 @@ class Plan:
         e = self.contamination[PADDED_ENSEMBLE]
         return {"padded": [m.id for m in e.models], "plain": list(e.info["control_models"])}
 
+    # ---- the diversity study
+    def diversity_pool(self) -> list[dict[str, Any]]:
+        """The base and every candidate, in category order: ``{"model", "category", "source"}``
+        (``source``: the ensemble a reused model comes from, or ``new``); last, category
+        ``start``, the model greedy ensembling starts from when the config names one outside
+        the categories."""
+        out = []
+        for category in ("base", *DIVERSITY_CATEGORIES):
+            e = self.diversity.get(diversity_ensemble(category))
+            if e is not None:
+                out += [{"model": m.id, "category": category, "source": s}
+                        for m, s in zip(e.models, e.info["sources"])]
+        start = self.diversity_greedy_start()
+        if start is not None and start not in {p["model"] for p in out}:
+            out.append({"model": start, "category": "start",
+                        "source": self.config["diversity"]["greedy"]["start"]["ensemble"]})
+        return out
+
+    def diversity_models(self) -> list[str]:
+        return list(dict.fromkeys(p["model"] for p in self.diversity_pool()))
+
+    def diversity_eval_files(self) -> dict[str, str]:
+        """The held-out (``val``) and ``test`` splits every pool model is evaluated on, with
+        their ground truth on a synthetic world (``val_truth``, ``test_truth``)."""
+        if not self.diversity:
+            return {}
+        base = diversity_base_dataset(self.config)
+        out = {s: f"resources/prepared/{base}/diversity_{s}.npz" for s in ("val", "test")}
+        if diversity_eval_world(self.config) is not None:
+            out.update({f"{s}_truth": f"resources/prepared/{base}/diversity_{s}_truth.parquet" for s in ("val", "test")})
+        return out
+
+    def heldout_file(self, model_id: str) -> str | None:
+        """The held-out split a model's training stops on (its recipe's ``stop_at_heldout_acc``)."""
+        if not self.config["recipes"][self.models[model_id].recipe].get("stop_at_heldout_acc"):
+            return None
+        if not self.diversity:
+            raise ValueError(f"{model_id}: its recipe stops on a held-out accuracy, which only the diversity "
+                             "study provides (diversity.enabled)")
+        return self.diversity_eval_files()["val"]
+
+    def diversity_greedy_start(self) -> str | None:
+        """The model greedy ensembling starts from (``diversity.greedy.start``), or None: the
+        pool's most accurate model on the held-out split (decided once it is measured)."""
+        start = (self.config.get("diversity") or {}).get("greedy", {}).get("start") if self.diversity else None
+        if not start:
+            return None
+        return self.ensembles[start["ensemble"]].models[int(start.get("member", 0))].id
+
+    def diversity_worlds(self) -> list[str]:
+        """The Dataset-category worlds the pool trains on."""
+        return sorted({m.dataset for e in self.diversity.values() for m in e.models if "__world" in m.dataset})
+
     # ---- checks
     def name_problems(self) -> list[str]:
         """User ensembles that would collide with a generated one or a results folder."""
         return name_problems(self.config)
 
 
-__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_of"]
+__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
+           "diversity_eval_world", "diversity_world", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_dataset", "world_of"]

@@ -11,7 +11,7 @@ from typing import Any
 from ..architecture import LAYERS
 
 #: Every study of the workflow; each writes under ``results/<study>/``.
-STUDIES = ("interaction", "theory", "gde", "width", "toy", "contamination")
+STUDIES = ("interaction", "theory", "gde", "width", "toy", "contamination", "diversity")
 
 #: Folders of ``results/`` that are not studies.
 FOLDERS = ("zoo", "ensembles", "logs", "benchmarks")
@@ -81,6 +81,48 @@ def bgmix_dataset(base: str) -> str:
     return BGMIX_DATASET.format(base=base)
 
 
+#: The diversity study (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): its categories in order of
+#: growing divergence from the base model, its ensembles ``div_<category>`` (``div_base``: the
+#: base alone), the synthetic worlds of its Dataset category (``<base>__world<name>``: the
+#: same classes, another sample with other parameters) and the draw of its fresh held-out
+#: and test splits of a synthetic world (``resources/prepared/<base>/diversity_{val,test}.npz``).
+DIVERSITY_CATEGORIES = ("reinit", "hyper", "arch", "framework", "dataset")
+WORLD_DATASET = "{base}__world{name}"
+EVAL_DRAW = 1000
+#: The keys of a Dataset-category world that would change the classes or the input shape.
+WORLD_FIXED = ("num_classes", "image_size", "motif_size", "t_d", "t_r", "seed")
+
+
+def diversity_ensemble(category: str) -> str:
+    """``div_<category>``: the diversity study's candidates of one category (``div_base``: the base)."""
+    return f"div_{category}"
+
+
+def world_dataset(base: str, name: str) -> str:
+    return WORLD_DATASET.format(base=base, name=name)
+
+
+def diversity_world(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """A Dataset-category world: the diversity base's world with ``diversity.worlds[name]``
+    over it, without a validation split (held-out stopping uses the study's own held-out split)."""
+    base = world_of(config, diversity_base_dataset(config))
+    return {**copy.deepcopy(base), **copy.deepcopy(config["diversity"]["worlds"][name]), "n_val": 0}
+
+
+def diversity_base_dataset(config: dict[str, Any]) -> str:
+    return config["ensembles"][config["diversity"]["ensemble"]]["dataset"]
+
+
+def diversity_eval_world(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The sample of the base world the diversity study's held-out and test splits come from
+    (another draw: no model trains on it), or None when the base dataset is not synthetic."""
+    base = world_of(config, diversity_base_dataset(config))
+    if base is None:
+        return None
+    d = config["diversity"]
+    return {**copy.deepcopy(base), "draw": EVAL_DRAW, "n_val": int(d["heldout"]), "n_test": int(d["test"])}
+
+
 def fraction_size(n_train: int, fraction: float) -> int:
     """Training points for a data fraction (Fig 5b): round half up of n·fraction, ≥ 1, ≤ n."""
     n_train, fraction = int(n_train), float(fraction)
@@ -110,11 +152,16 @@ def gde_base_dataset(config: dict[str, Any]) -> str:
 
 
 def world_of(config: dict[str, Any], dataset: str) -> dict[str, Any] | None:
-    """The synthetic world behind a base dataset (None for the public and user datasets)."""
+    """The synthetic world behind a base dataset or a Dataset-category world of the diversity
+    study (None for the public and user datasets)."""
     if dataset == "synthetic":
         return config["data"]["synthetic"]
     if dataset == "synthetic_gde":
         return gde_world(config)
+    base, sep, name = dataset.partition("__world")
+    worlds = (config.get("diversity") or {}).get("worlds") or {}
+    if sep and base in ("synthetic", "synthetic_gde") and name in worlds:
+        return diversity_world(config, name)
     return None
 
 

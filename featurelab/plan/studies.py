@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from .names import (
+    DIVERSITY_CATEGORIES,
     PADDED_ENSEMBLE,
     RESERVED,
     TEACHER_ENSEMBLE,
     bgmix_dataset,
     blue_condition,
     blue_dataset,
+    diversity_ensemble,
     fraction_size,
     gde_base_dataset,
     holdout_dataset,
@@ -23,6 +25,7 @@ from .names import (
     superclass_dataset,
     train_size,
     width_ensemble,
+    world_dataset,
 )
 from .zoo import Ensemble, Model
 
@@ -149,6 +152,58 @@ def contamination_ensembles(config: dict[str, Any], user: dict[str, Ensemble]) -
     return out
 
 
+def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) -> dict[str, Ensemble]:
+    """The diversity study's pool (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022, §2): ``div_base``
+    (the last member of ``diversity.ensemble``; the analysis may swap it for a Reinit member
+    of the same ensemble, ``diversity.base``), then one ensemble ``div_<category>`` per
+    category in order of growing divergence (:data:`DIVERSITY_CATEGORIES`):
+
+    * ``reinit``: the other members of ``diversity.ensemble`` (the base recipe, other seeds),
+      and the candidates of ``diversity.categories.reinit``;
+    * every category: each candidate of
+      ``diversity.categories.<category>``, either the first ``members`` models of an existing
+      ensemble (``{ensemble: name}``: the zoo trains nothing again) or new models that take
+      the base's dataset, architecture, width and recipe except where the candidate says
+      otherwise (``dataset`` may name a world of ``diversity.worlds``); candidate ``c``'s
+      member ``i`` has seed ``diversity.seed + 100·c + i``.
+
+    ``info`` of a category's ensemble holds each model's candidate (``source``: the ensemble
+    reused or ``new``)."""
+    d = config.get("diversity") or {}
+    if not d.get("enabled"):
+        return {}
+    src = ensembles[d["ensemble"]]
+    base = src.models[-1]
+    out = {diversity_ensemble("base"): Ensemble(diversity_ensemble("base"), "diversity", (base,),
+                                                {"sources": [d["ensemble"]]})}
+    c = 0
+    for category in DIVERSITY_CATEGORIES:
+        models: list[Model] = []
+        sources: list[str] = []
+        if category == "reinit":
+            models, sources = list(src.models[:-1]), [d["ensemble"]] * (src.members - 1)
+        for spec in d["categories"].get(category) or []:
+            if spec.get("ensemble"):
+                reused = ensembles[spec["ensemble"]].models
+                n = len(reused) if spec.get("members") is None else min(int(spec["members"]), len(reused))
+                models += reused[:n]
+                sources += [spec["ensemble"]] * n
+            else:
+                ds = spec.get("dataset") or base.dataset
+                if ds in (d.get("worlds") or {}):
+                    ds = world_dataset(base.dataset, ds)
+                n = int(spec.get("members") or 1)
+                models += _models(ds, spec.get("arch") or base.arch, spec.get("width") or base.width,
+                                  spec.get("recipe") or base.recipe,
+                                  _subset(config, ds, spec.get("subset", base.subset)),
+                                  int(d["seed"]) + 100 * c, n)
+                sources += ["new"] * n
+            c += 1
+        name = diversity_ensemble(category)
+        out[name] = Ensemble(name, "diversity", tuple(models), {"sources": sources})
+    return out
+
+
 def contamination_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The numerical runs of the contamination study (Zhang et al., ICML 2024, Secs. 3-4,
     App. F.1): one ``{task, activation, variant, seed}`` per combination the config lists,
@@ -186,6 +241,9 @@ def generated_names(config: dict[str, Any]) -> dict[str, str]:
         names[PADDED_ENSEMBLE] = "contamination"
     if c.get("enabled") and c.get("headline", {}).get("enabled"):
         names[TEACHER_ENSEMBLE] = "contamination"
+    d = config.get("diversity") or {}
+    if d.get("enabled"):
+        names.update({diversity_ensemble(k): "diversity" for k in ("base", *DIVERSITY_CATEGORIES)})
     return names
 
 

@@ -64,13 +64,14 @@ class Ensemble:
         return self.first.dataset
 
 
-def pack_plan(models: Iterable[Model], pack: dict[str, Any]) -> dict[str, list[str]]:
+def pack_plan(models: Iterable[Model], pack: dict[str, Any], prefix: str = "p") -> dict[str, list[str]]:
     """Which models train together: ``{pack id: [model ids]}``.
 
     With ``pack['enabled']``, the models of every group (:attr:`Model.group`: all but the
     seed) whose width is at most ``pack['max_width']`` are cut, in seed order, into packs of
     at most ``pack['members_per_job']`` (251 models at 16 per job: 15 packs of 16 and one of
-    11), named ``<group>-p<i>``. Every other model trains alone."""
+    11), named ``<group>-<prefix><i>`` (``p``; the diversity study's own models: ``d``, so that
+    they never change a pack another study trains). Every other model trains alone."""
     if not pack.get("enabled"):
         return {}
     per_job, max_width = int(pack.get("members_per_job", 16)), float(pack.get("max_width", 0.125))
@@ -84,5 +85,5 @@ def pack_plan(models: Iterable[Model], pack: dict[str, Any]) -> dict[str, list[s
     for g, ms in groups.items():
         ms = sorted(ms, key=lambda m: m.seed)
         for i, s in enumerate(range(0, len(ms), per_job)):
-            out[f"{g}-p{i}"] = [m.id for m in ms[s:s + per_job]]
+            out[f"{g}-{prefix}{i}"] = [m.id for m in ms[s:s + per_job]]
     return out

@@ -41,11 +41,15 @@ def epoch_record(epoch: int, lr: float, loss: float, train_acc: float, seconds: 
 def epoch_line(rec: dict[str, float], max_epochs: int, note: str = "") -> str:
     """The log line of one epoch: what a person follows in ``tail -f`` of a training log."""
     return (f"epoch {rec['epoch']:3d}/{max_epochs}  loss {rec['loss']:.4f}  train_acc {rec['train_acc']:.4f}  "
-            f"lr {rec['lr']:.4g}  {rec['images_per_s']:.0f} img/s  {rec['seconds']:.1f}s{note}")
+            + (f"heldout_acc {rec['heldout_acc']:.4f}  " if "heldout_acc" in rec else "")
+            + f"lr {rec['lr']:.4g}  {rec['images_per_s']:.0f} img/s  {rec['seconds']:.1f}s{note}")
 
 
 def should_stop(rec: dict[str, float], recipe: Recipe) -> bool:
-    """The recipe's stopping rule: the epoch's training accuracy reached ``stop_at_train_acc``."""
+    """The recipe's stopping rule: the epoch's training accuracy reached ``stop_at_train_acc``,
+    or its held-out accuracy (``heldout_acc``, when measured) reached ``stop_at_heldout_acc``."""
+    if recipe.stop_at_heldout_acc is not None and rec.get("heldout_acc", -1.0) >= recipe.stop_at_heldout_acc - 1e-12:
+        return True
     return recipe.stop_at_train_acc is not None and rec["train_acc"] >= recipe.stop_at_train_acc - 1e-12
 
 
@@ -115,8 +119,10 @@ def member_metrics(*, arch: str, width: float, seed: int, n: int, parameters: in
                    epochs: int, recipe: Recipe, device: torch.device, **extra: Any) -> dict[str, Any]:
     """A member's metrics: identity, epochs and why it stopped, final accuracy and loss, time."""
     done = bool(history) and should_stop(history[-1], recipe)
+    heldout = done and recipe.stop_at_heldout_acc is not None \
+        and history[-1].get("heldout_acc", -1.0) >= recipe.stop_at_heldout_acc - 1e-12
     return {"arch": arch, "width": width, "seed": int(seed), "subset_size": int(n), "parameters": parameters,
-            "epochs": epochs, "stop_reason": "train_acc" if done else "max_epochs",
+            "epochs": epochs, "stop_reason": ("heldout_acc" if heldout else "train_acc") if done else "max_epochs",
             "final_train_acc": history[-1]["train_acc"] if history else float("nan"),
             "final_loss": history[-1]["loss"] if history else float("nan"),
             "train_seconds": sum(h["seconds"] for h in history), "device": str(device), **extra,
@@ -127,7 +133,8 @@ def member_payload(state_dict: dict[str, torch.Tensor], *, train: Split, mean: l
                    subset: np.ndarray, metrics: dict[str, Any], meta: dict[str, Any] | None) -> dict[str, Any]:
     """What ``model.pt`` holds (:func:`featurelab.training.load_member` reads it back)."""
     return {"state_dict": state_dict, "arch": metrics["arch"], "width": metrics["width"],
-            "num_classes": train.num_classes, "in_channels": train.images.shape[-1], "classes": list(train.classes),
+            "num_classes": train.num_classes, "in_channels": train.images.shape[-1],
+            "image_size": train.images.shape[1], "classes": list(train.classes),
             "mean": mean, "std": std, "seed": metrics["seed"], "subset": subset.astype(np.int32),
             "metrics": {k: v for k, v in metrics.items() if k != "history"}, "meta": dict(meta or {})}
 

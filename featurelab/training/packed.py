@@ -159,9 +159,10 @@ def stack_members(x: torch.Tensor, idx: torch.Tensor, channels_last: bool) -> to
     return xb.view(G, b, C, H, W).transpose(0, 1).reshape(b, G * C, H, W)
 
 
-def member_losses(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def member_losses(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """Each member's mean cross-entropy: logits ``(b, G, K)``, labels ``(b, G)`` → ``(G,)``."""
-    return F.cross_entropy(logits.float().permute(0, 2, 1), y, reduction="none").mean(0)
+    return F.cross_entropy(logits.float().permute(0, 2, 1), y, reduction="none",
+                           label_smoothing=label_smoothing).mean(0)
 
 
 @torch.no_grad()
@@ -190,6 +191,7 @@ def train_pack(
     recipe: Recipe,
     subset_size: int | None = None,
     test: Split | None = None,
+    heldout: Split | None = None,
     out_paths: Sequence[str | os.PathLike],
     state_path: str | os.PathLike,
     checkpoint_dirs: Sequence[str | os.PathLike] | None = None,
@@ -206,8 +208,16 @@ def train_pack(
     checkpoints to ``checkpoint_dirs[g]``; returns the members' metrics.
 
     ``member_logs[g]`` receives member ``g``'s epoch lines in ``train_member``'s format.
-    ``state_path``, ``stop_after_epochs`` and ``fast`` work as in ``train_member``."""
+    ``state_path``, ``stop_after_epochs``, ``fast`` and ``heldout`` work as in ``train_member``;
+    so do the recipe's label smoothing, held-out stopping (per member) and mixup (each
+    member its own λ and permutation per minibatch, from its seed as in ``train_member``)."""
     G = len(seeds)
+    if recipe.stop_at_heldout_acc is not None and heldout is None:
+        raise ValueError("the recipe stops on a held-out accuracy (stop_at_heldout_acc) but no held-out split "
+                         "was given")
+    if recipe.mixup > 0 and recipe.augment:
+        raise ValueError("packed training does not combine mixup with augmentation; train these members one "
+                         "per job (featurelab.training.train_member)")
     if len(out_paths) != G or (checkpoint_dirs is not None and len(checkpoint_dirs) != G):
         raise ValueError("one output path (and checkpoint directory) per seed")
     state_path = Path(state_path)
@@ -232,10 +242,16 @@ def train_pack(
     net = pack_models(solo).to(dev, memory_format=fmt)
     del solo
 
+    smooth = recipe.label_smoothing
+
     def forward_losses(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(dev, opts["amp_dtype"]):
             out = net(xb)
-        return member_losses(out, yb), out
+        return member_losses(out, yb, smooth), out
+
+    if recipe.stop_at_heldout_acc is not None:
+        xh = to_input(heldout.images, mean, std, dev)
+        yh = torch.as_tensor(heldout.labels, device=dev)
 
     step = compiled(forward_losses, opts["compile"])
     opt = sgd(net.parameters(), recipe, dev)
@@ -269,6 +285,7 @@ def train_pack(
         t0 = time.perf_counter()
         loss_sum = torch.zeros(G, device=dev)
         correct = torch.zeros(G, device=dev, dtype=torch.long)
+        mixes = [np.random.default_rng([int(s), epoch, 77]) for s in seeds] if recipe.mixup > 0 else None
         for i in range(0, n_used, bs):
             idx = gidx[:, i:i + bs]
             if recipe.augment:
@@ -276,7 +293,18 @@ def train_pack(
             else:
                 xb = stack_members(x, idx, cl)
             yb = y[idx].t()
-            losses, out = step(xb, yb)
+            if mixes is not None:  # train_member's draws, member by member: λ, then the permutation
+                draws = [(float(r.beta(recipe.mixup, recipe.mixup)), r.permutation(idx.shape[1])) for r in mixes]
+                lam = torch.tensor([d[0] for d in draws], device=dev, dtype=xb.dtype)
+                other = torch.stack([idx[g][torch.as_tensor(d[1], device=dev)] for g, d in enumerate(draws)])
+                lam_ch = lam.repeat_interleave(xb.shape[1] // G)[None, :, None, None]
+                xb = (lam_ch * xb + (1 - lam_ch) * stack_members(x, other, cl)).contiguous(memory_format=fmt)
+                with autocast(dev, opts["amp_dtype"]):
+                    out = net(xb)
+                y2 = y[other].t()
+                losses = lam * member_losses(out, yb, smooth) + (1 - lam) * member_losses(out, y2, smooth)
+            else:
+                losses, out = step(xb, yb)
             opt.zero_grad(set_to_none=True)
             (losses * active).sum().backward()
             opt.step()
@@ -288,8 +316,11 @@ def train_pack(
         epoch += 1
         losses_ep, accs = (loss_sum / n_used).tolist(), (correct.float() / n_used).tolist()
         live = [g for g in range(G) if g not in final]
+        held = evaluate_pack(net, xh, yh, cl, opts["amp_dtype"]) if recipe.stop_at_heldout_acc is not None else None
         for g in live:
             rec = book.epoch_record(epoch, lr, losses_ep[g], accs[g], dt, n_used)
+            if held is not None:
+                rec["heldout_acc"] = held[g]
             histories[g].append(rec)
             lines[g].append(book.epoch_line(rec, recipe.max_epochs, f"  (in a pack of {G})"))
             ckpts.keep(epoch, lambda: member_state(net, g), member=g)

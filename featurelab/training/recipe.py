@@ -18,6 +18,12 @@ import torch
 
 #: Augmentations a recipe can name (:mod:`featurelab.training.augment`).
 AUGMENTATIONS = (None, "crop_flip")
+#: Recipe keys the diversity study added, fingerprinted only when set (a recipe without them
+#: keeps its resume fingerprint): label smoothing (Szegedy et al., CVPR 2016), mixup (Zhang
+#: et al., ICLR 2018: Beta(α, α) mixing of a minibatch with a permutation of itself) and
+#: stopping once the accuracy on a held-out split reaches a value (the accuracy matching of
+#: Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022, §2).
+OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,9 @@ class Recipe:
     augment: str | None = None
     pad: int = 4
     pad_color: tuple[int, ...] | None = None
+    label_smoothing: float = 0.0
+    mixup: float = 0.0
+    stop_at_heldout_acc: float | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipe":
@@ -48,7 +57,16 @@ class Recipe:
             d["pad_color"] = tuple(int(c) for c in d["pad_color"])
         if d.get("augment") not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, not {d['augment']!r}")
+        if not 0.0 <= float(d.get("label_smoothing", 0.0)) < 1.0:
+            raise ValueError(f"label_smoothing must lie in [0, 1), not {d['label_smoothing']!r}")
+        if float(d.get("mixup", 0.0)) < 0.0:
+            raise ValueError(f"mixup (the Beta(α, α) parameter) must be ≥ 0, not {d['mixup']!r}")
         return cls(**d)
+
+    @property
+    def optional_set(self) -> list[str]:
+        """The :data:`OPTIONAL_KEYS` this recipe sets (away from their defaults)."""
+        return [k for k in OPTIONAL_KEYS if getattr(self, k) != self.__dataclass_fields__[k].default]
 
     def for_size(self, n: int) -> "Recipe":
         """The recipe a member trained on ``n`` images follows. With ``reference_size``
@@ -73,8 +91,10 @@ class Recipe:
         """The fields that change the weights, for a resume state's fingerprint (the
         augmentation's fields only when it is on, so recipes without one keep their old
         fingerprint)."""
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("augment", "pad", "pad_color")}
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__
+             if k not in ("augment", "pad", "pad_color", *OPTIONAL_KEYS)}
         d["checkpoint_epochs"] = list(self.checkpoint_epochs)
+        d.update({k: getattr(self, k) for k in self.optional_set})
         if self.augment:
             d.update(augment=self.augment, pad=self.pad, pad_color=list(self.pad_color or ()))
         return d

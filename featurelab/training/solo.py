@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -40,11 +41,12 @@ from .inputs import batch_order, channel_stats, data_fingerprint, member_subset,
 from .recipe import FastPath, Recipe, autocast, compiled, describe_fast, run_setup, sgd
 
 
-def initial_model(arch: str, num_classes: int, width: float, in_channels: int, seed: int) -> torch.nn.Module:
+def initial_model(arch: str, num_classes: int, width: float, in_channels: int, seed: int,
+                  image_size: int | None = None) -> torch.nn.Module:
     """The member's weights before training: the model built right after seeding torch with
     ``seed`` (what :func:`train_member` starts from; the width study's random-init baseline)."""
     torch.manual_seed(seed)
-    return build_model(arch, num_classes, width, in_channels)
+    return build_model(arch, num_classes, width, in_channels, image_size)
 
 
 @torch.no_grad()
@@ -68,6 +70,7 @@ def train_member(
     recipe: Recipe,
     subset_size: int | None = None,
     test: Split | None = None,
+    heldout: Split | None = None,
     out_path: str | os.PathLike,
     state_path: str | os.PathLike,
     checkpoint_dir: str | os.PathLike | None = None,
@@ -85,8 +88,18 @@ def train_member(
     ``e`` in ``recipe.checkpoint_epochs``. ``stop_after_epochs`` simulates a killed job
     (tests): training stops after that many epochs in this call, leaving the state behind,
     and returns ``{"interrupted": True}``. ``fast``: the :class:`FastPath` options (default
-    ``auto``: bf16 and channels-last on CUDA only).
+    ``auto``: bf16 and channels-last on CUDA only). ``heldout``: the split whose accuracy,
+    measured after every epoch, the recipe's ``stop_at_heldout_acc`` stops on.
+
+    ``recipe.label_smoothing`` smooths the cross-entropy's targets; ``recipe.mixup`` = α > 0
+    trains on mixup minibatches (Zhang et al., ICLR 2018): λ ~ Beta(α, α) per minibatch, the
+    minibatch mixed with a permutation of itself, the loss λ·CE(y) + (1 − λ)·CE(y_perm); λ and
+    the permutation come from a generator of the member's seed and the epoch (a resumed run
+    draws the same). Its training accuracy is measured against the unmixed labels.
     """
+    if recipe.stop_at_heldout_acc is not None and heldout is None:
+        raise ValueError("the recipe stops on a held-out accuracy (stop_at_heldout_acc) but no held-out split "
+                         "was given")
     out_path, state_path = Path(out_path), Path(state_path)
     subset = member_subset(len(train), subset_size, seed)
     dev, opts, recipe, fingerprint = run_setup(
@@ -99,12 +112,19 @@ def train_member(
     n = x.shape[0]
     augment = Augmenter(recipe.augment, recipe.pad, recipe.pad_color, mean, std, seed)
 
-    model = initial_model(arch, train.num_classes, width, train.images.shape[-1], seed).to(dev, memory_format=fmt)
+    model = initial_model(arch, train.num_classes, width, train.images.shape[-1], seed,
+                          train.images.shape[1]).to(dev, memory_format=fmt)
+
+    smooth = recipe.label_smoothing
 
     def forward_loss(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(dev, opts["amp_dtype"]):
             out = model(xb)
-        return F.cross_entropy(out.float(), yb), out
+        return F.cross_entropy(out.float(), yb, label_smoothing=smooth), out
+
+    if heldout is not None and recipe.stop_at_heldout_acc is not None:
+        xh = to_input(heldout.images, mean, std, dev).contiguous(memory_format=fmt)
+        yh = torch.as_tensor(heldout.labels, device=dev)
 
     step = compiled(forward_loss, opts["compile"])  # the loss inside the compiled (graph-replayed) part
     opt = sgd(model.parameters(), recipe, dev)
@@ -129,6 +149,7 @@ def train_member(
             g["lr"] = lr
         model.train()
         perm = batch_order(seed, epoch, n).to(dev)
+        mix = np.random.default_rng([int(seed), epoch, 77]) if recipe.mixup > 0 else None
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev, dtype=torch.long)
@@ -137,7 +158,15 @@ def train_member(
             xb, yb = x[idx], y[idx]
             if recipe.augment:
                 xb = augment(xb).contiguous(memory_format=fmt)
-            loss, out = step(xb, yb)
+            if mix is not None:
+                lam = torch.tensor(mix.beta(recipe.mixup, recipe.mixup), device=dev, dtype=xb.dtype)
+                other = torch.as_tensor(mix.permutation(yb.shape[0]), device=dev)
+                with autocast(dev, opts["amp_dtype"]):
+                    out = model(lam * xb + (1 - lam) * xb[other])
+                loss = lam * F.cross_entropy(out.float(), yb, label_smoothing=smooth) \
+                    + (1 - lam) * F.cross_entropy(out.float(), yb[other], label_smoothing=smooth)
+            else:
+                loss, out = step(xb, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -148,6 +177,8 @@ def train_member(
         epoch += 1
         rec = epoch_record(epoch, lr, loss_sum.item() / n_used, correct.item() / n_used,
                            time.perf_counter() - t0, n_used)
+        if recipe.stop_at_heldout_acc is not None:
+            rec["heldout_acc"] = evaluate(model, xh, yh, amp_dtype=opts["amp_dtype"])
         history.append(rec)
         ckpts.keep(epoch, model.state_dict)
         done = should_stop(rec, recipe)
@@ -178,6 +209,7 @@ def train_member(
 def load_member(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild a trained member from :func:`train_member`'s output file."""
     payload = torch.load(Path(path), map_location=device, weights_only=False)
-    model = build_model(payload["arch"], payload["num_classes"], payload["width"], payload["in_channels"])
+    model = build_model(payload["arch"], payload["num_classes"], payload["width"], payload["in_channels"],
+                        payload.get("image_size"))
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), payload

@@ -1,0 +1,106 @@
+# The diversity study (Gontijo-Lopes, Dauphin, Cubuk, "No One Representation to Rule Them
+# All", ICLR 2022; featurelab.diversity): a pool of models in categories of growing
+# divergence from one base model, drawn from the model zoo (a model another study trains
+# is not trained again). Every pool model is run once over the study's held-out and test
+# splits (logits and penultimate features); one job computes every pairwise measure, the
+# greedy ensembles, the probes and the similarity bridge, and one draws the figures.
+
+
+rule diversity_world:
+    # a Dataset-category world: the base world's classes, data collected differently
+    output:
+        train=f"resources/prepared/{WORLD_DATASET}/train.npz",
+        test=f"resources/prepared/{WORLD_DATASET}/test.npz",
+        train_truth=f"resources/prepared/{WORLD_DATASET}/train_truth.parquet",
+        test_truth=f"resources/prepared/{WORLD_DATASET}/test_truth.parquet",
+        world=f"resources/prepared/{WORLD_DATASET}/world.json",
+    log:
+        f"results/logs/data/{WORLD_DATASET}.log",
+    wildcard_constraints:
+        base="synthetic|synthetic_gde",
+        name="[a-z][a-z0-9]*",
+    conda:
+        "../envs/data.yaml"
+    params:
+        world=diversity_world_params,
+    script:
+        "../scripts/synthetic_world.py"
+
+
+rule diversity_eval:
+    # the held-out and test points every pool model is evaluated on
+    input:
+        unpack(diversity_eval_inputs),
+    output:
+        **PLAN.diversity_eval_files(),
+    log:
+        "results/logs/diversity/eval.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        world=diversity_eval_world(config),
+        heldout=config["diversity"]["heldout"],
+        seed=config["diversity"]["seed"],
+    script:
+        "../scripts/diversity_eval.py"
+
+
+rule diversity_outputs:
+    # one pool model's logits and penultimate features on the held-out and test points
+    input:
+        unpack(diversity_output_inputs),
+    output:
+        val="results/diversity/outputs/{model}/penultimate/val.parquet",
+        test="results/diversity/outputs/{model}/penultimate/test.parquet",
+    log:
+        "results/logs/diversity/outputs/{model}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=30,
+    params:
+        device=config["device"],
+        batch_size=config["extract"]["batch_size"],
+    script:
+        "../scripts/diversity_outputs.py"
+
+
+rule diversity_analysis:
+    input:
+        unpack(diversity_analysis_inputs),
+    output:
+        **{t: f"results/diversity/{t}.csv" for t in DIVERSITY_TABLES},
+        summary="results/diversity/summary.json",
+    log:
+        "results/logs/diversity/analysis.log",
+    benchmark:
+        "results/benchmarks/diversity/analysis.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        pool=PLAN.diversity_pool(),
+        settings=config["diversity"],
+        greedy_start=PLAN.diversity_greedy_start(),
+    script:
+        "../scripts/diversity_analysis.py"
+
+
+rule diversity_figures:
+    input:
+        **{t: f"results/diversity/{t}.csv" for t in DIVERSITY_TABLES},
+        summary="results/diversity/summary.json",
+    output:
+        **diversity_report_outputs(),
+    log:
+        "results/logs/diversity/figures.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/diversity_figures.py"

@@ -606,7 +606,7 @@ def diversity_world_params(wildcards):
 def diversity_eval_inputs(wildcards):
     """The test split the held-out and test points are cut from (a public or the user's
     dataset); nothing for a synthetic base world, whose points are a fresh draw."""
-    if diversity_eval_world(config) is not None:
+    if not PLAN.diversity or diversity_eval_world(config) is not None:
         return {}
     return {"source": f"resources/prepared/{diversity_base_dataset(config)}/test.npz"}
 

@@ -118,7 +118,7 @@ def test_model_ids_name_what_determines_the_weights():
 
 def test_the_zoo_trains_a_model_two_ensembles_ask_for_once(default):
     cfg = copy.deepcopy(default)
-    for study in ("gde", "width", "toy", "contamination"):
+    for study in ("gde", "width", "toy", "contamination", "diversity"):
         cfg[study]["enabled"] = False
     m = cfg["ensembles"]["synth"]["members"]
     cfg["ensembles"]["again"] = dict(cfg["ensembles"]["synth"], members=m + 2)  # members 0..m-1 are synth's
@@ -135,7 +135,8 @@ def test_the_default_shares_its_base_networks_across_studies(default):
     synth = plan.ensemble_models("synth")
     assert plan.ensemble_models("gde_super10") == synth[:3]      # K̃ = 10 and the 100% fraction
     assert plan.ensemble_models("w_resnet18_a1") == synth[:2]    # the width study's M_1, M_1'
-    assert plan.trainings_saved == 5
+    # and the diversity study's pool: synth's four, two padded, four of width 1/16, two teachers
+    assert plan.trainings_saved == 5 + 12
 
 
 def test_every_generated_name_comes_from_the_planner(default):
@@ -179,9 +180,9 @@ CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamin
                  "contamination_padding": 1, "contamination_report": 1, "bgmix_dataset": 1,
                  "contamination_headline": 1}
 #: The diversity study's jobs (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): config.yaml's pool of
-#: 25 models (12 reused from the other studies; 13 new ones: 12 in five packs of their own, the
-#: MLP alone), each run once over the study's held-out and test points.
-DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 25, "diversity_analysis": 1,
+#: 27 models (12 reused from the other studies; 15 new ones: 12 in five packs of their own, the
+#: MLP and two width-1/4 networks alone), each run once over the study's held-out and test points.
+DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 27, "diversity_analysis": 1,
              "diversity_figures": 1}
 PLANNED = {
     "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
@@ -189,7 +190,7 @@ PLANNED = {
         "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
         "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1, **CONTAMINATION,
-        **DIVERSITY, "train_member": 1},
+        **DIVERSITY, "train_member": 3},
     "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
         "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 67, "extract_member": 39,
         "contamination_student": 3,
@@ -235,7 +236,7 @@ def test_the_diversity_pool_reuses_the_zoo_and_gives_new_models_their_own_seeds(
     pool = plan.diversity_pool()
     cats = [p["category"] for p in pool]
     assert cats[0] == "base" and pool[0]["model"] == plan.ensemble_models("synth")[-1]
-    assert [p["model"] for p in pool if p["category"] == "reinit"] == plan.ensemble_models("synth")[:-1]
+    assert [p["model"] for p in pool if p["category"] == "reinit"][:3] == plan.ensemble_models("synth")[:-1]
     for c in ("reinit", "hyper", "arch", "framework", "dataset"):
         assert cats.count(c) >= 3, c
     reused = {p["model"] for p in pool if p["source"] != "new"}
@@ -243,7 +244,7 @@ def test_the_diversity_pool_reuses_the_zoo_and_gives_new_models_their_own_seeds(
     assert set(plan.ensemble_models("cont_padded")) <= reused
     assert set(plan.ensemble_models("w_resnet18_a2")) <= reused
     new = [plan.models[p["model"]] for p in pool if p["source"] == "new"]
-    assert len(new) == 13 and len({m.id for m in new}) == 13
+    assert len(new) == 15 and len({m.id for m in new}) == 15
     other_seeds = {m.seed for n, e in plan.ensembles.items() if not n.startswith("div_") for m in e.models}
     assert not {m.seed for m in new} & other_seeds
     assert {m.dataset for m in new if m.dataset != "synthetic"} == {"synthetic__worldpd85"}
@@ -252,8 +253,8 @@ def test_the_diversity_pool_reuses_the_zoo_and_gives_new_models_their_own_seeds(
     stopping = [m for m in new if m.recipe != "small"]
     assert all(plan.heldout_file(m.id) == "resources/prepared/synthetic/diversity_val.npz" for m in stopping)
     assert plan.heldout_file(plan.ensemble_models("synth")[0]) is None
-    assert all(plan.pack_of[m.id].endswith("-d0") for m in new if m.arch != "mlp")
-    assert not any(m.arch == "mlp" and m.id in plan.pack_of for m in new)
+    assert all(plan.pack_of[m.id].endswith("-d0") for m in new if m.arch != "mlp" and m.width <= 0.125)
+    assert not any((m.arch == "mlp" or m.width > 0.125) and m.id in plan.pack_of for m in new)
     synth_pack = plan.pack_of[plan.ensemble_models("synth")[0]]
     assert plan.packs[synth_pack] == plan.ensemble_models("synth")
 

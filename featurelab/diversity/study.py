@@ -78,30 +78,7 @@ def pool_table(pool: Sequence[dict[str, Any]], metrics: dict[str, dict[str, Any]
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------- bootstrap
-def _weights(n: int, boot: int, seed: int) -> np.ndarray:
-    """(B, N) multinomial counts: resample b draws test point n ``W[b, n]`` times (paired:
-    every pair and every quantity of a resample uses the same counts)."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=boot).astype(np.float32)
-
-
-def pair_bootstrap(correct: np.ndarray, ens_correct: np.ndarray, i: np.ndarray, j: np.ndarray, W: np.ndarray
-                   ) -> dict[str, np.ndarray]:
-    """(B, P) bootstrap draws of every pair's EI, gain and conversion rate under the counts ``W``."""
-    n = W.shape[1]
-    c = correct.astype(np.float32)
-    acc = (W @ c.T) / n  # (B, M)
-    inc = (correct[i] != correct[j]).astype(np.float32)  # (P, N)
-    ens = ens_correct.astype(np.float32)
-    ei = (W @ inc.T) / n
-    ens_acc = (W @ ens.T) / n
-    conv_num = W @ (inc * ens).T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        conv = np.where(ei > 0, conv_num / (ei * n), np.nan)
-    return {"ei": ei, "gain": ens_acc - (acc[:, i] + acc[:, j]) / 2, "conversion": conv}
-
-
+# ---------------------------------------------------------------- trends
 def _trend(x: np.ndarray, y: np.ndarray) -> float:
     """Least-squares slope of ``y`` on ``x``."""
     ok = np.isfinite(y)
@@ -151,11 +128,12 @@ def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], 
     # ---- per pair with the base (Figs 1-2)
     ii = np.full(len(kept), base)
     jj = np.asarray(kept, dtype=np.int64)
-    pm = M.pairwise_metrics(p_test, y_test, pairs=(ii, jj))
-    correct = p_test.argmax(2) == y_test[None]
-    ens_correct = ((p_test[ii] + p_test[jj]) / 2).argmax(2) == y_test[None]
-    W = _weights(n_test, int(settings["bootstrap"]), int(settings["seed"]))
-    draws = pair_bootstrap(correct, ens_correct, ii, jj, W)
+    pm = M.pairwise_metrics(p_test, y_test, pairs=(ii, jj), return_correct=True)
+    correct = pm["correct"]
+    boot = M.bootstrap_pair_metrics(correct, pm["ens_correct"], (ii, jj), n_boot=int(settings["bootstrap"]),
+                                    seed=int(settings["seed"]), return_samples=True)
+    draws = boot["samples"]  # metric -> (B, P): every pair and metric on the same resampled points
+    n_boot = int(settings["bootstrap"])
     pairs = pd.DataFrame({"pair": np.arange(len(kept)), "base": models[base], "model": [models[k] for k in kept],
                           "category": [table.category[k] for k in kept],
                           **{k: np.asarray(pm[k]) for k in ("acc_i", "acc_j", "ei", "both_correct", "both_wrong",
@@ -188,7 +166,7 @@ def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], 
                         ("gain", "ensemble_gain_grows")):
             est = _trend(x, categories[k].to_numpy())
             d = np.asarray([_trend(x, np.asarray([cat_draws[(c, k)][b] for c in cats]))
-                            for b in range(W.shape[0])])
+                            for b in range(n_boot)])
             iv = interval(d)
             findings[name] = {**verdict(f"slope of the category means of {k} against the category's rank "
                                         f"({' < '.join(cats)}) > 0", est, iv["lo"], iv["hi"]),
@@ -204,7 +182,7 @@ def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], 
         rng = np.random.default_rng(int(settings["seed"]) + 1)
         ei_d, gain_d = draws["ei"], draws["gain"]
         r_d, s_d = [], []
-        for b in range(W.shape[0]):
+        for b in range(n_boot):
             pick = rng.integers(0, len(kept), len(kept))
             e, g = ei_d[b, pick], gain_d[b, pick]
             if np.std(e) > 0 and np.std(g) > 0:

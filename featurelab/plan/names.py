@@ -116,10 +116,12 @@ def diversity_base_dataset(config: dict[str, Any]) -> str:
 def diversity_eval_world(config: dict[str, Any]) -> dict[str, Any] | None:
     """The sample of the base world the diversity study's held-out and test splits come from
     (another draw: no model trains on it), or None when the base dataset is not synthetic."""
+    d = config["diversity"]
+    if not d["enabled"]:
+        return None
     base = world_of(config, diversity_base_dataset(config))
     if base is None:
         return None
-    d = config["diversity"]
     return {**copy.deepcopy(base), "draw": EVAL_DRAW, "n_val": int(d["heldout"]), "n_test": int(d["test"])}
 
 

@@ -612,26 +612,21 @@ def diversity_eval_inputs(wildcards):
 
 
 def diversity_output_inputs(wildcards):
+    """The trained models of one of the study's ensembles, and the held-out and test points."""
     files = PLAN.diversity_eval_files()
-    return {
-        "model": f"results/zoo/{wildcards.model}/model.pt",
-        "val": files["val"],
-        "test": files["test"],
+    inputs = {
+        m: f"results/zoo/{m}/model.pt" for m in PLAN.ensemble_models(wildcards.ensemble)
     }
+    return {**inputs, "val": files["val"], "test": files["test"]}
 
 
-def diversity_output_files(model):
-    return {
-        s: f"results/diversity/outputs/{model}/penultimate/{s}.parquet"
-        for s in ("val", "test")
-    }
+def diversity_ensemble_models(wildcards):
+    return PLAN.ensemble_models(wildcards.ensemble)
 
 
 def diversity_analysis_inputs(wildcards):
-    inputs = {}
+    inputs = {e: f"results/diversity/outputs/{e}" for e in PLAN.diversity}
     for m in PLAN.diversity_models():
-        for s, path in diversity_output_files(m).items():
-            inputs[f"{m}__{s}"] = path
         inputs[f"{m}__metrics"] = f"results/zoo/{m}/metrics.json"
     files = PLAN.diversity_eval_files()
     inputs.update({k: v for k, v in files.items() if k.endswith("_truth")})

@@ -87,7 +87,7 @@ rule contamination_numerical:
         "results/benchmarks/contamination/numerical.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,

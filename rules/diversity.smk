@@ -46,22 +46,27 @@ rule diversity_eval:
 
 
 rule diversity_outputs:
-    # one pool model's logits and penultimate features on the held-out and test points
+    # the logits and penultimate features of every model of one of the study's ensembles
+    # (div_<category>) on the held-out and test points: <ensemble>/<model>/{val,test}.parquet
     input:
         unpack(diversity_output_inputs),
     output:
-        val="results/diversity/outputs/{model}/penultimate/val.parquet",
-        test="results/diversity/outputs/{model}/penultimate/test.parquet",
+        directory("results/diversity/outputs/{ensemble}"),
     log:
-        "results/logs/diversity/outputs/{model}.log",
+        "results/logs/diversity/outputs/{ensemble}.log",
+    benchmark:
+        "results/benchmarks/diversity/outputs/{ensemble}.tsv"
+    wildcard_constraints:
+        ensemble="div_[a-z]+",
     conda:
         "../envs/torch.yaml"
     threads: 1
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=30,
+        runtime=60,
     params:
+        models=diversity_ensemble_models,
         device=config["device"],
         batch_size=config["extract"]["batch_size"],
     script:

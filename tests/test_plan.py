@@ -181,8 +181,9 @@ CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamin
                  "contamination_headline": 1}
 #: The diversity study's jobs (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): config.yaml's pool of
 #: 27 models (12 reused from the other studies; 15 new ones: 12 in five packs of their own, the
-#: MLP and two width-1/4 networks alone), each run once over the study's held-out and test points.
-DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 27, "diversity_analysis": 1,
+#: MLP and two width-1/4 networks alone), run over the study's held-out and test points by one
+#: job per category (and one for the base).
+DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 6, "diversity_analysis": 1,
              "diversity_figures": 1}
 PLANNED = {
     "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
@@ -206,7 +207,7 @@ PLANNED = {
         "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,
         "theory_vs_experiment": 3, "all": 1},
     "presets/paper004.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 18,
-        "extract_member": 5, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_outputs": 18,
+        "extract_member": 5, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_outputs": 7,
         "diversity_world": 0},
     "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "prepare_dataset": 1,
         "holdout_dataset": 1, "train_member": 170, "train_pack": 159, "extract_pack": 159,

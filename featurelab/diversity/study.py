@@ -31,6 +31,7 @@ from . import metrics as M
 from . import probes as PR
 
 CATEGORIES = ("reinit", "hyper", "arch", "framework", "dataset")
+BOTH = "95% bootstrap interval: test points resampled (paired) and each category's pairs resampled"
 
 
 # ---------------------------------------------------------------- verdicts
@@ -143,15 +144,21 @@ def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], 
 
     cats = [c for c in CATEGORIES if (pairs["category"] == c).any()]
     rank = {c: r for r, c in enumerate(CATEGORIES)}
-    rows, cat_draws = [], {}
+    rows, cat_draws, cat_draws2 = [], {}, {}
+    # the second level: each resample also redraws every category's pairs (with replacement),
+    # so that the verdicts carry which models happened to be trained, not only which points
+    # happened to be drawn
+    pair_rng = np.random.default_rng(int(settings["seed"]) + 2)
     for c in cats:
         sel = np.flatnonzero(pairs["category"].to_numpy() == c)
         row = {"category": c, "rank": rank[c], "pairs": len(sel),
                "candidates": int((table.category == c).sum()),
                "outside_window": int(((table.category == c) & ~table.in_window).sum())}
+        picks = sel[pair_rng.integers(0, len(sel), (n_boot, len(sel)))]  # (B, pairs of the category)
         for k in ("ei", "gain", "conversion"):
             d = np.nanmean(draws[k][:, sel], axis=1)
             cat_draws[(c, k)] = d
+            cat_draws2[(c, k)] = np.nanmean(np.take_along_axis(draws[k], picks, axis=1), axis=1)
             vals = pairs[k].to_numpy()[sel]
             row[k] = float(np.nanmean(vals))
             row.update({f"{k}_{a}": b for a, b in interval(d).items()})
@@ -165,18 +172,19 @@ def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], 
         for k, name in (("ei", "error_inconsistency_grows"), ("conversion", "conversion_rate_grows"),
                         ("gain", "ensemble_gain_grows")):
             est = _trend(x, categories[k].to_numpy())
-            d = np.asarray([_trend(x, np.asarray([cat_draws[(c, k)][b] for c in cats]))
-                            for b in range(n_boot)])
-            iv = interval(d)
+            points = interval(np.asarray([_trend(x, np.asarray([cat_draws[(c, k)][b] for c in cats]))
+                                          for b in range(n_boot)]))
+            both = interval(np.asarray([_trend(x, np.asarray([cat_draws2[(c, k)][b] for c in cats]))
+                                        for b in range(n_boot)]))
             findings[name] = {**verdict(f"slope of the category means of {k} against the category's rank "
-                                        f"({' < '.join(cats)}) > 0", est, iv["lo"], iv["hi"]),
-                              "se": iv["se"]}
+                                        f"({' < '.join(cats)}) > 0", est, both["lo"], both["hi"]),
+                              "se": both["se"], "basis": BOTH, "points_only": points}
             first, last = cats[0], cats[-1]
-            dd = cat_draws[(last, k)] - cat_draws[(first, k)]
-            iv2 = interval(dd)
+            diff = float(categories[k].iloc[-1] - categories[k].iloc[0])
+            iv2 = interval(cat_draws2[(last, k)] - cat_draws2[(first, k)])
             findings[name]["last_minus_first"] = {
-                **verdict(f"{last} − {first} > 0", float(categories[k].iloc[-1] - categories[k].iloc[0]),
-                          iv2["lo"], iv2["hi"]), "se": iv2["se"]}
+                **verdict(f"{last} − {first} > 0", diff, iv2["lo"], iv2["hi"]), "se": iv2["se"], "basis": BOTH,
+                "points_only": interval(cat_draws[(last, k)] - cat_draws[(first, k)])}
     # gain against EI across pairs: slope and Pearson r, points and pairs resampled
     if len(kept) >= 3:
         rng = np.random.default_rng(int(settings["seed"]) + 1)
@@ -195,7 +203,7 @@ def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], 
                                                    iv["hi"]),
                                          "slope": float(slope), "intercept": float(icpt),
                                          "slope_interval": interval(np.asarray(s_d)), "pairs": len(kept),
-                                         "basis": "95% bootstrap interval, test points and pairs resampled"}
+                                         "basis": "95% bootstrap interval: test points (paired) and pairs resampled"}
         rc = pairs[["ei", "conversion"]].dropna()
         findings["conversion_vs_ei_r"] = float(np.corrcoef(rc.ei, rc.conversion)[0, 1]) if len(rc) > 2 else None
     findings["category_ei_se"] = {c: categories.set_index("category").loc[c, "ei_se"] for c in cats}

@@ -332,23 +332,27 @@ class Plan:
     # ---- the diversity study
     def diversity_pool(self) -> list[dict[str, Any]]:
         """The base and every candidate, in category order: ``{"model", "category", "source"}``
-        (``source``: the ensemble a reused model comes from, or ``new``); last, category
-        ``start``, the model greedy ensembling starts from when the config names one outside
-        the categories."""
+        (``source``: the ensemble a reused model comes from, or ``new``; ``ensemble``: the
+        study's ensemble that lists it); last, category ``start``, the model greedy
+        ensembling starts from when the config names one outside the categories."""
         out = []
-        for category in ("base", *DIVERSITY_CATEGORIES):
-            e = self.diversity.get(diversity_ensemble(category))
+        for category in ("base", *DIVERSITY_CATEGORIES, "start"):
+            name = diversity_ensemble(category)
+            e = self.diversity.get(name)
             if e is not None:
-                out += [{"model": m.id, "category": category, "source": s}
+                out += [{"model": m.id, "category": category, "source": s, "ensemble": name}
                         for m, s in zip(e.models, e.info["sources"])]
-        start = self.diversity_greedy_start()
-        if start is not None and start not in {p["model"] for p in out}:
-            out.append({"model": start, "category": "start",
-                        "source": self.config["diversity"]["greedy"]["start"]["ensemble"]})
         return out
 
     def diversity_models(self) -> list[str]:
         return list(dict.fromkeys(p["model"] for p in self.diversity_pool()))
+
+    def diversity_output_files(self, ensemble: str) -> dict[str, str]:
+        """``{"<model>__<split>": path}``: the logits and penultimate features of every model
+        of one of the study's ensembles on the held-out (``val``) and ``test`` points, written
+        by one job per ensemble (one PyTorch start-up for its models)."""
+        return {f"{m}__{s}": f"results/diversity/outputs/{ensemble}/{m}/{s}.parquet"
+                for m in self.ensemble_models(ensemble) for s in ("val", "test")}
 
     def diversity_eval_files(self) -> dict[str, str]:
         """The held-out (``val``) and ``test`` splits every pool model is evaluated on, with

@@ -168,7 +168,8 @@ def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) 
       member ``i`` has seed ``diversity.seed + 100·c + i``.
 
     ``info`` of a category's ensemble holds each model's candidate (``source``: the ensemble
-    reused or ``new``)."""
+    reused or ``new``); ``div_start``, the model greedy ensembling starts from when
+    ``diversity.greedy.start`` names one outside the categories."""
     d = config.get("diversity") or {}
     if not d.get("enabled"):
         return {}
@@ -201,6 +202,12 @@ def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) 
             c += 1
         name = diversity_ensemble(category)
         out[name] = Ensemble(name, "diversity", tuple(models), {"sources": sources})
+    start = (d.get("greedy") or {}).get("start")
+    if start:
+        m = ensembles[start["ensemble"]].models[int(start.get("member", 0))]
+        if not any(m in e.models for e in out.values()):
+            name = diversity_ensemble("start")
+            out[name] = Ensemble(name, "diversity", (m,), {"sources": [start["ensemble"]]})
     return out
 
 
@@ -243,7 +250,7 @@ def generated_names(config: dict[str, Any]) -> dict[str, str]:
         names[TEACHER_ENSEMBLE] = "contamination"
     d = config.get("diversity") or {}
     if d.get("enabled"):
-        names.update({diversity_ensemble(k): "diversity" for k in ("base", *DIVERSITY_CATEGORIES)})
+        names.update({diversity_ensemble(k): "diversity" for k in ("base", *DIVERSITY_CATEGORIES, "start")})
     return names
 
 

@@ -658,15 +658,15 @@ DIVERSITY_FIGURES = {
 
 
 def diversity_report_outputs():
-    out = {
-        fig: report(
+    out = {}
+    for fig, label in DIVERSITY_FIGURES.items():
+        out[fig] = report(
             f"results/diversity/{fig}.png",
             caption=f"../report/diversity/{fig}.rst",
             category="Diversity",
             labels={"figure": label},
         )
-        for fig, label in DIVERSITY_FIGURES.items()
-    }
+        out[f"{fig}_csv"] = f"results/diversity/{fig}.csv"
     return out
 
 

@@ -11,6 +11,7 @@ from featurelab.workflow import log, logged  # noqa: E402, I001
 import pandas as pd
 
 from featurelab.diversity import figures as F
+from featurelab.figures import save
 
 TABLES = ("pool", "pairs", "categories", "angles", "subgroups", "greedy", "overlap", "compression", "similarity")
 
@@ -19,5 +20,5 @@ with logged(snakemake.log[0]):
     tables = {t: pd.read_csv(inp[t]) for t in TABLES}
     log("tables: " + ", ".join(f"{t} {len(df)} rows" for t, df in tables.items()))
     for name, fig in F.all_figures(tables).items():
-        F.save_png(fig, out[name])
+        save(fig, F.figure_table(name, tables), out[name], out[f"{name}_csv"])
         log(f"{name}: {out[name]}")

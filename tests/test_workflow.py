@@ -41,6 +41,15 @@ def tiny_config(max_epochs=2, members=2, stop=1.0, studies=False):
                                 "numerical": {"iterations": 40, "record_every": 10,
                                               "setting": {"width": 16, "n_train": 100, "n_test": 100}},
                                 "padding": {"members": 1, "recipe": "tiny_pad", "visualize": 2, "visualize_steps": 5}}
+        cfg["recipes"]["tiny_stop"] = {**cfg["recipes"]["tiny"], "checkpoint_epochs": [], "stop_at_heldout_acc": 0.99}
+        cfg["recipes"]["tiny_mix"] = {**cfg["recipes"]["tiny_stop"], "mixup": 0.4, "label_smoothing": 0.1}
+        cfg["diversity"] = {"enabled": True, "ensemble": "tiny", "window": [0.0, 1.0], "heldout": 100, "test": 200,
+                            "worlds": {"more": {"draw": 1, "p_d": 0.9}}, "bootstrap": 20, "interaction_k": 4,
+                            "categories": {"hyper": [{"ensemble": "cont_padded"}],
+                                           "arch": [{"arch": "mlp", "recipe": "tiny_stop"}],
+                                           "framework": [{"recipe": "tiny_mix", "members": 2}],
+                                           "dataset": [{"dataset": "more", "recipe": "tiny_stop"}]},
+                            "overlap": {"fractions": [1.0, 0.5, 0.0], "draws": 2}, "compression": {"dims": [2, 4]}}
         cfg["train"] = {"pack": {"enabled": True}}  # as the default: one job per group of narrow members
     return cfg
 
@@ -137,10 +146,24 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     for f in ("fig1", "fig3", "fig4", "fig5", "fig7", "fig8", "fig9", "fig10", "fig13", "fig13_filters", "fig15"):
         assert (cont / f"{f}.png").stat().st_size > 0, f
 
+    div = tmp_path / "results/diversity"
+    dsum = json.loads((div / "summary.json").read_text(),
+                      parse_constant=lambda c: pytest.fail(f"{c} in results/diversity/summary.json"))
+    pool = pd.read_csv(div / "pool.csv")
+    assert list(pool.category.unique()) in (["base", "reinit", "hyper", "arch", "framework", "dataset"],
+                                            ["reinit", "base", "hyper", "arch", "framework", "dataset"])
+    assert dsum["pool"]["test_points"] == 200 and dsum["pool"]["heldout_points"] == 100
+    assert (pool.source == "cont_padded").sum() == 1  # reused from the contamination study, not trained again
+    held = pool[pool.recipe.isin(["tiny_stop", "tiny_mix"])]
+    assert set(held.stop_reason) <= {"heldout_acc", "max_epochs"} and len(held) == 4
+    assert len(pd.read_csv(div / "pairs.csv")) == 6 and "error_inconsistency_grows" in dsum
+    for f in ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "bridge"):
+        assert (div / f"{f}.png").stat().st_size > 0, f
+
     # every figure of every study is there with the numbers it plots: rows, and finite values
     figures = sorted((tmp_path / "results").rglob("*.png"))
     studies = {p.relative_to(tmp_path / "results").parts[0] for p in figures}
-    assert {"ensembles", "interaction", "theory", "gde", "width", "contamination"} <= studies, studies
+    assert {"ensembles", "interaction", "theory", "gde", "width", "contamination", "diversity"} <= studies, studies
     for png in figures:
         csv = png.with_suffix(".csv")
         if not csv.exists():  # the training curves and theory-vs-experiment figures have their table elsewhere
@@ -161,7 +184,7 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     html = (tmp_path / "report.html").read_text(errors="replace")
     for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png",
                  "member_counts.csv", "table3.csv", "shuffled_regression.csv", "fig7.png", "fig8.png",
-                 "fig13_filters.png", "fig15.png"):
+                 "fig13_filters.png", "fig15.png", "bridge.png"):
         assert name in html, name
 
 

@@ -458,6 +458,17 @@ def bridge(similarity: pd.DataFrame) -> Figure:
 
 #: The figures the rule writes, by output name.
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "bridge")
+#: The tables each figure plots (its CSV beside it, as every figure of the workflow has).
+PLOTTED = {"fig1": ("pairs",), "fig2": ("pairs",), "fig3": ("angles",), "fig4": ("subgroups",), "fig5": ("greedy",),
+           "fig6": ("overlap", "compression"), "bridge": ("similarity",)}
+
+
+def figure_table(name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The numbers figure ``name`` plots: its table, or its tables stacked with a ``table`` column."""
+    parts = PLOTTED[name]
+    if len(parts) == 1:
+        return tables[parts[0]]
+    return pd.concat([tables[t].assign(table=t) for t in parts], ignore_index=True)
 
 
 def all_figures(tables: dict[str, pd.DataFrame]) -> dict[str, Figure]:

@@ -315,22 +315,40 @@ def _subgroups(correct: np.ndarray, ii: np.ndarray, jj: np.ndarray, pairs: pd.Da
 
 
 def _specialisation_findings(angles: pd.DataFrame, subgroups: pd.DataFrame, cats: list[str]) -> dict[str, Any]:
-    """Per category: the share of error-inconsistent points on which the correct model is the
-    more confident one (θ on its side of 45°), and the spread over classes of the per-class
-    accuracy difference (Fig 4), the mean over the category's pairs."""
-    out: dict[str, Any] = {}
+    """Per category, over its pairs (mean and standard error): the share of error-inconsistent
+    points on which the correct model is the more confident one (θ on its side of 45°, Fig 3),
+    and the spread over classes of the per-class accuracy difference (Fig 4). Verdicts: the
+    last category (Dataset) against the first (Reinit), mean difference ± 2 se over pairs."""
     mid = (angles.bin_lo + angles.bin_hi) / 2
+    a = angles.assign(right=((angles.group == "only_j") & (mid > 45)) | ((angles.group == "only_i") & (mid < 45)))
+    inc = a[a.group.isin(["only_i", "only_j"])]
+    total = inc.groupby("pair")["count"].sum()
+    right = inc[inc.right].groupby("pair")["count"].sum().reindex(total.index, fill_value=0)
+    per_pair = pd.DataFrame({
+        "category": inc.groupby("pair").category.first(),
+        "confident": right / total.where(total > 0),
+        "class_sd": subgroups[subgroups.grouping == "class"].groupby("pair").difference.std(ddof=1)})
+    out: dict[str, Any] = {}
+
+    def stat(c: str, k: str) -> dict[str, Any]:
+        v = per_pair.loc[per_pair.category == c, k].dropna().to_numpy()
+        se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
+        return {"mean": float(v.mean()) if len(v) else None, "se": se, "pairs": int(len(v))}
+
     for c in cats:
-        a = angles[angles.category == c]
-        am = mid[angles.category == c]
-        only_j = a[a.group == "only_j"]
-        only_i = a[a.group == "only_i"]
-        right = only_j["count"][am[a.group == "only_j"] > 45].sum() + only_i["count"][am[a.group == "only_i"] < 45].sum()
-        total = only_j["count"].sum() + only_i["count"].sum()
-        s = subgroups[(subgroups.category == c) & (subgroups.grouping == "class")]
-        spread = s.groupby("pair").difference.std(ddof=1)
-        out[c] = {"correct_model_more_confident": float(right / total) if total else None,
-                  "class_difference_sd": float(spread.mean())}
+        out[c] = {"correct_model_more_confident": stat(c, "confident"), "class_difference_sd": stat(c, "class_sd")}
+    if len(cats) >= 2:
+        first, last = cats[0], cats[-1]
+        for k, name in (("class_difference_sd", "class_specialisation_grows"),
+                        ("correct_model_more_confident", "confidence_specialisation_grows")):
+            x, y = out[first][k], out[last][k]
+            if x["mean"] is None or y["mean"] is None:
+                continue
+            d = y["mean"] - x["mean"]
+            se = np.sqrt((x["se"] or 0.0) ** 2 + (y["se"] or 0.0) ** 2) if x["se"] or y["se"] else None
+            lo, hi = (d - 2 * se, d + 2 * se) if se else (d, d)
+            out[name] = {**verdict(f"{last} − {first} > 0", d, lo, hi),
+                         "basis": "mean difference ± 2 se over the two categories' pairs"}
     return out
 
 

@@ -62,7 +62,6 @@ rule diversity_outputs:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=1,
         mem_mb=4000,
         runtime=60,
     params:

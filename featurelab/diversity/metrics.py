@@ -3,29 +3,29 @@ Them All: Overlapping Features of Training Methods" (ICLR 2022), pure NumPy (+ S
 
 Notation: ``M`` models, ``N`` test points, ``K`` classes; ``probs`` is an ``(M, N, K)`` array of
 *calibrated* class probabilities (temperature scaling on a held-out split, :func:`fit_temperatures`,
-as in the paper's §3 set-up), ``labels`` an ``(N,)`` integer array. A model's prediction is the
+as in the paper's set-up), ``labels`` an ``(N,)`` integer array. A model's prediction is the
 ``np.argmax`` of its probabilities (ties resolve to the lowest class index) and its correctness
 ``c(n) = 1[pred(n) == label(n)]``.
 
-Error inconsistency (§3, Fig 1)
+Error inconsistency (Fig 1)
     ``EI(a, b) = mean_n 1[c_a(n) != c_b(n)]``, the fraction of test points where exactly one
     of the two models is correct (DESlib's ``disagreement_measure``; ``1 − c_obs`` of
     Geirhos et al., NeurIPS 2020). It obeys ``|acc_a − acc_b| <= EI <= min(acc_a + acc_b,
     2 − acc_a − acc_b)``.
 
-Ensemble gain and conversion rate (§3-4, Figs 2-3)
+Ensemble gain and conversion rate (Fig 2)
     The two-model ensemble predicts ``argmax_k (p_a(n, k) + p_b(n, k)) / 2``; its accuracy
     minus the mean of the members' accuracies is the *gain*. The *conversion rate* is the
     fraction of the inconsistent points (``c_a != c_b``) that the ensemble gets right.
 
-Specialisation (Figs 4-5)
+Specialisation (Figs 3-4)
     ``θ(n) = atan2(p_b(n), p_a(n))`` in degrees, where ``p_m(n)`` is the calibrated probability
     model ``m`` gives its own top-1 class (45° = equal confidence), histogrammed separately on
     the four correctness groups (:func:`angle_histograms`); per-subgroup (e.g. per-class)
     accuracy differences and their spread (:func:`group_accuracy_difference`,
     :func:`specialisation_spread`).
 
-Greedy ensembling (§4): :func:`greedy_ensemble`. Paired bootstrap over test points for
+Greedy ensembling (Fig 5): :func:`greedy_ensemble`. Paired bootstrap over test points for
 category means of EI, gain and conversion rate: :func:`paired_bootstrap`,
 :func:`bootstrap_pair_metrics`.
 
@@ -52,7 +52,7 @@ def correctness(pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def error_inconsistency(pred_a: np.ndarray, pred_b: np.ndarray, labels: np.ndarray) -> float:
-    """Error inconsistency (Gontijo-Lopes et al., ICLR 2022, §3): the fraction of points where
+    """Error inconsistency (Gontijo-Lopes et al., ICLR 2022, Fig 1): the fraction of points where
     exactly one of the two models' (integer) predictions is correct."""
     ca, cb = correctness(pred_a, labels), correctness(pred_b, labels)
     return float(np.mean(ca != cb))
@@ -60,7 +60,7 @@ def error_inconsistency(pred_a: np.ndarray, pred_b: np.ndarray, labels: np.ndarr
 
 def conversion_rate(pred_a: np.ndarray, pred_b: np.ndarray, pred_ensemble: np.ndarray,
                     labels: np.ndarray) -> float:
-    """Conversion rate (Gontijo-Lopes et al., ICLR 2022, §4): among the points where exactly one
+    """Conversion rate (Gontijo-Lopes et al., ICLR 2022, Fig 2): among the points where exactly one
     of ``a``, ``b`` is correct, the fraction the ensemble predicts correctly. NaN when the two
     models are never inconsistent."""
     ca, cb = correctness(pred_a, labels), correctness(pred_b, labels)
@@ -101,7 +101,7 @@ _T_BOUNDS = (1e-2, 1e2)
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, bounds: tuple[float, float] = _T_BOUNDS,
                     xatol: float = 1e-9) -> float:
     """Temperature scaling (Guo, Pleiss, Sun, Weinberger, ICML 2017), used by Gontijo-Lopes et
-    al. (ICLR 2022, §3) to calibrate every model on a held-out split: the ``T > 0`` minimising the
+    al. (ICLR 2022) to calibrate every model on a held-out split: the ``T > 0`` minimising the
     mean negative log-likelihood of ``softmax(logits / T)`` (``logits`` ``(N, K)``).
 
     Bounded Brent search (``scipy.optimize.minimize_scalar``) on ``log T`` in ``log(bounds)``;
@@ -254,7 +254,7 @@ def ensemble_correct(probs: np.ndarray, labels: np.ndarray, pairs=None) -> np.nd
 
 def pairwise_metrics(probs: np.ndarray, labels: np.ndarray, pairs=None, *,
                      return_correct: bool = False) -> dict[str, np.ndarray]:
-    """Pairwise metrics of Gontijo-Lopes, Dauphin, Cubuk (ICLR 2022, §3-4, Figs 1-3) for every
+    """Pairwise metrics of Gontijo-Lopes, Dauphin, Cubuk (ICLR 2022, Figs 1-3) for every
     pair of models, vectorised over pairs.
 
     ``probs`` ``(M, N, K)`` calibrated probabilities, ``labels`` ``(N,)``; ``pairs`` a list or array
@@ -513,7 +513,7 @@ def bootstrap_pair_metrics(correct: np.ndarray, ens_correct: np.ndarray, pairs, 
 def greedy_ensemble(probs_val: np.ndarray, labels_val: np.ndarray, probs_test: np.ndarray,
                     labels_test: np.ndarray, start: int, candidates: Sequence[int],
                     steps: int | None = None) -> dict:
-    """Greedy ensemble construction (Gontijo-Lopes et al., ICLR 2022, §4): from model ``start``,
+    """Greedy ensemble construction (Gontijo-Lopes et al., ICLR 2022, Fig 5): from model ``start``,
     add one of ``candidates`` at a time (without replacement), each step the candidate whose
     addition maximises the held-out (validation) accuracy of the mean of the calibrated
     probabilities of the chosen set (ties: the first in ``candidates`` order).

@@ -1,5 +1,5 @@
 """Representation probes of Gontijo-Lopes, Dauphin, Cubuk, "No One Representation to Rule Them All:
-Overlapping Features of Training Methods" (ICLR 2022, §5): how much two models' penultimate
+Overlapping Features of Training Methods" (ICLR 2022, Fig 6): how much two models' penultimate
 features overlap.
 
 Linear CKA (Kornblith, Norouzi, Lee, Hinton, "Similarity of Neural Network Representations
@@ -9,7 +9,7 @@ Revisited", ICML 2019, §3 Eq. 2 and the linear-kernel identity of §3): with co
 for the Gram matrices ``K = X Xᵀ``, ``L = Y Yᵀ`` and the biased estimator
 ``HSIC(K, L) = tr(K H L H) / (n − 1)²``, ``H = I − 11ᵀ/n`` (:func:`hsic`, :func:`cka_from_grams`).
 
-Feature-overlap probe (§5, :func:`overlap_probe`): one linear probe on ``dim`` features made of
+Feature-overlap probe (Fig 6, :func:`overlap_probe`): one linear probe on ``dim`` features made of
 a random ``f`` fraction of model A's penultimate features and a random ``1 − f`` fraction of
 model B's, no wider than the base model's feature dimension. If A and B hold different,
 complementary features the mixed probes (e.g. 50/50) beat both 100/0 and 0/100.
@@ -122,7 +122,7 @@ def cka_matrix(features: Sequence[np.ndarray]) -> np.ndarray:
 def overlap_probe(A_fit: np.ndarray, B_fit: np.ndarray, y_fit: np.ndarray, A_eval: np.ndarray, B_eval: np.ndarray,
                   y_eval: np.ndarray, fractions: Sequence[float] = (1.0, 0.75, 0.5, 0.25, 0.0), draws: int = 3,
                   dim: int | None = None, seed: int = 0, C: float = 1.0, max_iter: int = 1000):
-    """The feature-overlap experiment (Gontijo-Lopes et al., ICLR 2022, §5): for each fraction
+    """The feature-overlap experiment (Gontijo-Lopes et al., ICLR 2022, Fig 6): for each fraction
     ``f`` and draw, a linear probe on ``round(f·dim)`` randomly chosen penultimate features of
     model A concatenated with ``dim − round(f·dim)`` randomly chosen features of model B (``f =
     1.0`` is "100/0", all from A), fitted on the fit split and scored on the eval split.

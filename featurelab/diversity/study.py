@@ -5,8 +5,8 @@ Representation to Rule Them All: Overlapping Features of Training Methods", ICLR
 (``val``) and ``test`` points and returns the study's tables and its findings:
 
 * the pool (category, source, held-out and test accuracy, temperature, inside the accuracy
-  window or not: §2's 74-78% matching, here ``diversity.window`` on held-out accuracy);
-* per pair of the base with an in-window candidate (§3, Figs 1-2): error inconsistency, the
+  window or not: the paper's 74-78% matching, here ``diversity.window`` on held-out accuracy);
+* per pair of the base with an in-window candidate (Figs 1-2): error inconsistency, the
   calibrated ensemble's accuracy, gain and conversion rate, with a paired bootstrap over
   test points; category means with intervals and their trend from Reinit to Dataset;
 * the specialisation angle θ in the four correctness groups (Fig 3) and the accuracy

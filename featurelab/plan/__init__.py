@@ -22,14 +22,19 @@ counts what that saves (:attr:`Plan.trainings_saved`).
 * contamination (Zhang et al., ICML 2024): ``cont_padded``, members of the contamination
   ensemble retrained on colour-padded images (App. F.4), and ``cont_teacher``, retrained on
   backgrounds of both colour ranges (the teachers of Fig 1, scaled).
+* diversity (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): ``div_base`` and ``div_<category>``
+  for Reinit, Hyper, Arch, Framework and Dataset (models reused from any ensemble, or new
+  ones packed apart as ``<group>-d<i>``), and ``div_start``, the model greedy ensembling
+  starts from when the config names one.
 
 A user ensemble may not take a generated name, nor the name of a results folder
 (:data:`RESERVED`): the config is refused before any job (:meth:`Plan.name_problems`).
 
 **Derived datasets.** ``synthetic_gde`` (the GDE study's own world), ``<base>__super<k>``
 (labels merged into k superclasses), ``<base>__blue<g>`` (blue-intensity group g) and
-``<base>__holdout<n>`` (n training images held out as a validation split) and
-``<base>__bgmix`` (a synthetic world whose training backgrounds come from both colour ranges).
+``<base>__holdout<n>`` (n training images held out as a validation split),
+``<base>__bgmix`` (a synthetic world whose training backgrounds come from both colour ranges)
+and ``<base>__world<name>`` (a diversity study's Dataset world: the same classes, another draw).
 """
 from __future__ import annotations
 

@@ -352,13 +352,6 @@ class Plan:
     def diversity_models(self) -> list[str]:
         return list(dict.fromkeys(p["model"] for p in self.diversity_pool()))
 
-    def diversity_output_files(self, ensemble: str) -> dict[str, str]:
-        """``{"<model>__<split>": path}``: the logits and penultimate features of every model
-        of one of the study's ensembles on the held-out (``val``) and ``test`` points, written
-        by one job per ensemble (one PyTorch start-up for its models)."""
-        return {f"{m}__{s}": f"results/diversity/outputs/{ensemble}/{m}/{s}.parquet"
-                for m in self.ensemble_models(ensemble) for s in ("val", "test")}
-
     def diversity_eval_files(self) -> dict[str, str]:
         """The held-out (``val``) and ``test`` splits every pool model is evaluated on, with
         their ground truth on a synthetic world (``val_truth``, ``test_truth``)."""
@@ -386,10 +379,6 @@ class Plan:
         if not start:
             return None
         return self.ensembles[start["ensemble"]].models[int(start.get("member", 0))].id
-
-    def diversity_worlds(self) -> list[str]:
-        """The Dataset-category worlds the pool trains on."""
-        return sorted({m.dataset for e in self.diversity.values() for m in e.models if "__world" in m.dataset})
 
     # ---- checks
     def name_problems(self) -> list[str]:

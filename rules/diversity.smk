@@ -47,7 +47,7 @@ rule diversity_eval:
 
 rule diversity_outputs:
     # the logits and penultimate features of every model of one of the study's ensembles
-    # (div_<category>) on the held-out and test points: <ensemble>/<model>/{val,test}.parquet
+    # (div_<category>) on the held-out and test points: <ensemble>/<model>/penultimate/{val,test}.parquet
     input:
         unpack(diversity_output_inputs),
     output:

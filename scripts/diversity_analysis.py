@@ -23,7 +23,8 @@ with logged(snakemake.log[0]):
         m = entry["model"]
         outputs[m] = {}
         for s in ("val", "test"):
-            a = read_activations(Path(inp[entry["ensemble"]]) / m / f"{s}.parquet", ("label", "logits", "activation"))
+            a = read_activations(Path(inp[entry["ensemble"]]) / m / "penultimate" / f"{s}.parquet",
+                                 ("label", "logits", "activation"))
             outputs[m][s] = {"labels": a.label, "logits": a.logits, "features": a.activation}
         metrics[m] = read_json(inp[f"{m}__metrics"])
     truth = pd.read_parquet(inp.test_truth) if "test_truth" in inp.keys() else None

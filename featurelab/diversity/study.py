@@ -302,15 +302,18 @@ def _subgroups(correct: np.ndarray, ii: np.ndarray, jj: np.ndarray, pairs: pd.Da
         groupings["blue"] = (np.minimum((blue * 3).astype(int), 2), ["low", "middle", "high"])
     rows = []
     for name, (g, labels) in groupings.items():
+        G = len(labels)
+        points = np.bincount(g, minlength=G)
+        # each model's accuracy per group once (the base's is every pair's first column)
+        hits = np.stack([np.bincount(g, weights=c, minlength=G) for c in correct.astype(np.float64)])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = np.where(points > 0, hits / points, np.nan)  # (M, G)
+        diff = M.group_accuracy_difference(correct[ii], correct[jj], g, G)  # (P, G)
         for p in range(len(pairs)):
-            a, b = correct[ii[p]], correct[jj[p]]
-            diff = M.group_accuracy_difference(a, b, g, len(labels))
             for k, lab in enumerate(labels):
-                sel = g == k
                 rows.append({"pair": p, "category": pairs.category[p], "grouping": name, "group": lab,
-                             "points": int(sel.sum()), "acc_base": float(a[sel].mean()) if sel.any() else np.nan,
-                             "acc_model": float(b[sel].mean()) if sel.any() else np.nan,
-                             "difference": float(diff[k])})
+                             "points": int(points[k]), "acc_base": float(acc[ii[p], k]),
+                             "acc_model": float(acc[jj[p], k]), "difference": float(diff[p, k])})
     return pd.DataFrame(rows)
 
 

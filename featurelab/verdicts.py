@@ -1,0 +1,164 @@
+"""One way to turn a number with its uncertainty into a verdict, for every study.
+
+A finding is an estimate, an interval at a stated level, a rule written before the run
+(``estimate > threshold`` or ``<``), and a verdict:
+
+* ``holds``     the whole interval lies on the rule's side of the threshold;
+* ``fails``     the whole interval lies on the other side;
+* ``undecided`` the interval straddles the threshold;
+* ``no verdict`` there is no interval: one replicate (a single seed, member or pair) cannot
+  decide a rule, whatever its value (``basis`` says so).
+
+Intervals come in two kinds, both built here so that every study states them alike:
+
+* over replicates (seeds, members, pairs): the mean and the Student-t interval
+  mean ± t_{(1+level)/2, n−1} · s/√n (:func:`t_interval`). With 2-4 replicates the normal
+  "mean ± 2 se" covers far less than 95% (with n = 2, t_{0.975, 1} = 12.7, not 2);
+* over resamples (a bootstrap the study already draws): the percentile interval of the
+  draws around the estimate computed on the data (:func:`bootstrap_interval`).
+
+A verdict dict (:func:`verdict`) is JSON-serialisable and carries its ``rule``, its
+``basis`` (the interval's kind, level and replicate count), the estimate and interval of
+each condition, and ``holds`` (True / False / None) beside the word. :func:`collect` finds
+every verdict in a study's summary, so one table can list them all.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.stats
+
+#: The interval level every study uses unless the config's ``verdicts.level`` says otherwise.
+LEVEL = 0.95
+#: The four verdicts, by ``holds``.
+WORDS = {True: "holds", False: "fails", None: "undecided"}
+NO_VERDICT = "no verdict"
+
+
+def _finite(values: Iterable[Any]) -> np.ndarray:
+    v = np.asarray([x for x in values if x is not None], dtype=np.float64).ravel()
+    return v[np.isfinite(v)]
+
+
+def t_quantile(n: int, level: float = LEVEL) -> float:
+    """The two-sided Student-t quantile t_{(1+level)/2, n−1} of ``n`` replicates (``n`` ≥ 2)."""
+    if n < 2:
+        raise ValueError(f"a t interval needs at least two replicates, got {n}")
+    return float(scipy.stats.t.ppf(0.5 + level / 2.0, n - 1))
+
+
+def t_interval(values: Iterable[float], level: float = LEVEL) -> dict[str, Any]:
+    """Mean, standard error and Student-t interval over replicates.
+
+    Returns ``{"mean", "se", "n", "values", "lo", "hi", "level", "method": "t"}``. Non-finite
+    values are dropped (and not counted). Below two values ``se``, ``lo`` and ``hi`` are None:
+    there is no interval, and :func:`verdict` gives no verdict on it."""
+    v = _finite(values)
+    n = int(v.size)
+    mean = float(v.mean()) if n else None
+    se = lo = hi = None
+    if n >= 2:
+        se = float(v.std(ddof=1) / math.sqrt(n))
+        half = t_quantile(n, level) * se
+        lo, hi = mean - half, mean + half
+    return {"mean": mean, "se": se, "n": n, "values": [float(x) for x in v], "lo": lo, "hi": hi,
+            "level": float(level), "method": "t"}
+
+
+def bootstrap_interval(estimate: float | None, draws: Iterable[float], level: float = LEVEL,
+                       n: int | None = None) -> dict[str, Any]:
+    """The percentile bootstrap interval of ``draws`` beside the ``estimate`` made on the data.
+
+    Returns ``{"mean": estimate, "se": std of the draws, "n": replicates behind the estimate
+    (None: not stated), "draws", "lo", "hi", "level", "method": "bootstrap"}``."""
+    d = _finite(draws)
+    q = (0.5 - level / 2.0) * 100.0, (0.5 + level / 2.0) * 100.0
+    lo, hi = (float(np.percentile(d, q[0])), float(np.percentile(d, q[1]))) if d.size else (None, None)
+    est = None if estimate is None or not np.isfinite(estimate) else float(estimate)
+    return {"mean": est, "se": float(d.std(ddof=1)) if d.size > 1 else None, "n": n, "draws": int(d.size),
+            "lo": lo, "hi": hi, "level": float(level), "method": "bootstrap"}
+
+
+def side(stat: Mapping[str, Any], op: str, threshold: float) -> bool | None:
+    """Whether the interval of ``stat`` lies on side ``op`` (``">"`` or ``"<"``) of
+    ``threshold``: True, False (wholly on the other side, the threshold itself counting as
+    the other side), or None (it straddles, or there is no interval)."""
+    if op not in (">", "<"):
+        raise ValueError(f"op must be '>' or '<', got {op!r}")
+    lo, hi = stat.get("lo"), stat.get("hi")
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    if op == ">":
+        return True if lo > threshold else False if hi <= threshold else None
+    return True if hi < threshold else False if lo >= threshold else None
+
+
+def _basis(stats: Sequence[Mapping[str, Any]]) -> str:
+    parts = []
+    for s in stats:
+        level = f"{100 * s.get('level', LEVEL):g}%"
+        if s.get("method") == "bootstrap":
+            parts.append(f"{level} percentile bootstrap interval ({s.get('draws')} resamples"
+                         + (f", {s['n']} replicates" if s.get("n") else "") + ")")
+        else:
+            parts.append(f"{level} Student-t interval over {s.get('n')} replicates")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def verdict(rule: str, *conditions: tuple[Mapping[str, Any], str, float], note: str | None = None
+            ) -> dict[str, Any]:
+    """The verdict on every ``(stat, op, threshold)`` holding together (a conjunction): fails
+    when one fails, holds when all hold, else undecided; ``no verdict`` when a condition has
+    no interval (one replicate). ``stat`` is a :func:`t_interval` or
+    :func:`bootstrap_interval` dict (any mapping with ``mean``, ``lo``, ``hi``)."""
+    if not conditions:
+        raise ValueError("a verdict needs at least one (stat, op, threshold) condition")
+    stats = [c[0] for c in conditions]
+    missing = [s for s in stats if s.get("lo") is None or s.get("hi") is None]
+    out: dict[str, Any] = {"rule": rule}
+    if missing:
+        n = min((s.get("n") if s.get("n") is not None else 0) for s in missing)
+        out.update(holds=None, verdict=NO_VERDICT,
+                   basis=("one replicate: no verdict" if n == 1 else
+                          "no replicate: no verdict" if n == 0 else "no interval: no verdict"))
+    else:
+        got = [side(*c) for c in conditions]
+        holds = False if False in got else None if None in got else True
+        out.update(holds=holds, verdict=WORDS[holds], basis=_basis(stats))
+    out["conditions"] = [{"estimate": s.get("mean"), "lo": s.get("lo"), "hi": s.get("hi"), "n": s.get("n"),
+                          "op": op, "threshold": float(t)} for s, op, t in conditions]
+    first = out["conditions"][0]
+    out.update(estimate=first["estimate"], lo=first["lo"], hi=first["hi"])
+    if note:
+        out["note"] = note
+    return out
+
+
+def is_verdict(d: Any) -> bool:
+    """Whether ``d`` is a verdict dict (:func:`verdict` or a study's own with the same keys)."""
+    return isinstance(d, Mapping) and "verdict" in d and "rule" in d and "holds" in d
+
+
+def collect(summary: Mapping[str, Any], study: str = "", prefix: str = "") -> list[dict[str, Any]]:
+    """Every verdict in a (nested) summary as one flat row: ``study``, ``finding`` (its path of
+    keys), ``estimate``, ``lo``, ``hi``, ``rule``, ``basis``, ``verdict``."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(node: Any, path: str) -> None:
+        if is_verdict(node):
+            rows.append({"study": study, "finding": path, "estimate": node.get("estimate"), "lo": node.get("lo"),
+                         "hi": node.get("hi"), "rule": node["rule"], "basis": node.get("basis"),
+                         "verdict": node["verdict"]})
+            return
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+
+    walk(summary, prefix)
+    return rows

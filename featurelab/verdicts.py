@@ -82,6 +82,51 @@ def bootstrap_interval(estimate: float | None, draws: Iterable[float], level: fl
             "lo": lo, "hi": hi, "level": float(level), "method": "bootstrap"}
 
 
+def correlation_interval(rho: float, n: int, level: float = LEVEL, spearman: bool = True) -> dict[str, Any]:
+    """The interval of a correlation over ``n`` independent pairs, through Fisher's
+    z = atanh(ρ): z ± z_{(1+level)/2}·se with se = 1/√(n − 3) for Pearson and
+    se = √((1 + ρ²/2)/(n − 3)) for Spearman (Bonett & Wright, "Sample size requirements for
+    estimating Pearson, Kendall and Spearman correlations", Psychometrika 2000, Eq. 2).
+    Below four pairs, or with ρ undefined, there is no interval."""
+    ok = rho is not None and np.isfinite(rho) and n >= 4
+    lo = hi = se = None
+    if ok:
+        r = float(np.clip(rho, -0.999999, 0.999999))
+        se = math.sqrt((1.0 + r * r / 2.0) / (n - 3)) if spearman else 1.0 / math.sqrt(n - 3)
+        q = float(scipy.stats.norm.ppf(0.5 + level / 2.0))
+        lo, hi = math.tanh(math.atanh(r) - q * se), math.tanh(math.atanh(r) + q * se)
+    return {"mean": float(rho) if rho is not None and np.isfinite(rho) else None, "se": se, "n": int(n),
+            "lo": lo, "hi": hi, "level": float(level), "method": "fisher_z_spearman" if spearman else "fisher_z"}
+
+
+def proportion_interval(k: int, n: int, level: float = LEVEL) -> dict[str, Any]:
+    """The share k/n of replicates with a property, with its exact Clopper-Pearson interval
+    (scipy.stats.binomtest). With one replicate there is no interval (no verdict)."""
+    if n < 2:
+        return {"mean": float(k / n) if n else None, "se": None, "n": int(n), "k": int(k), "lo": None, "hi": None,
+                "level": float(level), "method": "clopper_pearson"}
+    ci = scipy.stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="exact")
+    return {"mean": float(k / n), "se": math.sqrt(k / n * (1 - k / n) / n), "n": int(n), "k": int(k),
+            "lo": float(ci.low), "hi": float(ci.high), "level": float(level), "method": "clopper_pearson"}
+
+
+def pvalue_verdict(rule: str, estimate: float | None, p_greater: float | None, p_less: float | None,
+                 alpha: float = 1 - LEVEL, test: str = "permutation test", op: str = ">") -> dict[str, Any]:
+    """A verdict from a one-sided test where no interval is available (e.g. a Mantel test,
+    whose pairs share models): for ``op`` ``">"`` it holds when ``p_greater`` < ``alpha``,
+    fails when ``p_less`` < ``alpha`` (the effect lies significantly the other way), and is
+    undecided otherwise (``"<"`` swaps the two). No p-value: no verdict."""
+    p_yes, p_no = (p_greater, p_less) if op == ">" else (p_less, p_greater)
+    out: dict[str, Any] = {"rule": rule, "estimate": None if estimate is None else float(estimate), "lo": None,
+                           "hi": None, "p_greater": p_greater, "p_less": p_less, "alpha": float(alpha)}
+    if p_yes is None or p_no is None or not (np.isfinite(p_yes) and np.isfinite(p_no)):
+        out.update(holds=None, verdict=NO_VERDICT, basis=f"{test}: undefined, no verdict")
+        return out
+    holds = True if p_yes < alpha else False if p_no < alpha else None
+    out.update(holds=holds, verdict=WORDS[holds], basis=f"one-sided {test} at alpha = {alpha:g}")
+    return out
+
+
 def side(stat: Mapping[str, Any], op: str, threshold: float) -> bool | None:
     """Whether the interval of ``stat`` lies on side ``op`` (``">"`` or ``"<"``) of
     ``threshold``: True, False (wholly on the other side, the threshold itself counting as

@@ -61,6 +61,7 @@ rule gde_tables:
         "../envs/analysis.yaml"
     params:
         conditions=PLAN.gde_conditions(),
+        level=config["verdicts"]["level"],
     script:
         "../scripts/gde_tables.py"
 

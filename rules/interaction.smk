@@ -46,6 +46,8 @@ rule interaction_figures:
         shared_error=config["interaction"]["shared_error"],
         high_confidence=config["interaction"]["high_confidence"],
         per_class=config["interaction"]["fig1_per_class"],
+        thresholds=config["interaction"]["thresholds"],
+        verdicts=config["verdicts"],
     script:
         "../scripts/interaction_figures.py"
 

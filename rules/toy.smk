@@ -72,5 +72,7 @@ rule toy_figures:
         "../envs/analysis.yaml"
     params:
         threshold=config["toy"]["threshold"],
+        seed_share=config["toy"]["thresholds"]["seed_share"],
+        level=config["verdicts"]["level"],
     script:
         "../scripts/toy_figures.py"

@@ -80,5 +80,6 @@ rule width_report:
         settings=config["width"],
         counts=PLAN.width_counts(),
         init=PLAN.width_states() == ["trained", "init"],
+        level=config["verdicts"]["level"],
     script:
         "../scripts/width_report.py"

@@ -22,7 +22,7 @@ with logged(snakemake.log[0]):
     ensembles = {condition: read_ensemble(snakemake.input[name], logits=True, activations=False)
                  for name, condition in snakemake.params.conditions.items()}
     blue_groups = [read_json(f) for f in snakemake.input.blue_groups]
-    table, bins, summary = study_tables(ensembles, blue_groups)
+    table, bins, summary = study_tables(ensembles, blue_groups, snakemake.params.level)
     paper = paper_table("gde")
     table.to_csv(o.table, index=False)
     Path(o.markdown).write_text(format_markdown(table, paper))

@@ -30,10 +30,11 @@ with logged(snakemake.log[0]):
         save(*F.fig3b_frequency_vs_models(q["freq"], q["n_models"]), o[f"{v}__fig3b"], o[f"{v}__fig3b_csv"])
         save(*F.fig3c_shared_features_vs_error(q["shared_feat"], q["shared_err"]), o[f"{v}__fig3c"],
              o[f"{v}__fig3c_csv"])
-        obs = observations(**q)
+        obs = observations(**q, level=p.verdicts["level"], resamples=p.verdicts["resamples"],
+                           long_tail_ratio=p.thresholds["long_tail_ratio"], alpha=p.thresholds["alpha"])
         write_json(o[f"{v}__observations"], obs)
         variants[v] = (t.info, read_json(o[f"{v}__observations"]))
-        log(f"{v}: T={t.T}, " + json.dumps({k: obs.get(k) for k in obs if k.endswith("holds")}, default=str))
+        log(f"{v}: T={t.T}, " + json.dumps({k: d["verdict"] for k, d in obs["verdicts"].items()}))
 
     t = Tensor(Path(inp["main__tensor"]).parent)
     split = load_split(inp.split)

@@ -18,7 +18,7 @@ with logged(snakemake.log[0]):
     table = learned_table(runs)
     table.to_csv(o.table, index=False)
     Path(o.table_md).write_text(learned_markdown(table, threshold))
-    verdict = finding(runs)
+    verdict = finding(runs, snakemake.params.seed_share, snakemake.params.level)
     write_json(o.summary, verdict)
     log(f"wide network {verdict['wide']}; the finding holds at seeds {verdict['seeds_where_it_holds']}, "
-        f"fails at {verdict['seeds_where_it_fails']}")
+        f"fails at {verdict['seeds_where_it_fails']}; over the seeds: {verdict['verdict']['verdict']}")

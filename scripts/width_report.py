@@ -27,7 +27,8 @@ with logged(snakemake.log[0]):
     aggs, findings = {}, {}
     for arch in p.archs:
         mine = counts[counts.arch == arch]
-        agg = aggs[arch] = T.aggregate(pd.read_csv(inp[f"{arch}__measurements"]))
+        measurements = pd.read_csv(inp[f"{arch}__measurements"])
+        agg = aggs[arch] = T.aggregate(measurements)
         agg.to_csv(out[f"{arch}__aggregate"], index=False)
         figures = {"fig1": ("trained", False), "fig2": ("trained", True)}
         if p.init:
@@ -43,7 +44,7 @@ with logged(snakemake.log[0]):
             table.to_csv(out[f"{arch}__{name}"], index=False)
             Path(out[f"{arch}__{name}_md"]).write_text(T.to_markdown(table))
             log(f"{name} ({arch}):\n{T.to_markdown(table)}")
-        findings[arch] = T.findings(agg, mine)
+        findings[arch] = T.findings(agg, mine, measurements, p.level)
         write_json(out[f"{arch}__findings"], findings[arch])
         log(json.dumps(read_json(out[f"{arch}__findings"]), indent=2))
     table3 = T.table_residual_fp(aggs, {a: counts[counts.arch == a] for a in p.archs})

@@ -406,3 +406,23 @@ def test_figures_run(tmp_path):
                                 "confidence", "accuracy", "gap"]
     assert set(df["condition"]) == {"blue1", "blue2"}
     save(fig, df, tmp_path / "c.png", tmp_path / "c.csv")
+
+
+def test_spread_comparison_verdict():
+    import pandas as pd
+
+    from featurelab.gde.summary import compare_spreads
+
+    def table(blue, sup, se):
+        rows = [{"condition": f"blue{i}", "d": v, "se": se} for i, v in enumerate(blue)]
+        rows += [{"condition": f"super{i}", "d": v, "se": se} for i, v in enumerate(sup)]
+        return pd.DataFrame(rows)
+
+    # blue range 0.10 against superclass 0.01 with tiny errors: holds; reversed: fails
+    assert compare_spreads(table([0.0, 0.1], [0.0, 0.01], 1e-4), "d", "se")["verdict"]["verdict"] == "holds"
+    assert compare_spreads(table([0.0, 0.01], [0.0, 0.1], 1e-4), "d", "se")["verdict"]["verdict"] == "fails"
+    # the same ranges drowned in condition error: undecided
+    assert compare_spreads(table([0.0, 0.02], [0.0, 0.01], 0.05), "d", "se")["verdict"]["verdict"] == "undecided"
+    # one superclass condition: no verdict
+    one = compare_spreads(table([0.0, 0.1], [0.0], 1e-4), "d", "se")
+    assert one["verdict"]["verdict"] == "no verdict" and one["interval"] is None

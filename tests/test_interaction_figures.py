@@ -302,6 +302,26 @@ def test_observations_monotone_inputs():
     assert not o2["o2_confidence_falls_with_nfeat"]
     assert not o2["o3_models_rise_with_frequency"]
     assert not o2["o4_shared_error_rises_with_shared_features"]
+    # the verdicts: rho = -1 over 8 points and +1 over 10 features decide O.2 and O.3; with 4
+    # models the smallest Mantel p is 1/24 = 0.042 < 0.05, so O.4 holds, and fails reversed
+    v, v2 = o["verdicts"], o2["verdicts"]
+    assert v["o2_confidence_falls_with_nfeat"]["verdict"] == "holds"
+    assert v["o3_models_rise_with_frequency"]["verdict"] == "holds"
+    assert v["o4_shared_error_rises_with_shared_features"]["verdict"] == "holds"
+    assert v2["o2_confidence_falls_with_nfeat"]["verdict"] == "fails"
+    assert v2["o3_models_rise_with_frequency"]["verdict"] == "fails"
+    assert v2["o4_shared_error_rises_with_shared_features"]["verdict"] == "fails"
+    assert FD.observations(conf, nfeat, freq, n_models, sf, se, alpha=0.04)["verdicts"][
+        "o4_shared_error_rises_with_shared_features"]["verdict"] == "undecided"
+    # O.1 on 10 features, one holding 100 of 125 incidences: the bootstrap over features
+    # often drops that feature, so the interval cannot exclude the uniform case: undecided
+    assert v["o1_long_tail"]["verdict"] == "undecided"
+    heavy = np.r_[np.full(20, 60.0), np.ones(180)]           # 200 features, the top 10% hold 87%
+    assert FD.observations(conf, nfeat, heavy, np.ones(200), sf, se)["verdicts"]["o1_long_tail"][
+        "verdict"] == "holds"
+    flat = np.random.default_rng(0).integers(9, 12, 200).astype(float)   # near-uniform: ratio ≈ 1.1
+    assert FD.observations(conf, nfeat, flat, np.ones(200), sf, se)["verdicts"]["o1_long_tail"][
+        "verdict"] == "fails"
 
 
 def test_observations_constant_inputs_are_nan_and_false():
@@ -314,6 +334,7 @@ def test_observations_constant_inputs_are_nan_and_false():
     assert math.isnan(o["o3_spearman_rho"]) and not o["o3_models_rise_with_frequency"]
     assert math.isnan(o["o4_spearman_rho"]) and o["o4_n_pairs"] == 0
     assert not o["o4_shared_error_rises_with_shared_features"]
+    assert all(v["verdict"] in ("no verdict", "undecided") for v in o["verdicts"].values())
     json.dumps(o)
 
 

@@ -257,6 +257,13 @@ def test_finding_per_seed_and_condition():
     assert v["seeds_where_it_fails"] == {"w2x300": [1], "w200x3": [0, 1]}  # seed 1: the wide one fails
     assert v["holds_for_narrowest_at_every_seed"] is False
     assert v["per_seed"][0]["concatenations"]["w200x3"]["loses_multiplication"] is False
+    # over seeds: 1 of 2 holds, Clopper-Pearson [0.013, 0.987] straddles 0.5: undecided;
+    # one seed: no verdict; 10 of 10 seeds: [0.69, 1]: holds
+    assert v["verdict"]["verdict"] == "undecided" and v["verdict"]["estimate"] == 0.5
+    assert TF.finding([r for r in runs if r["seed"] == 0])["verdict"]["verdict"] == "no verdict"
+    many = [fake_run("w600x1", 600, 1, s, [1] * 5) for s in range(10)] + \
+           [fake_run("w2x300", 2, 300, s, [40, 30, 0, 0, 0]) for s in range(10)]
+    assert TF.finding(many)["verdict"]["verdict"] == "holds"
     # by accuracy: every fake network has test accuracy 0.75, so nothing uses the product
     assert v["seeds_where_it_holds_by_accuracy"] == {"w2x300": [], "w200x3": []}
     runs[0]["test_acc_max"] = 1.0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from featurelab.verdicts import NO_VERDICT, bootstrap_interval, collect, side, t_interval, t_quantile, verdict
+from featurelab.verdicts import (NO_VERDICT, bootstrap_interval, collect, correlation_interval, proportion_interval, side,
+                                 t_interval, t_quantile, pvalue_verdict, verdict)
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 10])
@@ -77,3 +78,42 @@ def test_collect_walks_nested_summaries():
     assert [r["finding"] for r in rows] == ["a.b", "c[0]"]
     assert [r["verdict"] for r in rows] == ["holds", NO_VERDICT]
     assert all(r["study"] == "demo" for r in rows)
+
+
+def test_correlation_interval_fisher_z_matches_pearson_and_covers():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    y = 0.5 * x + rng.normal(size=40)
+    r = scipy.stats.pearsonr(x, y)
+    got = correlation_interval(r.statistic, 40, spearman=False)
+    ci = r.confidence_interval(0.95)          # scipy's Fisher-z interval
+    assert got["lo"] == pytest.approx(ci.low, rel=1e-9) and got["hi"] == pytest.approx(ci.high, rel=1e-9)
+    # Spearman's (Bonett-Wright) is wider than Pearson's at the same rho
+    sp = correlation_interval(r.statistic, 40)
+    assert sp["lo"] < got["lo"] and sp["hi"] > got["hi"]
+    assert correlation_interval(0.9, 3)["lo"] is None
+    # coverage by simulation: independent normals with rho = 0.5, n = 30
+    cover = 0
+    cov = [[1, 0.5], [0.5, 1]]
+    true_rs = 6 / np.pi * np.arcsin(0.5 / 2)       # Spearman's rho of a binormal with rho = 0.5
+    for i in range(400):
+        d = rng.multivariate_normal([0, 0], cov, 30)
+        s = correlation_interval(scipy.stats.spearmanr(d[:, 0], d[:, 1]).statistic, 30)
+        cover += s["lo"] <= true_rs <= s["hi"]
+    assert 0.90 <= cover / 400 <= 0.99
+
+
+def test_proportion_interval_is_clopper_pearson():
+    p = proportion_interval(2, 2)
+    assert p["lo"] == pytest.approx(0.025 ** 0.5, rel=1e-6) and p["hi"] == 1.0   # (α/2)^(1/n)
+    assert verdict("share > 0.5", (p, ">", 0.5))["verdict"] == "undecided"
+    assert verdict("share > 0.5", (proportion_interval(10, 10), ">", 0.5))["verdict"] == "holds"
+    assert verdict("share > 0.5", (proportion_interval(1, 1), ">", 0.5))["verdict"] == NO_VERDICT
+
+
+def test_pvalue_verdict_directions():
+    assert pvalue_verdict("rho > 0", 0.4, 0.01, 0.99)["verdict"] == "holds"
+    assert pvalue_verdict("rho > 0", -0.4, 0.99, 0.01)["verdict"] == "fails"
+    assert pvalue_verdict("rho > 0", 0.1, 0.30, 0.70)["verdict"] == "undecided"
+    assert pvalue_verdict("rho < 0", -0.4, 0.99, 0.01, op="<")["verdict"] == "holds"
+    assert pvalue_verdict("rho > 0", float("nan"), float("nan"), float("nan"))["verdict"] == NO_VERDICT

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 import torch
 
 from featurelab.config import ConfigError, load_config, validate_config
@@ -103,6 +104,24 @@ def test_findings_and_tables_on_a_hand_made_aggregate():
     assert f["init"]["fsg_np_val_spearman_vs_1_over_alpha"] == pytest.approx(-1.0)
     assert f["trained"]["finding_3_1_fsg_grows_as_alpha_shrinks"] is True
     assert f["trained"]["fp_gap_base_minus_concat_np"] == {"1/4": pytest.approx(0.2), "1/2": pytest.approx(0.05)}
+    # over the two repeats: FSG at 1/4 is 0.20 and 0.21 (t interval 0.205 ± 12.7 · 0.005 > 0:
+    # holds); the FP gap is 0.2 and 0.05 at every repeat (no spread: holds); the converse's
+    # FSG_reverse is 0.1 both times (holds)
+    meas = pd.DataFrame(rows)
+    v = WF.findings(agg, counts, meas)["trained"]["verdicts"]
+    assert v["finding_3_1_fsg_grows_as_alpha_shrinks"]["verdict"] == "holds"
+    assert v["finding_3_1_fsg_grows_as_alpha_shrinks"]["lo"] == pytest.approx(
+        0.205 - scipy.stats.t.ppf(0.975, 1) * 0.005)
+    assert v["finding_3_2_concat_below_base"]["verdict"] == "holds"
+    assert v["finding_reverse_fsg_positive_at_smallest_alpha"]["verdict"] == "holds"
+    # one repeat: no verdict, whatever the values
+    one = WF.findings(agg, counts, meas[meas.repeat == 0])["trained"]["verdicts"]
+    assert {d["verdict"] for d in one.values()} == {"no verdict"}
+    # a gap of opposite signs in two repeats: undecided
+    flip = meas.copy()
+    flip.loc[(flip.quantity == "fp_concat") & (flip.repeat == 1) & (flip.state == "trained"), "value"] = 0.99
+    assert WF.findings(agg, counts, flip)["trained"]["verdicts"]["finding_3_2_concat_below_base"][
+        "verdict"] == "undecided"
     md = WF.to_markdown(pd.DataFrame({"x": ["a"], "mean": [0.5], "std": [0.1]}), digits=2)
     assert "0.50 ± 0.10" in md
 

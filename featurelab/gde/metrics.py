@@ -155,14 +155,17 @@ def difference_standard_error(predictions: np.ndarray, labels: np.ndarray) -> di
 
 def range_ratio_interval(blue: Sequence[float], blue_se: Sequence[float],
                          superclass: Sequence[float], superclass_se: Sequence[float],
-                         draws: int = 20000, seed: int = 0) -> dict[str, float]:
+                         draws: int = 20000, seed: int = 0, level: float = 0.95) -> dict[str, float]:
     """How sure the comparison "agreement − accuracy varies more across blue groups than
     across superclass merges" (§6) is, given each condition's standard error.
 
     Each condition's difference is redrawn as Normal(mean, se²) ``draws`` times; returned:
     ``ratio`` (the observed blue range / superclass range), ``ratio_q05`` / ``ratio_q50`` /
     ``ratio_q95`` (quantiles of the redrawn ratio) and ``p_blue_larger`` (the fraction of
-    draws whose blue range exceeds the superclass range). A NaN standard error counts as 0.
+    draws whose blue range exceeds the superclass range), and the range difference blue −
+    superclass: ``difference`` (observed) with ``difference_lo`` / ``difference_hi``, the
+    central ``level`` interval of the redrawn difference (the verdict's interval). A NaN
+    standard error counts as 0.
     """
     b, sb = np.asarray(blue, float), np.nan_to_num(np.asarray(blue_se, float))
     s, ss = np.asarray(superclass, float), np.nan_to_num(np.asarray(superclass_se, float))
@@ -177,5 +180,8 @@ def range_ratio_interval(blue: Sequence[float], blue_se: Sequence[float],
         ratio = rb / rs
     q05, q50, q95 = np.quantile(ratio, [0.05, 0.5, 0.95])
     observed = float(np.ptp(b) / np.ptp(s)) if np.ptp(s) > 0 else float("inf")
+    dlo, dhi = np.quantile(rb - rs, [0.5 - level / 2, 0.5 + level / 2])
     return {"ratio": observed, "ratio_q05": float(q05), "ratio_q50": float(q50),
-            "ratio_q95": float(q95), "p_blue_larger": float(np.mean(rb > rs))}
+            "ratio_q95": float(q95), "p_blue_larger": float(np.mean(rb > rs)),
+            "difference": float(np.ptp(b) - np.ptp(s)), "difference_lo": float(dlo), "difference_hi": float(dhi),
+            "level": float(level), "draws": int(draws)}

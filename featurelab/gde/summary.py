@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..activations import Ensemble
+from ..verdicts import LEVEL, verdict
 from .calibration_bins import calibration
 from .metrics import class_count_free_difference, difference_standard_error, ensemble_metrics, range_ratio_interval
 from .tables import results_table
@@ -63,16 +64,26 @@ def spread(values: Sequence[float]) -> dict[str, Any]:
             "std": float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")}
 
 
-def compare_spreads(table: pd.DataFrame, name: str, se: str) -> dict[str, Any]:
-    """Spreads of column ``name`` across superclasses and blue groups, their ratio, the verdict
-    and, with two conditions on each side, its interval (standard errors in column ``se``)."""
+def compare_spreads(table: pd.DataFrame, name: str, se: str, level: float = LEVEL) -> dict[str, Any]:
+    """Spreads of column ``name`` across superclasses and blue groups, their ratio and, with
+    two conditions on each side, the interval of the range difference (standard errors in
+    column ``se``) and its verdict (:mod:`featurelab.verdicts`): blue range − superclass
+    range > 0 on the central ``level`` interval of the redrawn difference. Fewer than two
+    conditions on a side: no verdict."""
     sup, blue = spread(_column(table, "super", name)), spread(_column(table, "blue", name))
     interval = (range_ratio_interval(_column(table, "blue", name), _column(table, "blue", se),
-                                     _column(table, "super", name), _column(table, "super", se))
+                                     _column(table, "super", name), _column(table, "super", se), level=level)
                 if sup["conditions"] >= 2 and blue["conditions"] >= 2 else None)
+    stat = ({"mean": interval["difference"], "lo": interval["difference_lo"], "hi": interval["difference_hi"],
+             "n": min(sup["conditions"], blue["conditions"]), "draws": interval["draws"], "level": level,
+             "method": "bootstrap"} if interval else {"mean": None, "lo": None, "hi": None, "n": 1})
+    v = verdict("range of agreement − accuracy across blue groups − across superclass merges > 0 (§6)",
+                (stat, ">", 0.0), note="each condition redrawn from Normal(mean, se²)")
+    if interval is None:
+        v["basis"] = "fewer than two conditions on a side: no verdict"
     return {"superclass_spread": sup, "blue_spread": blue,
             "blue_over_superclass_range": blue["range"] / sup["range"] if sup["range"] else float("inf"),
-            "holds": bool(blue["range"] > sup["range"]), "interval": interval}
+            "holds": v["holds"], "verdict": v, "interval": interval}
 
 
 def blue_trend(groups: Sequence[Mapping[str, Any]]) -> float:
@@ -86,8 +97,8 @@ def blue_trend(groups: Sequence[Mapping[str, Any]]) -> float:
     return float(scipy.stats.spearmanr([g[key] for g in groups], [g["difference_mean"] for g in groups]).statistic)
 
 
-def study_tables(ensembles: Mapping[str, Ensemble], blue_groups: Sequence[Mapping[str, Any]]
-                 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, Any]]:
+def study_tables(ensembles: Mapping[str, Ensemble], blue_groups: Sequence[Mapping[str, Any]],
+                 level: float = LEVEL) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, Any]]:
     """Tables 1-2, the reliability bins per condition and the study's summary.
 
     ``ensembles``: ``{condition: Ensemble}`` (test-split activations with logits) in table
@@ -98,17 +109,17 @@ def study_tables(ensembles: Mapping[str, Ensemble], blue_groups: Sequence[Mappin
         row, cal[condition], bins[condition] = condition_row(condition, ens)
         rows.append(row)
     table = results_table(rows)
-    return table, bins, summarize(table, blue_groups, cal)
+    return table, bins, summarize(table, blue_groups, cal, level)
 
 
 def summarize(table: pd.DataFrame, blue_groups: Sequence[Mapping[str, Any]],
-              calibrations: Mapping[str, Any]) -> dict[str, Any]:
+              calibrations: Mapping[str, Any], level: float = LEVEL) -> dict[str, Any]:
     """The study's summary: spreads and their comparison (raw and class-count free), κ per
     condition, each blue group with its rare pool and difference, the trend, calibration."""
     from ..plan import blue_condition
 
-    raw = compare_spreads(table, "difference_mean", "difference_se")
-    free = compare_spreads(table, "difference_class_free", "difference_class_free_se")
+    raw = compare_spreads(table, "difference_mean", "difference_se", level)
+    free = compare_spreads(table, "difference_class_free", "difference_class_free_se", level)
     diff = dict(zip(table["condition"], table["difference_mean"]))
     groups = sorted(({"group": g["group"], "rare_pool_mean": g.get("rare_pool_mean"),
                       "difference_mean": float(diff[blue_condition(g["group"] - 1)])} for g in blue_groups),
@@ -118,6 +129,7 @@ def summarize(table: pd.DataFrame, blue_groups: Sequence[Mapping[str, Any]],
         "blue_over_superclass_range": raw["blue_over_superclass_range"],
         "paper_predicts": PREDICTION,
         "holds": raw["holds"],
+        "blue_varies_more_than_superclass": raw["verdict"],
         "blue_over_superclass_interval": raw["interval"],
         "interval_note": ("each condition's agreement − accuracy redrawn from Normal(mean, se²), se = member "
                           "jackknife and test-sample error in quadrature: 5-95% of the range ratio and the "

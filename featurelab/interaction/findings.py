@@ -13,6 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.stats
 
+from ..verdicts import LEVEL, bootstrap_interval, correlation_interval, pvalue_verdict, verdict
 from .figures import _DOM_COLOUR, _RARE_COLOUR, _figure
 from .measures import _spearman, _upper_pairs, incidence_matrix, mantel_test
 
@@ -33,7 +34,9 @@ def gini(values: Any) -> float:
 
 
 def observations(conf: np.ndarray, nfeat: np.ndarray, freq: np.ndarray, n_models: np.ndarray,
-                 shared_feat: np.ndarray, shared_err: np.ndarray) -> dict[str, Any]:
+                 shared_feat: np.ndarray, shared_err: np.ndarray, *, level: float = LEVEL,
+                 long_tail_ratio: float = 2.0, alpha: float = 0.05, resamples: int = 2000,
+                 seed: int = 0) -> dict[str, Any]:
     """Observations O.1-O.4 of Jiang, Baek, Kolter (2024) §4 as numbers (JSON-serialisable: float/int/bool).
 
     O.1 (long tail of ``freq``): ``o1_gini``, ``o1_skewness`` (scipy, biased), the share of
@@ -49,6 +52,14 @@ def observations(conf: np.ndarray, nfeat: np.ndarray, freq: np.ndarray, n_models
     ``o4_shared_error_rises_with_shared_features`` = rho > 0.
     Undefined statistics (constant input, fewer than 3 values) are NaN and their boolean
     is False. NaN floats serialise as ``NaN`` with Python's json (allow_nan).
+
+    ``verdicts`` holds each observation as a :mod:`featurelab.verdicts` verdict at ``level``:
+    O.1 on the bootstrap over features (``resamples`` draws, ``seed``) of the skewness (> 0)
+    and of the top-10 % share over the uniform share (> ``long_tail_ratio``); O.2 and O.3 on
+    the Fisher-z interval of Spearman's rho (points and features are the replicates); O.4 on
+    the one-sided Mantel test at ``alpha`` in both directions (holds when rho is
+    significantly positive, fails when significantly negative), since its pairs share
+    models and have no honest per-pair interval.
     """
     f = np.asarray(freq, dtype=np.float64).ravel()
     T = f.size
@@ -90,7 +101,47 @@ def observations(conf: np.ndarray, nfeat: np.ndarray, freq: np.ndarray, n_models
         "o3_models_rise_with_frequency": bool(np.isfinite(r3) and r3 > 0),
         "o4_shared_error_rises_with_shared_features": bool(np.isfinite(r4) and r4 > 0),
     })
+    out["verdicts"] = _observation_verdicts(f, r2, conf, nfeat, r3, freq, n_models, r4, mantel_p, shared_feat,
+                                            shared_err, level, long_tail_ratio, alpha, resamples, seed)
     return out
+
+
+def _long_tail_stats(f: np.ndarray) -> tuple[float, float]:
+    """(skewness, top-10 % share / uniform share) of one sample of feature frequencies."""
+    T, total = f.size, f.sum()
+    if T < 3 or total <= 0 or np.ptp(f) == 0:
+        return math.nan, math.nan
+    k10 = int(math.ceil(0.1 * T))
+    return float(scipy.stats.skew(f)), float(np.sort(f)[::-1][:k10].sum() / total / (k10 / T))
+
+
+def _observation_verdicts(f, r2, conf, nfeat, r3, freq, n_models, r4, mantel_p, shared_feat, shared_err,
+                          level, long_tail_ratio, alpha, resamples, seed) -> dict[str, Any]:
+    skew, ratio = _long_tail_stats(f)
+    rng = np.random.default_rng(seed)
+    draws = np.array([_long_tail_stats(f[rng.integers(0, f.size, f.size)]) for _ in range(int(resamples))]
+                     if f.size >= 3 else np.empty((0, 2)))
+    draws = draws.reshape(-1, 2)
+    o1 = verdict(f"O.1: skewness of feature frequency > 0 and top-10% share / uniform share > {long_tail_ratio:g}",
+                 (bootstrap_interval(skew, draws[:, 0], level, n=int(f.size)), ">", 0.0),
+                 (bootstrap_interval(ratio, draws[:, 1], level, n=int(f.size)), ">", float(long_tail_ratio)))
+
+    def n_ok(x: Any, y: Any) -> int:
+        a, b = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+        return int(np.sum(np.isfinite(a) & np.isfinite(b)))
+
+    o2 = verdict("O.2: Spearman rho(confidence, number of features) < 0",
+                 (correlation_interval(r2, n_ok(conf, nfeat), level), "<", 0.0))
+    o3 = verdict("O.3: Spearman rho(feature frequency, models holding it) > 0",
+                 (correlation_interval(r3, n_ok(freq, n_models), level), ">", 0.0))
+    if np.isfinite(r4):
+        _, p_less, _ = mantel_test(shared_feat, -np.asarray(shared_err, dtype=np.float64))
+    else:
+        p_less = math.nan
+    o4 = pvalue_verdict("O.4: Spearman rho(shared features, shared error) over model pairs > 0", r4, mantel_p,
+                        p_less, alpha, test="Mantel permutation test (models relabelled)")
+    return {"o1_long_tail": o1, "o2_confidence_falls_with_nfeat": o2, "o3_models_rise_with_frequency": o3,
+            "o4_shared_error_rises_with_shared_features": o4}
 
 
 def _motif_list(v: Any) -> list[int]:

@@ -22,6 +22,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from ..verdicts import LEVEL, proportion_interval, verdict
 from .setting import ADDITION, KIND, MULTIPLICATION
 
 matplotlib.use("Agg")
@@ -85,12 +86,15 @@ def learned_markdown(table: pd.DataFrame, threshold: float) -> str:
     return "\n".join(lines) + "\n" + note
 
 
-def finding(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def finding(runs: Sequence[dict[str, Any]], seed_share: float = 0.5, level: float = LEVEL) -> dict[str, Any]:
     """Empirical finding 4.1, per seed and per concatenation (all conditions but the wide one).
 
     It holds for a (concatenation, seed) when the wide network learns all five vectors,
     the concatenation learns both addition vectors, and none of its networks learns any
-    multiplication vector.
+    multiplication vector. ``verdict`` decides it for the narrowest concatenation over the
+    seeds (:mod:`featurelab.verdicts`): the share of seeds where it holds, with its exact
+    Clopper-Pearson interval, must exceed ``seed_share`` (one seed: no verdict; two seeds
+    that both hold give [0.16, 1]: undecided).
     """
     wide = wide_condition(runs)
     by = {(r["condition"], r["seed"]): r for r in runs}
@@ -119,7 +123,12 @@ def finding(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "best_test_acc": r["test_acc_max"], "holds": ok, "holds_by_accuracy": by_acc}
         per_seed.append(entry)
     narrowest = concats[0] if concats else None
+    k = sum(holds[narrowest].values()) if narrowest else 0
+    n = len(holds[narrowest]) if narrowest else 0
+    decided = verdict(f"4.1 for the narrowest concatenation ({narrowest}): share of seeds where it holds > "
+                      f"{seed_share:g}", (proportion_interval(k, n, level), ">", float(seed_share)))
     return {
+        "verdict": decided,
         "finding": ("Empirical finding 4.1 (Duzgun, Jelassi, Li (2024)): the wide network learns all signal vectors; a "
                     "concatenation of narrow networks learns the addition vectors, and none of its networks "
                     "learns a multiplication vector"),

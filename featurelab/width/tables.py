@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from ..verdicts import LEVEL, t_interval, verdict
+
 
 def aggregate(m: pd.DataFrame) -> pd.DataFrame:
     """Mean, std and count over repeats per (state, alpha, quantity, n, split)."""
@@ -75,8 +77,11 @@ def table_accuracy(metrics: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["arch", "alpha"], ascending=[True, False])
 
 
-def findings(agg: pd.DataFrame, counts: pd.DataFrame) -> dict:
+def findings(agg: pd.DataFrame, counts: pd.DataFrame, measurements: pd.DataFrame | None = None,
+             level: float = LEVEL) -> dict:
     """The paper's empirical findings as numbers, on the validation split where FSE is used.
+    With the per-repeat ``measurements``, ``trained.verdicts`` decides each finding over the
+    repeats (:func:`finding_verdicts`).
 
     * 3.1 (trained): FSG(α) with N_p grows as α shrinks — Spearman ρ of FSG against 1/α over
       the α < 1 (needs ≥ 2 values of α; ρ > 0 reproduces), and FSG at the smallest α (> 0).
@@ -119,9 +124,61 @@ def findings(agg: pd.DataFrame, counts: pd.DataFrame) -> dict:
         rev = list(t["fsg_reverse_val_by_alpha"].values())
         t["finding_reverse_fsg_positive_at_smallest_alpha"] = bool(rev and rev[0] > 0)
         t["finding_3_2_concat_below_base"] = bool(gaps and all(g > 0 for g in gaps))
+    if measurements is not None and "trained" in out:
+        out["trained"]["verdicts"] = finding_verdicts(measurements, counts, level)
     if "init" in out and "trained" in out:
         out["init"]["note"] = ("Duzgun, Jelassi, Li (2024) Fig 7: for random networks FSG does not grow as α shrinks "
                                "(compare fsg_np_val_spearman_vs_1_over_alpha with the trained one)")
+    return out
+
+
+def _per_repeat(m: pd.DataFrame, state: str, quantity: str, split: str, n_kind: str | None,
+                counts: pd.DataFrame) -> pd.DataFrame:
+    """Rows (alpha, repeat, value) of one quantity, at N = ``counts[n_kind]`` of each α."""
+    d = m[(m.state == state) & (m.quantity == quantity) & (m.split == split)]
+    if n_kind:
+        want = counts.set_index("alpha")[n_kind]
+        d = d[d.n == d.alpha.map(lambda a: want.get(a, -1))]
+    return d.groupby(["alpha", "repeat"], as_index=False)["value"].first()
+
+
+def finding_verdicts(m: pd.DataFrame, counts: pd.DataFrame, level: float = LEVEL) -> dict[str, Any]:
+    """Findings 3.1, its converse and 3.2 of Duzgun, Jelassi, Li (2024) decided over the
+    repeats (:mod:`featurelab.verdicts`, Student-t; one repeat gives no verdict):
+
+    * 3.1: FSG(N_p) at the smallest α > 0, and Spearman ρ(FSG, 1/α) over the α < 1 of each
+      repeat > 0 (with two α, ρ is ±1 per repeat);
+    * converse: FSG_reverse(N_f) at the smallest α > 0;
+    * 3.2: FP(M_1) − FP(concatenation of N_p models of width α) > 0 at every α.
+    ``m``: the measurements (``state, alpha, repeat, quantity, n, split, value``)."""
+    m = m[m.state == "trained"] if "state" in m else m.assign(state="trained")
+    out: dict[str, Any] = {}
+    fsg = _per_repeat(m, "trained", "fsg", "val", "n_p", counts)
+    if len(fsg):
+        smallest = fsg.alpha.min()
+        at = t_interval(fsg[fsg.alpha == smallest].value, level)
+        rhos = [spearmanr(1 / g.alpha.to_numpy(), g.value.to_numpy()).statistic
+                for _, g in fsg.groupby("repeat") if g.alpha.nunique() >= 2]
+        rho = t_interval(rhos, level)
+        conds = [(at, ">", 0.0)] + ([(rho, ">", 0.0)] if fsg.alpha.nunique() >= 2 else [])
+        out["finding_3_1_fsg_grows_as_alpha_shrinks"] = verdict(
+            f"3.1: FSG(N_p) at α = {alpha_label(smallest)} > 0 and Spearman ρ(FSG, 1/α) per repeat > 0", *conds)
+    rev = _per_repeat(m, "trained", "fsg_reverse", "val", "n_f", counts)
+    if len(rev):
+        smallest = rev.alpha.min()
+        out["finding_reverse_fsg_positive_at_smallest_alpha"] = verdict(
+            f"converse of 3.1: FSG_reverse(N_f) at α = {alpha_label(smallest)} > 0",
+            (t_interval(rev[rev.alpha == smallest].value, level), ">", 0.0))
+    base = _per_repeat(m, "trained", "fp_base", "test", None, counts)
+    concat = _per_repeat(m, "trained", "fp_concat", "test", "n_p", counts)
+    if len(base) and len(concat):
+        gap = concat.merge(base, on=["alpha", "repeat"], suffixes=("_concat", "_base"))
+        gap["gap"] = gap.value_base - gap.value_concat
+        conds = [(t_interval(g.gap, level), ">", 0.0) for _, g in gap.groupby("alpha")]
+        if conds:
+            out["finding_3_2_concat_below_base"] = verdict(
+                "3.2: FP(M_1) − FP(concatenation of N_p width-α models) > 0 at every α "
+                f"({', '.join(alpha_label(a) for a in sorted(gap.alpha.unique(), reverse=True))})", *conds)
     return out
 
 

@@ -15,6 +15,10 @@ process tree every 0.2 s, and prints:
 
     python benchmarks/bench_workflow.py --cores 2
     python benchmarks/bench_workflow.py --cores 2 --configfile presets/cpu.yaml
+    python benchmarks/bench_workflow.py --cores 2 --overlay analysis/float_order_b.yaml --keep
+
+``--overlay`` files are merged over the config file (Snakemake merges ``--configfile A B``
+key by key), e.g. to run the same config under another float order.
 """
 from __future__ import annotations
 
@@ -34,7 +38,6 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from featurelab.config import load_config  # noqa: E402
 from featurelab.plan import Plan  # noqa: E402
 from featurelab.workflow import WORK_MARK  # noqa: E402
 
@@ -99,17 +102,33 @@ def work_seconds(log: Path) -> float | None:
     return float(m[-1]) if m else None
 
 
+def merged_config(path: Path, overlays: list[Path]) -> dict:
+    """The config Snakemake sees with ``--configfile path *overlays``: each overlay merged
+    key by key (snakemake.utils.update_config), then validated with defaults."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from featurelab.config import validate_config
+
+    config = yaml.safe_load(path.read_text()) or {}
+    for o in overlays:
+        update_config(config, yaml.safe_load(o.read_text()) or {})
+    return validate_config(config)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--configfile", type=Path, default=ROOT / "config.yaml")
+    ap.add_argument("--overlay", type=Path, nargs="*", default=[], help="config files merged over --configfile")
     ap.add_argument("--keep", action="store_true", help="keep the working directory")
     ap.add_argument("extra", nargs="*", help="more snakemake arguments")
     args = ap.parse_args()
-    plan = Plan(load_config(args.configfile))
+    plan = Plan(merged_config(args.configfile, args.overlay))
     work = Path(tempfile.mkdtemp(prefix="featurelab-bench-"))
     exe = Path(sys.executable).parent / "snakemake"
     cmd = [str(exe), "-s", str(ROOT / "Snakefile"), "-d", str(work), "--configfile", str(args.configfile.resolve()),
+           *[str(o.resolve()) for o in args.overlay],
            "--cores", str(args.cores), *args.extra]
     print("running:", " ".join(cmd), flush=True)
     t0 = time.perf_counter()

@@ -207,3 +207,31 @@ def collect(summary: Mapping[str, Any], study: str = "", prefix: str = "") -> li
 
     walk(summary, prefix)
     return rows
+
+
+#: The columns of :func:`findings_table`.
+FINDING_COLUMNS = ("study", "finding", "estimate", "lo", "hi", "rule", "basis", "verdict")
+
+
+def findings_table(summaries: Mapping[str, Mapping[str, Any]]) -> Any:
+    """Every verdict of every study's summary as one pandas DataFrame
+    (:data:`FINDING_COLUMNS`), ``summaries`` being ``{study label: summary}``."""
+    import pandas as pd
+
+    rows = [r for study, s in summaries.items() for r in collect(s, study=study)]
+    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+
+def findings_markdown(table: Any, digits: int = 4) -> str:
+    """:func:`findings_table` as a Markdown table, the interval written ``[lo, hi]``, with the
+    count of each verdict below it."""
+    def num(x: Any) -> str:
+        return "" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{digits}g}"
+
+    lines = ["| study | finding | estimate | interval | rule | verdict |", "|---|---|---|---|---|---|"]
+    for r in table.itertuples(index=False):
+        interval = f"[{num(r.lo)}, {num(r.hi)}]" if r.lo is not None and np.isfinite(r.lo) else ""
+        lines.append(f"| {r.study} | {r.finding} | {num(r.estimate)} | {interval} | {r.rule} | **{r.verdict}** |")
+    counts = table["verdict"].value_counts()
+    lines += ["", ", ".join(f"{k}: {int(v)}" for k, v in counts.items()) + f" (of {len(table)} verdicts)"]
+    return "\n".join(lines) + "\n"

@@ -682,7 +682,7 @@ def diversity_targets():
 # ---------------------------------------------------------------- targets
 
 
-def all_targets():
+def study_targets():
     """Every output of the default run, study by study."""
     targets = []
     for name in PLAN.ensembles:
@@ -704,6 +704,16 @@ def all_targets():
     targets += gde_targets() + width_targets() + toy_targets()
     targets += contamination_targets() + diversity_targets()
     return targets
+
+
+def all_targets():
+    """Every study's outputs and the Findings table of their verdicts."""
+    return study_targets() + ["results/findings.csv"]
+
+
+def findings_inputs():
+    """Every study summary the default target makes: the inputs of the Findings table."""
+    return [t for t in study_targets() if t.endswith("summary.json")]
 
 
 def interaction_targets(name):

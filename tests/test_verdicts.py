@@ -117,3 +117,15 @@ def test_pvalue_verdict_directions():
     assert pvalue_verdict("rho > 0", 0.1, 0.30, 0.70)["verdict"] == "undecided"
     assert pvalue_verdict("rho < 0", -0.4, 0.99, 0.01, op="<")["verdict"] == "holds"
     assert pvalue_verdict("rho > 0", float("nan"), float("nan"), float("nan"))["verdict"] == NO_VERDICT
+
+
+def test_findings_table_and_markdown():
+    from featurelab.verdicts import findings_markdown, findings_table
+
+    s = {"gde": {"x": verdict("blue > super", (t_interval([0.1, 0.11, 0.12]), ">", 0.0))},
+         "toy": {"verdict": verdict("share > 0.5", (proportion_interval(1, 1), ">", 0.5))}}
+    t = findings_table(s)
+    assert list(t.study) == ["gde", "toy"] and list(t.verdict) == ["holds", NO_VERDICT]
+    md = findings_markdown(t)
+    assert "| gde | x | 0.11 | [" in md and "**no verdict**" in md
+    assert "holds: 1, no verdict: 1 (of 2 verdicts)" in md

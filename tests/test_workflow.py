@@ -160,6 +160,12 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     for f in ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "bridge"):
         assert (div / f"{f}.png").stat().st_size > 0, f
 
+    # the Findings table: every study's verdicts, each one of the four words with its rule
+    found = pd.read_csv(tmp_path / "results/findings.csv")
+    assert {"interaction/synth", "gde", "width", "contamination", "diversity"} <= set(found.study), set(found.study)
+    assert set(found.verdict) <= {"holds", "fails", "undecided", "no verdict"} and found.rule.notna().all()
+    assert "| study | finding |" in (tmp_path / "results/findings.md").read_text()
+
     # every figure of every study is there with the numbers it plots: rows, and finite values
     figures = sorted((tmp_path / "results").rglob("*.png"))
     studies = {p.relative_to(tmp_path / "results").parts[0] for p in figures}
@@ -184,7 +190,7 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     html = (tmp_path / "report.html").read_text(errors="replace")
     for name in ("training_curves.png", "training_summary.csv", "fig3c.png", "fig4.png", "table1.csv", "fig5b.png",
                  "member_counts.csv", "table3.csv", "shuffled_regression.csv", "fig7.png", "fig8.png",
-                 "fig13_filters.png", "fig15.png", "bridge.png"):
+                 "fig13_filters.png", "fig15.png", "bridge.png", "findings.csv"):
         assert name in html, name
 
 

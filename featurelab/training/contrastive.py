@@ -23,6 +23,10 @@ phases, both in :func:`train_simclr_member`:
    ``stop_at_heldout_acc``: the held-out accuracy after every head epoch, as
    :func:`featurelab.training.train_member` measures it). The encoder is frozen in eval mode,
    so its features are computed once, unaugmented; each head epoch is a pass over a matrix.
+   The layer is trained on the features standardised with their training mean and standard
+   deviation and folded back onto the raw features after every epoch (:func:`fold_head`: the
+   same linear classifier, the same logits; ours, so that the recipe's learning rate suits
+   features of any scale, where SGD on the raw ones diverged in our runs).
 
 The result is an ordinary member: ``model.pt`` holds the whole network (encoder and trained
 linear layer, no projection head), so :func:`featurelab.training.load_member` and extraction
@@ -37,6 +41,7 @@ Packed training does not implement it: the planner trains every ``simclr`` model
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -207,6 +212,14 @@ def pretrain_lr(s: SimCLR, epoch: int) -> float:
     return s.lr * 0.5 * (1 + math.cos(math.pi * t))
 
 
+@torch.no_grad()
+def fold_head(linear: nn.Linear, head: nn.Linear, mu: torch.Tensor, sd: torch.Tensor) -> None:
+    """Write into ``linear`` the layer on raw features h that ``head`` is on standardised ones:
+    head((h − μ)/σ) = W (h − μ)/σ + b = (W/σ) h + (b − W μ/σ), the same logits."""
+    linear.weight.copy_(head.weight / sd)
+    linear.bias.copy_(head.bias - head.weight @ (mu / sd))
+
+
 def pretrain_batches(n: int, batch_size: int) -> tuple[int, int]:
     """(batch size, images used) of a pre-training epoch: full batches only (a short last
     batch has fewer negatives), one batch of all ``n`` when ``n`` is below the batch size."""
@@ -321,15 +334,19 @@ def train_simclr_member(
             return {"interrupted": True, "epoch": epoch}
 
     # linear evaluation: the encoder frozen (eval mode, features computed once), its linear layer trained
-    head = model.linear
     feats = penultimate(model, x)
     fh = penultimate(model, to_input(heldout.images, mean, std, dev).contiguous(memory_format=fmt)) \
         if heldout is not None and recipe.stop_at_heldout_acc is not None else None
     yh = torch.as_tensor(heldout.labels, device=dev) if fh is not None else None
+    mu, sd = feats.mean(0), feats.std(0)
+    sd = torch.where(sd > 1e-8, sd, torch.ones_like(sd))
+    std_feats = (feats - mu) / sd
+    head = copy.deepcopy(model.linear)  # trained on the standardised features, folded into model.linear
     head_opt = sgd(head.parameters(), recipe, dev)
     hstate = resume_state(head_state_path, fingerprint, head, head_opt, dev, log)
     history: list[dict[str, float]] = hstate["history"] if hstate else []
     head_epoch = hstate["epoch"] if hstate else 0
+    fold_head(model.linear, head, mu, sd)
     log(f"linear evaluation: the final linear layer on the frozen encoder's {feats.shape[1]} features, "
         f"{recipe.max_epochs} epochs at most, batch {recipe.batch_size}")
     hbs, h_used = recipe.batch_size, usable_points(n, recipe.batch_size)
@@ -344,7 +361,7 @@ def train_simclr_member(
         correct = torch.zeros((), device=dev, dtype=torch.long)
         for i in range(0, h_used, hbs):
             idx = perm[i:i + hbs]
-            out = head(feats[idx])
+            out = head(std_feats[idx])
             loss = F.cross_entropy(out, y[idx], label_smoothing=recipe.label_smoothing)
             head_opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -352,11 +369,12 @@ def train_simclr_member(
             loss_sum += loss.detach() * idx.shape[0]
             correct += (out.detach().argmax(1) == y[idx]).sum()
         head_epoch += 1
+        fold_head(model.linear, head, mu, sd)
         rec = epoch_record(head_epoch, lr, loss_sum.item() / h_used, correct.item() / h_used,
                            time.perf_counter() - t0, h_used)
         if fh is not None:
             with torch.no_grad():
-                rec["heldout_acc"] = (head(fh).argmax(1) == yh).float().mean().item()
+                rec["heldout_acc"] = (model.linear(fh).argmax(1) == yh).float().mean().item()
         history.append(rec)
         done = should_stop(rec, recipe)
         save_state(head_state_path, fingerprint, head_epoch, head, head_opt, history=history)

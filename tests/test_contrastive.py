@@ -5,7 +5,6 @@ import copy
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from conftest import world_splits

@@ -38,6 +38,12 @@ views whose most similar other view is their positive). The resumable state is t
 
 Packed training does not implement it: the planner trains every ``simclr`` model alone
 (:meth:`featurelab.plan.Plan.packable`).
+
+Cost: a pre-training epoch passes 2·n views forward and backward, twice a supervised epoch;
+the head phase is one eval pass over the training (and held-out) images and then a few
+matrix products. ``config.yaml``'s ``div_simclr`` (8 pre-training epochs) is about twice a
+supervised member of 8 epochs; ``presets/paper004.yaml``'s ``simclr`` (500 epochs) about 5
+times its 200-epoch base.
 """
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def brute_nt_xent(z1, z2, tau):
 def test_nt_xent_is_eq1_of_the_paper():
     g = torch.Generator().manual_seed(0)
     for n, d, tau in ((5, 8, 0.5), (3, 4, 0.1), (7, 3, 1.0)):
-        z1, z2 = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
+        z1, z2 = (torch.randn(n, d, generator=g, dtype=torch.float64) for _ in range(2))
         loss, _ = nt_xent(z1, z2, tau)
         assert loss.item() == pytest.approx(brute_nt_xent(z1, z2, tau), rel=1e-5)
         assert nt_xent(3 * z1, 0.5 * z2, tau)[0].item() == pytest.approx(loss.item(), rel=1e-5)  # cosine: scale-free

@@ -125,6 +125,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         WorldConfig.from_dict(data["synthetic"]).validate()
     except ValueError as exc:
         out.append(f"data.synthetic: {exc}")
+    out += _simclr_problems(config)
     for name, ens in config["ensembles"].items():
         key = f"ensembles.{name}"
         ds = ens["dataset"]
@@ -162,6 +163,26 @@ def _vgg_problems(config: dict[str, Any], key: str, archs: list[str], dataset: s
         return []
     fix = "set data.pad_to: 32" if dataset == "fashion_mnist" else "use images of at least 32 px or resnet18"
     return [f"{key}: vgg16 halves the image five times and needs 32x32 inputs; {dataset} has {size}x{size} ({fix})"]
+
+
+def _simclr_problems(config: dict[str, Any]) -> list[str]:
+    """Recipes with a ``simclr`` section (the contrastive framework): what the schema cannot say
+    (featurelab.training.recipe.SimCLR checks the same when the job starts)."""
+    out = []
+    for name, r in config["recipes"].items():
+        s = r.get("simclr")
+        if s is None:
+            continue
+        key = f"recipes.{name}.simclr"
+        clash = [k for k in ("augment", "mixup", "checkpoint_epochs") if r.get(k)]
+        if clash:
+            out.append(f"{key}: the linear head trains on the frozen encoder's features of the unaugmented images; "
+                       f"remove {', '.join(clash)} from recipes.{name}")
+        if s["crop_scale"][0] > s["crop_scale"][1]:
+            out.append(f"{key}.crop_scale: low {s['crop_scale'][0]} is above high {s['crop_scale'][1]}")
+        if s["warmup_epochs"] >= s["epochs"]:
+            out.append(f"{key}.warmup_epochs: {s['warmup_epochs']} must be below epochs ({s['epochs']})")
+    return out
 
 
 def _recipe_problems(config: dict[str, Any], key: str, recipe: str) -> list[str]:

@@ -129,9 +129,10 @@ class Plan:
     # ---- the zoo
     def packable(self, model: Model) -> bool:
         """Whether packed training implements the model: not the MLP (no grouped form), nor
-        mixup with augmentation."""
+        mixup with augmentation, nor the contrastive framework (a ``simclr`` recipe)."""
         recipe = self.config["recipes"][model.recipe]
-        return model.arch != "mlp" and not (recipe.get("mixup") and recipe.get("augment"))
+        return model.arch != "mlp" and not (recipe.get("mixup") and recipe.get("augment")) \
+            and recipe.get("simclr") is None
 
     @property
     def trainings_asked(self) -> int:

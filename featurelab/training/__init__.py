@@ -9,6 +9,7 @@ module                   what it holds
 :mod:`.bookkeeping`      epoch records and lines, stopping, checkpoints, resume, payload
 :mod:`.solo`             one member per job: :func:`train_member`
 :mod:`.packed`           several narrow members as one grouped network: :func:`train_pack`
+:mod:`.contrastive`      SimCLR pre-training, then a linear head: :func:`train_simclr_member`
 :mod:`.distill`          a student trained to reproduce a teacher's representation: :func:`distill_member`
 :mod:`.summary`          an ensemble's training table and curves
 =======================  ==============================================================
@@ -25,6 +26,8 @@ _WHERE = {
                      "member_losses", "evaluate_pack", "PackedLinear"], "packed"),
     **dict.fromkeys(["load_member_metrics", "plot_training_curves"], "summary"),
     **dict.fromkeys(["distill_member", "penultimate"], "distill"),
+    **dict.fromkeys(["train_simclr_member", "nt_xent", "SimCLRViews", "ProjectionHead"], "contrastive"),
+    "SimCLR": "recipe",
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -218,6 +218,9 @@ def train_pack(
     if recipe.mixup > 0 and recipe.augment:
         raise ValueError("packed training does not combine mixup with augmentation; train these members one "
                          "per job (featurelab.training.train_member)")
+    if recipe.simclr is not None:
+        raise ValueError("packed training does not implement the contrastive framework (simclr); train these "
+                         "members one per job (featurelab.training.train_member)")
     if len(out_paths) != G or (checkpoint_dirs is not None and len(checkpoint_dirs) != G):
         raise ValueError("one output path (and checkpoint directory) per seed")
     state_path = Path(state_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
 import torch
@@ -23,7 +23,60 @@ AUGMENTATIONS = (None, "crop_flip")
 #: et al., ICLR 2018: Beta(α, α) mixing of a minibatch with a permutation of itself) and
 #: stopping once the accuracy on a held-out split reaches a value (the accuracy matching of
 #: Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022: models matched at 74-78% ImageNet accuracy).
-OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc")
+#: ``simclr``: the contrastive framework (:mod:`featurelab.training.contrastive`).
+OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc", "simclr")
+
+
+@dataclass(frozen=True)
+class SimCLR:
+    """The pre-training phase of a ``simclr`` recipe (Chen, Kornblith, Norouzi, Hinton, "A Simple
+    Framework for Contrastive Learning of Visual Representations", ICML 2020;
+    :mod:`featurelab.training.contrastive`): ``epochs`` of NT-Xent (Eq. 1) at ``temperature``
+    over two views per image, a two-layer projection head to ``projection_dim`` (Sec. 2.1), SGD
+    with ``momentum``, ``weight_decay`` and a peak ``lr`` reached after ``warmup_epochs`` of
+    linear warm-up and decayed by a cosine (Sec. 2.3: linear warm-up, cosine decay without
+    restarts), ``batch_size`` images (2·batch_size views) a step. The views (App. A): a random
+    resized crop of ``crop_scale`` of the area (aspect ratio 3/4-4/3) flipped left-right with
+    probability 1/2, a colour jitter of strength ``jitter`` (brightness, contrast and
+    saturation 0.8·s, hue 0.2·s) with probability ``jitter_p``, greyscale with probability
+    ``grayscale_p``. The defaults are the paper's CIFAR-10 choices where it gives them (τ 0.5,
+    strength 0.5, App. B.9; projection 128, Sec. 2.3) and ours otherwise (SGD instead of LARS)."""
+
+    epochs: int = 100
+    temperature: float = 0.5
+    projection_dim: int = 128
+    batch_size: int = 512
+    lr: float = 0.5
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 10
+    crop_scale: tuple[float, float] = (0.08, 1.0)
+    jitter: float = 0.5
+    jitter_p: float = 0.8
+    grayscale_p: float = 0.2
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SimCLR":
+        d = dict(d)
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown simclr keys: {sorted(unknown)}; allowed: {sorted(cls.__dataclass_fields__)}")
+        if "crop_scale" in d:
+            d["crop_scale"] = tuple(float(c) for c in d["crop_scale"])
+        s = cls(**d)
+        checks = [("epochs", s.epochs >= 1, "≥ 1"), ("temperature", s.temperature > 0, "> 0"),
+                  ("projection_dim", s.projection_dim >= 1, "≥ 1"),
+                  ("batch_size", s.batch_size >= 2, "≥ 2 (a view needs negatives)"), ("lr", s.lr > 0, "> 0"),
+                  ("momentum", 0 <= s.momentum <= 1, "in [0, 1]"), ("weight_decay", s.weight_decay >= 0, "≥ 0"),
+                  ("warmup_epochs", 0 <= s.warmup_epochs < s.epochs, "in [0, epochs)"),
+                  ("crop_scale", len(s.crop_scale) == 2 and 0 < s.crop_scale[0] <= s.crop_scale[1] <= 1,
+                   "[low, high] with 0 < low ≤ high ≤ 1"),
+                  ("jitter", s.jitter >= 0, "≥ 0"), ("jitter_p", 0 <= s.jitter_p <= 1, "in [0, 1]"),
+                  ("grayscale_p", 0 <= s.grayscale_p <= 1, "in [0, 1]")]
+        for key, ok, want in checks:
+            if not ok:
+                raise ValueError(f"simclr.{key} must be {want}, not {getattr(s, key)!r}")
+        return s
 
 
 @dataclass(frozen=True)
@@ -44,6 +97,7 @@ class Recipe:
     label_smoothing: float = 0.0
     mixup: float = 0.0
     stop_at_heldout_acc: float | None = None
+    simclr: SimCLR | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipe":
@@ -61,6 +115,12 @@ class Recipe:
             raise ValueError(f"label_smoothing must lie in [0, 1), not {d['label_smoothing']!r}")
         if float(d.get("mixup", 0.0)) < 0.0:
             raise ValueError(f"mixup (the Beta(α, α) parameter) must be ≥ 0, not {d['mixup']!r}")
+        if d.get("simclr") is not None:
+            d["simclr"] = SimCLR.from_dict(d["simclr"]) if isinstance(d["simclr"], dict) else d["simclr"]
+            clash = [k for k in ("augment", "mixup", "checkpoint_epochs") if d.get(k)]
+            if clash:
+                raise ValueError(f"simclr: the linear head trains on the frozen encoder's features of the unaugmented "
+                                 f"images, after pre-training; {', '.join(clash)} cannot be combined with it")
         return cls(**d)
 
     @property
@@ -73,15 +133,22 @@ class Recipe:
         set, ``max_epochs`` and ``lr_step_epochs`` are scaled by ``reference_size / n``
         (rounded up; at least 1), so that a member trained on a small split (a blue group, a
         training fraction) takes as many SGD steps as one trained on ``reference_size``
-        images; checkpoint epochs are kept as written. Without it, the recipe itself."""
+        images; checkpoint epochs are kept as written; a ``simclr`` recipe's pre-training
+        ``epochs`` and ``warmup_epochs`` scale alike. Without it, the recipe itself."""
         if self.reference_size is None:
             return self
         if n < 1:
             raise ValueError(f"cannot scale a recipe to {n} training images")
         scale = self.reference_size / n
-        return replace(self, max_epochs=max(1, math.ceil(self.max_epochs * scale - 1e-9)),
-                       lr_step_epochs=max(1, math.ceil(self.lr_step_epochs * scale - 1e-9)),
-                       reference_size=None)
+
+        def steps(epochs: int) -> int:
+            return max(1, math.ceil(epochs * scale - 1e-9))
+
+        simclr = self.simclr and replace(self.simclr, epochs=steps(self.simclr.epochs),
+                                         warmup_epochs=min(steps(self.simclr.epochs) - 1,
+                                                           math.ceil(self.simclr.warmup_epochs * scale - 1e-9)))
+        return replace(self, max_epochs=steps(self.max_epochs), lr_step_epochs=steps(self.lr_step_epochs),
+                       reference_size=None, simclr=simclr)
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of (0-based) ``epoch``: step decay."""
@@ -95,6 +162,8 @@ class Recipe:
              if k not in ("augment", "pad", "pad_color", *OPTIONAL_KEYS)}
         d["checkpoint_epochs"] = list(self.checkpoint_epochs)
         d.update({k: getattr(self, k) for k in self.optional_set})
+        if self.simclr is not None:
+            d["simclr"] = {**asdict(self.simclr), "crop_scale": list(self.simclr.crop_scale)}
         if self.augment:
             d.update(augment=self.augment, pad=self.pad, pad_color=list(self.pad_color or ()))
         return d
@@ -106,7 +175,8 @@ def scaled_recipe(recipe: Recipe, n: int, log: Callable[[str], None] = print) ->
     if recipe.reference_size is not None:
         log(f"{n} training images against reference_size {recipe.reference_size}: "
             f"max_epochs {recipe.max_epochs} -> {scaled.max_epochs}, "
-            f"lr_step_epochs {recipe.lr_step_epochs} -> {scaled.lr_step_epochs}")
+            f"lr_step_epochs {recipe.lr_step_epochs} -> {scaled.lr_step_epochs}"
+            + (f", simclr.epochs {recipe.simclr.epochs} -> {scaled.simclr.epochs}" if recipe.simclr else ""))
     return scaled
 
 

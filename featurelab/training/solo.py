@@ -96,7 +96,18 @@ def train_member(
     minibatch mixed with a permutation of itself, the loss λ·CE(y) + (1 − λ)·CE(y_perm); λ and
     the permutation come from a generator of the member's seed and the epoch (a resumed run
     draws the same). Its training accuracy is measured against the unmixed labels.
+
+    A recipe with a ``simclr`` section trains by the contrastive framework instead
+    (:func:`featurelab.training.contrastive.train_simclr_member`: SimCLR pre-training, then the
+    linear layer on the frozen encoder), with these same arguments and outputs.
     """
+    if recipe.simclr is not None:
+        from .contrastive import train_simclr_member
+
+        return train_simclr_member(train, arch=arch, width=width, seed=seed, recipe=recipe, subset_size=subset_size,
+                                   test=test, heldout=heldout, out_path=out_path, state_path=state_path,
+                                   checkpoint_dir=checkpoint_dir, device=device, threads=threads, meta=meta, log=log,
+                                   stop_after_epochs=stop_after_epochs, fast=fast)
     if recipe.stop_at_heldout_acc is not None and heldout is None:
         raise ValueError("the recipe stops on a held-out accuracy (stop_at_heldout_acc) but no held-out split "
                          "was given")

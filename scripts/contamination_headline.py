@@ -24,9 +24,9 @@ with logged(snakemake.log[0]):
     splits = {s: load_split(snakemake.input[s]) for s in ("train", "test", "shifted")}
     arrays, heads = {}, []
 
-    def read(model, payload, key, **row):
+    def read(net, payload, key, **row):
         for name, split in splits.items():
-            out = compute_activations(model, payload, split, ("penultimate",), dev)
+            out = compute_activations(net, payload, split, ("penultimate",), dev)
             arrays[f"{key}/{name}"] = out["penultimate"]
             if row.get("model") != "student":  # a student's head is untrained
                 acc = float((out["logits"].argmax(1) == split.labels).mean())

@@ -414,7 +414,8 @@ def test_pgd_warmup_and_recipe_switch():
     from featurelab.training import Recipe
     from featurelab.training.adversarial import epoch_eps
 
-    assert epoch_eps(1.0, 0, 10) == pytest.approx(0.1) and epoch_eps(1.0, 9, 10) == 1.0 and epoch_eps(1.0, 30, 10) == 1.0
+    assert epoch_eps(1.0, 0, 10) == pytest.approx(0.1)
+    assert epoch_eps(1.0, 9, 10) == 1.0 and epoch_eps(1.0, 30, 10) == 1.0
     off = Recipe()
     assert not off.adversarial and "adv_eps" not in off.identity()
     on = Recipe.from_dict({"adv_steps": 4})

@@ -32,9 +32,10 @@ def headline_table(features: Any, seeds: Sequence[int], probe_c: float = 1.0) ->
     from ..width.measures import linear_probe
 
     def probe(key: str, **row: Any) -> list[dict[str, Any]]:
+        train, labels = features[f"{key}/train"], features["labels/train"]
         return [{**row, "split": split,
-                 "accuracy": linear_probe(features[f"{key}/train"], features["labels/train"], features[f"{key}/{split}"],
-                                          features[f"labels/{split}"], C=probe_c)}
+                 "accuracy": linear_probe(train, labels, features[f"{key}/{split}"], features[f"labels/{split}"],
+                                          C=probe_c)}
                 for split in ("test", "shifted")]
 
     rows = []

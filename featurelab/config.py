@@ -275,7 +275,18 @@ def _contamination_problems(config: dict[str, Any]) -> list[str]:
     if c["ensemble"] not in config["ensembles"]:
         out.append(f"contamination.ensemble: {c['ensemble']!r} is not an ensemble of the config; defined: "
                    f"{', '.join(sorted(config['ensembles'])) or 'none'}")
+    ens = config["ensembles"].get(c["ensemble"])
+    for part in ("padding", "headline"):
+        n = c[part]["members"]
+        if ens is not None and c[part]["enabled"] and n > ens["members"]:
+            out.append(f"contamination.{part}.members: {n} members of {c['ensemble']!r} asked for, the ensemble has "
+                       f"{ens['members']} (ensembles.{c['ensemble']}.members); ask for at most {ens['members']}")
+    head = c["headline"]
+    if head["enabled"] and head.get("teacher_recipe"):
+        out += _recipe_problems(config, "contamination.headline.teacher_recipe", head["teacher_recipe"])
     pad = c["padding"]
+    if pad["enabled"] and pad.get("control_recipe"):
+        out += _recipe_problems(config, "contamination.padding.control_recipe", pad["control_recipe"])
     if pad["enabled"]:
         out += _recipe_problems(config, "contamination.padding.recipe", pad["recipe"])
         recipe = config["recipes"].get(pad["recipe"], {})

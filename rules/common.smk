@@ -499,6 +499,12 @@ def contamination_headline_inputs(wildcards):
             for i, seed in enumerate(PLAN.student_seeds())
         }
     )
+    inputs.update(
+        {
+            f"line__{m}": f"results/zoo/{m}/checkpoints"
+            for m in PLAN.headline_line_models()
+        }
+    )
     dataset = PLAN.ensembles[config["contamination"]["ensemble"]].dataset
     inputs.update(
         {

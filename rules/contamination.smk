@@ -70,7 +70,9 @@ rule contamination_headline:
         runtime=60,
     params:
         models=PLAN.headline_models(),
-        seeds=PLAN.student_seeds(),
+        seeds=PLAN.headline_seeds(),
+        student_seeds=PLAN.student_seeds(),
+        line=PLAN.headline_line_models(),
         device=config["device"],
     script:
         "../scripts/contamination_headline.py"
@@ -162,6 +164,6 @@ rule contamination_report:
     params:
         padding=config["contamination"]["padding"],
         recipe=padding_recipe(),
-        probe_c=config["contamination"]["headline"]["probe_c"],
+        student_seeds=PLAN.student_seeds(),
     script:
         "../scripts/contamination_report.py"

@@ -27,8 +27,11 @@ with logged(snakemake.log[0]):
     test = load_split(snakemake.input.test)
     size = test.images.shape[1]
     labels = torch.as_tensor(test.labels, device=dev)
-    tests = {"none": test.images, "training colour": P.pad_test_images(test.images, pad, colour),
-             "other colour": P.pad_test_images(test.images, pad, other)}
+    mode = recipe.get("pad_mode", "crop")
+    tests = {"none": test.images, "training colour": P.pad_test_images(test.images, pad, colour, mode),
+             "other colour": P.pad_test_images(test.images, pad, other, mode)}
+    log(f"padding {pad} px of {colour}, {mode} (Zhang et al. 2024, App. F.4)"
+        + (", PGD adversarial training" if recipe.get("adv_steps") else ""))
     rows, filters, filter_meta = [], [], []
     for kind, models in snakemake.params.pairs.items():
         for i, model_id in enumerate(models):

@@ -17,6 +17,8 @@ from featurelab.files import read_json, write_json
 
 with logged(snakemake.log[0]):
     inp, out, p = snakemake.input, snakemake.output, snakemake.params
+    level = (snakemake.config.get("verdicts") or {}).get("level", 0.95)
+    cont = snakemake.config["contamination"]
     curves, neurons = pd.read_parquet(inp.curves), pd.read_parquet(inp.neurons)
     numerical = read_json(inp.setting)
     summary = {
@@ -36,20 +38,26 @@ with logged(snakemake.log[0]):
         save(*F.fig10(curves), out.fig10, out.fig10_csv)
     if "channels" in inp.keys():
         channels = pd.read_parquet(inp.channels)
-        summary["deep"] = findings.deep_findings(channels, pd.read_csv(inp.accuracy))
+        summary["deep"] = findings.deep_findings(channels, pd.read_csv(inp.accuracy),
+                                                 (cont.get("deep") or {}).get("thresholds"), level)
         save(*F.fig4(channels), out.fig4, out.fig4_csv)
         save(*F.fig5(channels), out.fig5, out.fig5_csv)
         save(*F.fig15(channels), out.fig15, out.fig15_csv)
     if "features" in inp.keys():
         features = np.load(inp.features)
         seeds = sorted({int(k.split("/")[0][1:]) for k in features.files if k.startswith("s")})
-        table = headline.headline_table(features, seeds, p.probe_c)
-        summary["headline"] = findings.headline_findings(table, pd.read_csv(inp.heads))
-        save(*F.fig1(table), out.fig1, out.fig1_csv)
+        head = cont["headline"]
+        table = headline.headline_table(features, seeds, head["probe_c"])
+        summary["headline"] = findings.headline_findings(table, pd.read_csv(inp.heads), head.get("thresholds"), level,
+                                                         head["line_scale"])
+        summary["headline"]["student_seeds"] = p.student_seeds
+        save(*F.fig1(table, head["line_scale"]), out.fig1, out.fig1_csv)
     if "padding" in inp.keys():
         measures = pd.read_parquet(inp.padding)
-        summary["padding"] = findings.padding_findings(measures)
+        summary["padding"] = findings.padding_findings(measures, p.padding.get("thresholds"), level)
         summary["padding"]["recipe"] = {"pad": p.recipe["pad"], "pad_color": p.recipe["pad_color"],
+                                        "pad_mode": p.recipe.get("pad_mode", "crop"),
+                                        "adversarial": bool(p.recipe.get("adv_steps")),
                                         "other_colour": p.padding["other_colour"], "grey": p.padding["grey"]}
         save(*F.fig13(measures), out.fig13, out.fig13_csv)
         f = np.load(inp.filters)

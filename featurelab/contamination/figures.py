@@ -199,29 +199,47 @@ def fig13_filters(images: np.ndarray, kind: np.ndarray, channel: np.ndarray, gap
 
 
 
-def fig1(table: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
-    """Fig 1, scaled: linear-probe accuracy on the background-shifted split (OOD) against the
-    test split (ID) for teacher, student and plain member; small points per seed, large
-    ones the means with standard errors; the line y = x."""
-    acc = table.pivot_table(index=["seed", "model"], columns="split", values="accuracy").reset_index()
-    fig = new_figure((4.6, 4.2))
-    ax = fig.subplots()
+def fig1(table: pd.DataFrame, scale: str = "logit") -> tuple[Figure, pd.DataFrame]:
+    """Fig 1, scaled: the effective-robustness view (Taori et al., NeurIPS 2020). (a) Linear-probe
+    accuracy on the background-shifted split (OOD) against the test split (ID) for every
+    plain model (final members and their kept checkpoints), teacher and student, the plain
+    models' line (fit on ``scale`` axes; absent with fewer than two plain points) and y = x;
+    (b) each teacher's and student's effective robustness, its distance above that line. The
+    table has one row per model with its line value and effective robustness."""
+    from .headline import effective_robustness_table, line_at
+
+    er, line = effective_robustness_table(table, scale)
+    fig = new_figure((9.2, 4.2))
+    ax, bx = fig.subplots(1, 2)
     palette = dict(zip(("teacher", "student", "plain"), sns.color_palette("colorblind", 3)))
+    ck = er[er.model == "plain_checkpoint"]
+    if len(ck):
+        ax.scatter(ck.id, ck.ood, s=14, marker="x", color=palette["plain"], alpha=0.6, label="plain checkpoints")
     for kind, colour in palette.items():
-        d = acc[acc.model == kind]
-        if not len(d):
-            continue
-        ax.scatter(d.test, d.shifted, s=14, color=colour, alpha=0.5)
-        se = lambda v: v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0  # noqa: E731
-        ax.errorbar(d.test.mean(), d.shifted.mean(), xerr=se(d.test), yerr=se(d.shifted), fmt="o", ms=8,
-                    color=colour, label=kind, capsize=3)
-    lo = min(acc.test.min(), acc.shifted.min()) - 0.05
-    hi = max(acc.test.max(), acc.shifted.max()) + 0.05
+        d = er[er.model == kind]
+        if len(d):
+            ax.scatter(d.id, d.ood, s=30, color=colour, label=kind, edgecolor="k", lw=0.4)
+    lo = max(0.0, min(er.id.min(), er.ood.min()) - 0.05)
+    hi = min(1.0, max(er.id.max(), er.ood.max()) + 0.05)
     ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls=":", label="y = x")
+    if line is not None:
+        xs = np.linspace(lo, hi, 100)
+        ax.plot(xs, line_at(line, xs), color=palette["plain"], lw=1.0,
+                label=f"plain models' line ({line['scale']}, {line['points']} points)")
+    else:
+        ax.text(0.02, 0.95, "fewer than two plain points: no line", transform=ax.transAxes, fontsize=7, va="top")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel("ID accuracy (linear probe, test split)")
     ax.set_ylabel("OOD accuracy (linear probe, shifted backgrounds)")
-    ax.set_title("Teacher, distilled student, plain training (Fig 1)")
-    ax.legend()
-    return fig, acc
+    ax.set_title("(a) teacher, student, plain (Fig 1)")
+    ax.legend(fontsize=7)
+    d = er[er.model.isin(["teacher", "student"])]
+    if line is not None and len(d):
+        sns.barplot(d, x="model", y="effective_robustness", order=["teacher", "student"], ax=bx, errorbar=None,
+                    palette=palette, hue="model", legend=False)
+        sns.stripplot(d, x="model", y="effective_robustness", order=["teacher", "student"], ax=bx, color="k", size=4)
+    bx.axhline(0, color="grey", lw=0.8)
+    bx.set_ylabel("OOD accuracy − plain models' line")
+    bx.set_title("(b) effective robustness")
+    return fig, er

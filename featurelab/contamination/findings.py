@@ -19,7 +19,15 @@ Deep networks (Sec. 5, App. F.2-F.3): trained selectivity above initial selectiv
 stage (paired over members), and selectivity and accuracy lower on the background-shifted
 split than on the test split. Padding (App. F.4): the padded networks respond more to the
 padding colour, relative to grey, than their controls, and lose less accuracy when test
-images are padded with their training colour than with another colour.
+images are padded with their training colour than with another colour. The headline
+(Sec. 2, Fig 1, Tables 1-4) in two parts: the student matches its teacher in distribution
+(|teacher − student| ID probe accuracy within a tolerance) and falls short out of it
+(teacher − student OOD above a threshold); its precondition, a teacher at the plain
+member's ID accuracy or better, is a verdict of its own. These three parts use
+:mod:`featurelab.verdicts` (Student-t intervals over members or pairs, at the config's
+``verdicts.level``; one replicate: no verdict) with the thresholds of the config's
+``contamination.deep.thresholds``, ``contamination.padding.thresholds`` and
+``contamination.headline.thresholds`` (their defaults below).
 
 A spread is the standard error (se) over the replicates (seeds or members). A verdict is
 ``holds`` when the interval mean ± 2 se lies on the rule's side of its threshold, ``fails``
@@ -33,6 +41,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..verdicts import LEVEL, t_interval, verdict
 
 #: Columns of the curves table that identify a run.
 RUN_KEYS = ("run", "task", "activation", "variant", "seed")
@@ -179,6 +189,24 @@ def _verdict(rule: str, *sides: tuple[dict[str, Any], str, float]) -> dict[str, 
 
 
 # ---------------------------------------------------------------- deep networks
+#: Defaults of ``contamination.deep.thresholds`` (schemas/config.schema.yaml).
+DEEP_THRESHOLDS = {"selectivity_rise": 0.0, "shift_selectivity_drop": 0.0, "shift_accuracy_drop": 0.0}
+#: Defaults of ``contamination.padding.thresholds``.
+PADDING_THRESHOLDS = {"colour_preference": 0.0, "other_colour_cost": 0.0}
+#: Defaults of ``contamination.headline.thresholds``: the ID tolerance from the paper's Table 1
+#: (its ImageNet CNN pairs differ by at most 0.0059 in ID accuracy) with room for a small
+#: world's probe noise; any OOD shortfall; a teacher within 0.02 of the plain member ID or above.
+HEADLINE_THRESHOLDS = {"id_tolerance": 0.02, "ood_shortfall": 0.0, "teacher_margin": 0.02}
+
+
+def _thresholds(given: dict[str, float] | None, defaults: dict[str, float]) -> dict[str, float]:
+    out = {**defaults, **(given or {})}
+    unknown = set(out) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown thresholds {sorted(unknown)}; known: {sorted(defaults)}")
+    return {k: float(v) for k, v in out.items()}
+
+
 def deep_tables(channels: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per (member, state, split, stage): mean selectivity, the ranked class activation rates
     (Fig 4/11: rank 1 = each channel's most activating class), and the channels' mean
@@ -193,33 +221,41 @@ def deep_tables(channels: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"selectivity": sel, "ranked": ranked, "channel_mean": per_channel}
 
 
-def deep_findings(channels: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str, Any]:
+def deep_findings(channels: pd.DataFrame, accuracy: pd.DataFrame, thresholds: dict[str, float] | None = None,
+                  level: float = LEVEL) -> dict[str, Any]:
+    """Per stage, mean selectivity trained against init and shifted against test (paired over
+    members), and accuracy test against shifted; Student-t intervals over the members."""
+    th = _thresholds(thresholds, DEEP_THRESHOLDS)
     t = deep_tables(channels)
     sel = t["selectivity"]
-    out: dict[str, Any] = {"stages": {}}
+    out: dict[str, Any] = {"stages": {}, "thresholds": th}
     splits = sorted(sel.split.unique())
+    ti = lambda v: t_interval(v, level)  # noqa: E731
+    rise, drop, acc_drop = th["selectivity_rise"], th["shift_selectivity_drop"], th["shift_accuracy_drop"]
     for stage in sorted(sel.stage.unique()):
         s = sel[sel.stage == stage].pivot_table(index="member", columns=["state", "split"], values="selectivity")
         entry: dict[str, Any] = {}
         tr, ini = s[("trained", "test")], s[("init", "test")]
-        d = mean_se(tr - ini)
-        entry["selectivity_trained"] = mean_se(tr)
-        entry["selectivity_init"] = mean_se(ini)
+        d = ti(tr - ini)
+        entry["selectivity_trained"] = ti(tr)
+        entry["selectivity_init"] = ti(ini)
         entry["trained_minus_init"] = d
-        entry["training_raises_selectivity"] = _verdict("trained − init > 0, paired over members", (d, ">", 0.0))
+        entry["training_raises_selectivity"] = verdict(f"trained − init > {rise:g}, paired over members",
+                                                       (d, ">", rise))
         if "shifted" in splits:
-            ds = mean_se(s[("trained", "shifted")] - tr)
-            entry["selectivity_trained_shifted"] = mean_se(s[("trained", "shifted")])
+            ds = ti(s[("trained", "shifted")] - tr)
+            entry["selectivity_trained_shifted"] = ti(s[("trained", "shifted")])
             entry["shifted_minus_test"] = ds
-            entry["shift_lowers_selectivity"] = _verdict("shifted − test < 0, paired over members", (ds, "<", 0.0))
+            entry["shift_lowers_selectivity"] = verdict(f"shifted − test < −{drop:g}, paired over members",
+                                                        (ds, "<", -drop))
         out["stages"][int(stage)] = entry
     acc = accuracy.pivot_table(index="member", columns=["state", "split"], values="accuracy")
-    out["accuracy_test"] = mean_se(acc[("trained", "test")])
+    out["accuracy_test"] = ti(acc[("trained", "test")])
     if "shifted" in splits:
-        drop = mean_se(acc[("trained", "test")] - acc[("trained", "shifted")])
-        out["accuracy_shifted"] = mean_se(acc[("trained", "shifted")])
-        out["accuracy_drop_under_shift"] = drop
-        out["shift_lowers_accuracy"] = _verdict("test accuracy − shifted accuracy > 0", (drop, ">", 0.0))
+        d = ti(acc[("trained", "test")] - acc[("trained", "shifted")])
+        out["accuracy_shifted"] = ti(acc[("trained", "shifted")])
+        out["accuracy_drop_under_shift"] = d
+        out["shift_lowers_accuracy"] = verdict(f"test accuracy − shifted accuracy > {acc_drop:g}", (d, ">", acc_drop))
     return out
 
 
@@ -239,31 +275,37 @@ def padding_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"response": per_stage, "accuracy": acc}
 
 
-def padding_findings(measures: pd.DataFrame) -> dict[str, Any]:
+def padding_findings(measures: pd.DataFrame, thresholds: dict[str, float] | None = None,
+                     level: float = LEVEL) -> dict[str, Any]:
+    """Per stage, the padded networks' colour preference against their controls' (paired over
+    members); the padded networks' accuracy with their training colour against another."""
+    th = _thresholds(thresholds, PADDING_THRESHOLDS)
     t = padding_tables(measures)
     resp, acc = t["response"], t["accuracy"]
-    out: dict[str, Any] = {"stages": {}}
+    out: dict[str, Any] = {"stages": {}, "thresholds": th}
+    ti = lambda v: t_interval(v, level)  # noqa: E731
+    pref, cost = th["colour_preference"], th["other_colour_cost"]
     for stage in sorted(resp.stage.unique()):
         s = resp[resp.stage == stage]
         pad = s[s.kind == "padded"].set_index("member").gap
         plain = s[s.kind == "plain"].set_index("member").gap
-        diff = mean_se(pad - plain)
+        diff = ti(pad - plain)
         out["stages"][int(stage)] = {
-            "gap_padded": mean_se(pad), "gap_plain": mean_se(plain), "padded_minus_plain": diff,
-            "padded_prefers_colour_more": _verdict("response(colour) − response(grey), padded − plain > 0",
-                                                   (diff, ">", 0.0)),
+            "gap_padded": ti(pad), "gap_plain": ti(plain), "padded_minus_plain": diff,
+            "padded_prefers_colour_more": verdict(
+                f"response(colour) − response(grey), padded − plain > {pref:g}", (diff, ">", pref)),
         }
     a = acc.pivot_table(index=["kind", "member"], columns="test", values="accuracy")
     for kind in ("padded", "plain"):
         if kind in a.index.get_level_values(0):
             k = a.loc[kind]
-            out[f"accuracy_{kind}"] = {c: mean_se(k[c]) for c in k.columns}
+            out[f"accuracy_{kind}"] = {c: ti(k[c]) for c in k.columns}
     if "padded" in a.index.get_level_values(0):
         k = a.loc["padded"]
-        d = mean_se(k["training colour"] - k["other colour"])
+        d = ti(k["training colour"] - k["other colour"])
         out["padded_other_colour_cost"] = d
-        out["padded_tuned_to_its_colour"] = _verdict(
-            "padded networks: accuracy with the training colour − with another colour > 0", (d, ">", 0.0))
+        out["padded_tuned_to_its_colour"] = verdict(
+            f"padded networks: accuracy with the training colour − with another colour > {cost:g}", (d, ">", cost))
     return out
 
 
@@ -271,30 +313,73 @@ def padding_findings(measures: pd.DataFrame) -> dict[str, Any]:
 KINDS = ("teacher", "student", "plain")
 
 
-def headline_findings(table: pd.DataFrame, heads: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The claim of Fig 1 and Tables 1-4, as numbers over seeds: per model, ID (test) and OOD
-    (shifted) probe accuracy; the student's shortfall against its teacher ID and OOD, and
-    whether it grows under the shift ((teacher − student) OOD − (teacher − student) ID > 0,
-    the rule stated before the run)."""
-    acc = table.pivot_table(index="seed", columns=["model", "split"], values="accuracy")
-    out: dict[str, Any] = {"probe_accuracy": {}}
+def headline_findings(table: pd.DataFrame, heads: pd.DataFrame | None = None,
+                      thresholds: dict[str, float] | None = None, level: float = LEVEL,
+                      line_scale: str = "logit") -> dict[str, Any]:
+    """The claim of Fig 1 and Tables 1-4 in two parts, over pairs (seeds): the student matches
+    its teacher in distribution (the interval of (teacher − student) ID probe accuracy inside
+    ±``id_tolerance``) and falls short out of distribution (that of (teacher − student) OOD
+    above ``ood_shortfall``); ``claim`` is both together. Its precondition, a teacher at the
+    plain member's ID accuracy or better ((teacher − plain) ID accuracy of their own heads on
+    the test split above −``teacher_margin``; from the probes when ``heads`` is None), is
+    stated beside it, and the claim's ``note`` says whether it holds. The effective-robustness
+    view (Taori et al., NeurIPS 2020; the paper's Fig 1): a line through the plain models'
+    (ID, OOD) probe accuracies (``model`` plain and plain_checkpoint rows of ``table``) and each
+    teacher's and student's distance above it (:func:`.headline.effective_robustness`)."""
+    th = _thresholds(thresholds, HEADLINE_THRESHOLDS)
+    tol, short, margin = th["id_tolerance"], th["ood_shortfall"], th["teacher_margin"]
+    ti = lambda v: t_interval(v, level)  # noqa: E731
+    final = table[table.model.isin(KINDS)]
+    acc = final.pivot_table(index="seed", columns=["model", "split"], values="accuracy")
+    out: dict[str, Any] = {"thresholds": th, "probe_accuracy": {}}
     for kind in KINDS:
         if (kind, "test") in acc:
-            out["probe_accuracy"][kind] = {"id": mean_se(acc[(kind, "test")]), "ood": mean_se(acc[(kind, "shifted")]),
-                                           "drop": mean_se(acc[(kind, "test")] - acc[(kind, "shifted")])}
+            out["probe_accuracy"][kind] = {"id": ti(acc[(kind, "test")]), "ood": ti(acc[(kind, "shifted")]),
+                                           "drop": ti(acc[(kind, "test")] - acc[(kind, "shifted")])}
+    # the precondition: the teacher at the plain member's ID accuracy or better
+    if heads is not None and len(heads):
+        h = heads[heads.model.isin(("teacher", "plain")) & heads.split.isin(["test", "shifted"])]
+        h = h.pivot_table(index="seed", columns=["model", "split"], values="accuracy")
+        out["head_accuracy"] = {k: {"id": ti(h[(k, "test")]), "ood": ti(h[(k, "shifted")])}
+                                for k in ("teacher", "plain") if (k, "test") in h}
+        basis, gap = "own heads on the test split", h[("teacher", "test")] - h[("plain", "test")]
+    else:
+        basis, gap = "linear probes on the test split", acc[("teacher", "test")] - acc[("plain", "test")]
+    tp = ti(gap)
+    pre = verdict(f"teacher − plain ID accuracy ({basis}) > −{margin:g}", (tp, ">", -margin))
+    out["teacher_minus_plain_id"] = tp
+    out["teacher_at_plain_id_accuracy"] = pre
     for other in ("student", "plain"):
         gap_id = acc[("teacher", "test")] - acc[(other, "test")]
         gap_ood = acc[("teacher", "shifted")] - acc[(other, "shifted")]
-        growth = mean_se(gap_ood - gap_id)
-        out[f"teacher_minus_{other}"] = {
-            "id": mean_se(gap_id), "ood": mean_se(gap_ood), "ood_minus_id": growth,
-            "falls_short_out_of_distribution": _verdict(
-                f"(teacher − {other}) on the shifted split − (teacher − {other}) on the test split > 0",
-                (growth, ">", 0.0)),
-        }
-    if heads is not None and len(heads):
-        h = heads[heads.split.isin(["test", "shifted"])].pivot_table(index="seed", columns=["model", "split"],
-                                                                     values="accuracy")
-        out["head_accuracy"] = {k: {"id": mean_se(h[(k, "test")]), "ood": mean_se(h[(k, "shifted")])}
-                                for k in ("teacher", "plain") if (k, "test") in h}
+        out[f"teacher_minus_{other}"] = {"id": ti(gap_id), "ood": ti(gap_ood), "ood_minus_id": ti(gap_ood - gap_id)}
+    ts = out["teacher_minus_student"]
+    ts["matches_in_distribution"] = verdict(
+        f"−{tol:g} < teacher − student ID probe accuracy < {tol:g}", (ts["id"], "<", tol), (ts["id"], ">", -tol))
+    ts["falls_short_out_of_distribution"] = verdict(
+        f"teacher − student OOD probe accuracy > {short:g}", (ts["ood"], ">", short))
+    ts["claim"] = verdict(
+        f"the student matches its teacher ID (|teacher − student| < {tol:g}) and falls short OOD "
+        f"(teacher − student > {short:g})",
+        (ts["id"], "<", tol), (ts["id"], ">", -tol), (ts["ood"], ">", short),
+        note=f"precondition (teacher at the plain member's ID accuracy or better): {pre['verdict']}")
+    out["effective_robustness"] = effective_robustness_summary(table, line_scale, level)
+    return out
+
+
+def effective_robustness_summary(table: pd.DataFrame, scale: str = "logit", level: float = LEVEL) -> dict[str, Any]:
+    """The plain models' line and each kind's effective robustness (OOD probe accuracy minus the
+    line's at its ID accuracy), with Student-t intervals over pairs; the line is None (and
+    said so) with fewer than two plain points of distinct ID accuracy."""
+    from .headline import effective_robustness_table
+
+    er, line = effective_robustness_table(table, scale)
+    out: dict[str, Any] = {"line": line}
+    if line is None:
+        out["note"] = "fewer than two plain models of distinct ID accuracy: no line, no effective robustness"
+        return out
+    for kind in ("teacher", "student", "plain"):
+        d = er[er.model == kind]
+        if len(d):
+            out[kind] = t_interval(d.effective_robustness, level)
     return out

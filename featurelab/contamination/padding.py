@@ -3,20 +3,29 @@ Contamination: Neural Networks Learn Uncorrelated Features and Fail to Generaliz
 2024), Sec. 5 ("Visualizing contaminated deep features") and App. F.4, Figs 6c and 13.
 
 Training pads every image by ``pad`` pixels of one constant colour (RGB 150, 50, 50 in the
-paper, "brick red") and crops it back at a random offset (:func:`featurelab.training.augment.crop_flip`
-with the recipe's ``pad_color``). The colour is independent of the label: a background
-feature in the sense of the paper's Def. 3.1. Three measurements compare a padded network
-with the same recipe trained without padding:
+paper, "brick red") and, by the recipe's ``pad_mode``, either crops it back at a random
+offset (``crop``: the authors' released CIFAR code, ``Pad(8, (150, 50, 50))``,
+``RandomCrop(32)``; :func:`featurelab.training.augment.crop_flip`) or resizes the padded
+image back to the image size (``resize``: the text of App. F.4, "padded ... and resized the
+padded images to the size of the original images"; :func:`featurelab.training.augment.pad_resize`).
+A crop can cut up to ``2·pad`` rows or columns of the image itself, and with them the class
+evidence near the border (the synthetic worlds' motifs sit on a grid up to the border); a
+resize keeps every pixel, shrunk (:func:`kept_evidence` measures it on a mask of the
+motifs). The colour is independent of the label: a background feature in the sense of the
+paper's Def. 3.1. Three measurements compare a padded network with the same recipe trained
+without padding:
 
 * :func:`colour_response`: each stage's channel responses (spatially averaged post-ReLU
   output, :mod:`.deep`) to an image of pure padding colour against one of pure grey;
-* :func:`pad_test_images`: the test images padded with a colour and cropped back at a fixed
-  corner offset (the top and left ``pad`` rows and columns become the colour: one of the
-  crops the padded network saw in training), to measure accuracy
+* :func:`pad_test_images`: the test images padded with a colour as in training: ``crop``,
+  cropped back at a fixed corner offset (the top and left ``pad`` rows and columns become
+  the colour: one of the crops the padded network saw in training); ``resize``, resized back
+  (exactly the training view, unflipped); to measure accuracy
   (:func:`featurelab.training.evaluate`) with the training colour, another colour, and none;
 * :func:`visualize_channels`: an input image optimised by Adam on its pixels to excite one
-  channel (the activation-maximisation of App. F.4, without the adversarial training the
-  paper applies first; a preset may plan that), for the most colour-responsive channels.
+  channel (the activation-maximisation of App. F.4), for the most colour-responsive channels;
+  the paper trains both networks adversarially first (Salman et al., 2019), which a recipe's
+  ``adv_*`` keys do (:mod:`featurelab.training.adversarial`; off by default).
 """
 from __future__ import annotations
 
@@ -34,10 +43,14 @@ def solid_images(colours: Sequence[Sequence[int]], size: int) -> np.ndarray:
     return np.broadcast_to(c.astype(np.uint8)[:, None, None, :], (len(c), size, size, c.shape[1])).copy()
 
 
-def pad_test_images(images: np.ndarray, pad: int, colour: Sequence[int]) -> np.ndarray:
-    """uint8 NHWC ``images`` padded by ``pad`` pixels of ``colour`` on every side and cropped
-    back to their size at offset (0, 0): the top ``pad`` rows and left ``pad`` columns are the
-    colour, the rest the image shifted down and right by ``pad``."""
+def pad_test_images(images: np.ndarray, pad: int, colour: Sequence[int], mode: str = "crop") -> np.ndarray:
+    """uint8 NHWC ``images`` padded by ``pad`` pixels of ``colour`` on every side and, with
+    ``mode`` crop, cropped back to their size at offset (0, 0): the top ``pad`` rows and left
+    ``pad`` columns are the colour, the rest the image shifted down and right by ``pad``; with
+    ``mode`` resize, resized back to their size (:func:`featurelab.training.augment.pad_resize`
+    on the pixel values, rounded)."""
+    if mode not in ("crop", "resize"):
+        raise ValueError(f"mode must be crop or resize, got {mode!r}")
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4:
         raise ValueError(f"images must be uint8 NHWC, got {images.dtype} {images.shape}")
@@ -47,10 +60,50 @@ def pad_test_images(images: np.ndarray, pad: int, colour: Sequence[int]) -> np.n
     colour = np.asarray(colour, dtype=np.int64)
     if colour.shape != (C,) or (colour < 0).any() or (colour > 255).any():
         raise ValueError(f"colour must be {C} values in 0..255, got {colour.tolist()}")
+    if mode == "resize":
+        import torch
+
+        from ..training.augment import pad_resize
+
+        x = torch.as_tensor(images).permute(0, 3, 1, 2).double()
+        y = pad_resize(x, pad, [float(c) for c in colour])
+        return np.clip(np.rint(y.permute(0, 2, 3, 1).numpy()), 0, 255).astype(np.uint8)
     out = np.empty_like(images)
     out[:] = colour.astype(np.uint8)
     out[:, pad:, pad:] = images[:, :H - pad, :W - pad]
     return out
+
+
+def kept_evidence(masks: np.ndarray, pad: int, mode: str, offset: tuple[int, int] | None = None) -> np.ndarray:
+    """The share of each mask's mass (``masks``: (N, H, W) of 0/1, e.g. one motif's pixels per
+    row) that survives the padding of a training image: ``resize``, the mass of the
+    pad-resized mask over the original mass times the area scale (H/(H + 2·pad))² (1 when the
+    whole motif survives, shrunk); ``crop`` at ``offset`` (dy, dx) in [0, 2·pad]², the mass
+    inside the crop window over the original mass (rows dy − pad .. dy − pad + H of the
+    image)."""
+    import torch
+
+    from ..training.augment import pad_resize
+
+    m = np.asarray(masks, dtype=np.float64)
+    if m.ndim != 3:
+        raise ValueError(f"masks must be (N, H, W), got shape {m.shape}")
+    N, H, W = m.shape
+    mass = m.sum(axis=(1, 2))
+    if (mass <= 0).any():
+        raise ValueError("every mask needs at least one pixel")
+    if mode == "resize":
+        out = pad_resize(torch.as_tensor(m)[:, None], pad, [0.0])[:, 0].numpy()
+        scale = (H / (H + 2 * pad)) * (W / (W + 2 * pad))
+        return out.sum(axis=(1, 2)) / (mass * scale)
+    if mode != "crop":
+        raise ValueError(f"mode must be crop or resize, got {mode!r}")
+    dy, dx = offset if offset is not None else (pad, pad)
+    if not (0 <= dy <= 2 * pad and 0 <= dx <= 2 * pad):
+        raise ValueError(f"offset must lie in [0, {2 * pad}]², got {offset}")
+    r0, c0 = dy - pad, dx - pad
+    window = m[:, max(0, r0):min(H, r0 + H), max(0, c0):min(W, c0 + W)]
+    return window.sum(axis=(1, 2)) / mass
 
 
 def colour_response(model: Any, colours: Sequence[Sequence[int]], size: int, mean: Any, std: Any,

@@ -46,6 +46,7 @@ from .names import (
     BASE_DATASETS,
     BGMIX_DATASET,
     BLUE_DATASET,
+    CONTROL_ENSEMBLE,
     DIVERSITY_CATEGORIES,
     EVAL_DRAW,
     FOLDERS,
@@ -129,10 +130,11 @@ class Plan:
     # ---- the zoo
     def packable(self, model: Model) -> bool:
         """Whether packed training implements the model: not the MLP (no grouped form), nor
-        mixup with augmentation, nor the contrastive framework (a ``simclr`` recipe)."""
+        mixup with augmentation, nor the contrastive framework (a ``simclr`` recipe), nor PGD
+        adversarial training (``adv_steps``)."""
         recipe = self.config["recipes"][model.recipe]
         return model.arch != "mlp" and not (recipe.get("mixup") and recipe.get("augment")) \
-            and recipe.get("simclr") is None
+            and recipe.get("simclr") is None and not recipe.get("adv_steps")
 
     @property
     def trainings_asked(self) -> int:
@@ -318,19 +320,42 @@ class Plan:
         e = self.contamination[TEACHER_ENSEMBLE]
         return {"teacher": [m.id for m in e.models], "plain": list(e.info["control_models"])}
 
-    def student_seeds(self) -> list[int]:
-        """A student per teacher, from the teacher's seed."""
+    def headline_seeds(self) -> list[int]:
+        """The seeds of the pairs (teacher and plain member share theirs), in order."""
         if TEACHER_ENSEMBLE not in self.contamination:
             return []
         return [m.seed for m in self.contamination[TEACHER_ENSEMBLE].models]
 
+    def student_seeds(self) -> list[int]:
+        """A student per teacher, each from its own seed (``headline.student_seed`` + pair
+        index): its random initialisation and batch order, never its teacher's."""
+        if TEACHER_ENSEMBLE not in self.contamination:
+            return []
+        return list(self.contamination[TEACHER_ENSEMBLE].info["student_seeds"])
+
     def teacher_of_student(self, seed: int) -> str:
         e = self.contamination[TEACHER_ENSEMBLE]
-        return next(m.id for m in e.models if m.seed == int(seed))
+        return e.models[e.info["student_seeds"].index(int(seed))].id
+
+    def headline_line_models(self) -> dict[str, list[int]]:
+        """The plain members' kept checkpoints (epochs after 0) that add points to the plain
+        models' line of the effective-robustness view (``headline.line_checkpoints``):
+        ``{model: [epochs]}``; an epoch past a member's stopping point holds its final weights,
+        so only epochs below its recipe's ``max_epochs`` are taken."""
+        c = self.config["contamination"]
+        if TEACHER_ENSEMBLE not in self.contamination or not c["headline"]["line_checkpoints"]:
+            return {}
+        out = {}
+        for m in self.contamination[TEACHER_ENSEMBLE].info["control_models"]:
+            r = self.config["recipes"][self.models[m].recipe]
+            epochs = [int(e) for e in r.get("checkpoint_epochs") or [] if 0 < int(e) < int(r["max_epochs"])]
+            if epochs:
+                out[m] = sorted(epochs)
+        return out
 
     def padding_pairs(self) -> dict[str, list[str]]:
         """``{"padded": [...], "plain": [...]}``: the padded models and their controls, in order."""
-        if not self.contamination:
+        if PADDED_ENSEMBLE not in self.contamination:
             return {}
         e = self.contamination[PADDED_ENSEMBLE]
         return {"padded": [m.id for m in e.models], "plain": list(e.info["control_models"])}
@@ -387,5 +412,5 @@ class Plan:
         return name_problems(self.config)
 
 
-__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
+__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
            "diversity_eval_world", "diversity_world", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_dataset", "world_of"]

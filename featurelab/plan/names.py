@@ -71,6 +71,9 @@ def width_ensemble(arch: str, k: int) -> str:
 #: The contamination study's ensembles: networks trained on colour-padded images, and the
 #: teachers trained on backgrounds of both colour ranges.
 PADDED_ENSEMBLE = "cont_padded"
+#: The padded networks' controls when ``contamination.padding.control_recipe`` retrains them
+#: (e.g. adversarially, as the padded ones, before the visualisation of App. F.4).
+CONTROL_ENSEMBLE = "cont_control"
 TEACHER_ENSEMBLE = "cont_teacher"
 #: A synthetic world whose training images take their backgrounds from the ID or the shifted
 #: colour range with probability 1/2 each (the contamination study's teachers).

@@ -9,6 +9,7 @@ from typing import Any
 
 from .names import (
     DIVERSITY_CATEGORIES,
+    CONTROL_ENSEMBLE,
     PADDED_ENSEMBLE,
     RESERVED,
     TEACHER_ENSEMBLE,
@@ -125,30 +126,39 @@ def toy_conditions(config: dict[str, Any]) -> dict[str, dict[str, int]]:
 
 def contamination_ensembles(config: dict[str, Any], user: dict[str, Ensemble]) -> dict[str, Ensemble]:
     """The contamination study's networks (Zhang et al., ICML 2024), each a variant of the first
-    members of ``contamination.ensemble`` (same architecture, width, subset and seeds), whose
-    controls are those members themselves (no extra training):
+    members of ``contamination.ensemble`` (same architecture, width, subset and seeds; the
+    counts are checked against the ensemble before any job, :mod:`featurelab.config`):
 
-    * ``cont_padded`` (App. F.4): trained with ``padding.recipe`` (colour-padded images);
-    * ``cont_teacher`` (Fig 1, scaled): trained on the ensemble's synthetic world with every
-      training image's background from the ID or the shifted colour range (``<base>__bgmix``).
+    * ``cont_padded`` (App. F.4): trained with ``padding.recipe`` (colour-padded images); the
+      controls are the ensemble's members themselves (no extra training), or with
+      ``padding.control_recipe`` those members retrained with it (``cont_control``);
+    * ``cont_teacher`` (Fig 1, scaled): trained with ``headline.teacher_recipe`` (null: the
+      ensemble's recipe) on the ensemble's synthetic world with every training image's
+      background from the ID or the shifted colour range (``<base>__bgmix``).
     """
     c = config["contamination"]
     if not c["enabled"]:
         return {}
     base = user[c["ensemble"]]
     out = {}
-    if c["padding"]["enabled"]:
-        n = min(int(c["padding"]["members"]), base.members)
-        models = tuple(Model(m.dataset, m.arch, m.width, c["padding"]["recipe"], m.subset, m.seed)
-                       for m in base.models[:n])
+    pad = c["padding"]
+    if pad["enabled"]:
+        first = base.models[:int(pad["members"])]
+        models = tuple(Model(m.dataset, m.arch, m.width, pad["recipe"], m.subset, m.seed) for m in first)
+        controls = first
+        if pad.get("control_recipe"):
+            controls = tuple(Model(m.dataset, m.arch, m.width, pad["control_recipe"], m.subset, m.seed) for m in first)
+            out[CONTROL_ENSEMBLE] = Ensemble(CONTROL_ENSEMBLE, "contamination", controls, {"control": c["ensemble"]})
         out[PADDED_ENSEMBLE] = Ensemble(PADDED_ENSEMBLE, "contamination", models,
-                                        {"control": c["ensemble"], "control_models": [m.id for m in base.models[:n]]})
-    if c["headline"]["enabled"] and base.dataset in ("synthetic", "synthetic_gde"):
-        n = min(int(c["headline"]["members"]), base.members)
-        models = tuple(Model(bgmix_dataset(m.dataset), m.arch, m.width, m.recipe, m.subset, m.seed)
-                       for m in base.models[:n])
+                                        {"control": c["ensemble"], "control_models": [m.id for m in controls]})
+    head = c["headline"]
+    if head["enabled"] and base.dataset in ("synthetic", "synthetic_gde"):
+        first = base.models[:int(head["members"])]
+        models = tuple(Model(bgmix_dataset(m.dataset), m.arch, m.width, head.get("teacher_recipe") or m.recipe,
+                             m.subset, m.seed) for m in first)
         out[TEACHER_ENSEMBLE] = Ensemble(TEACHER_ENSEMBLE, "contamination", models,
-                                         {"control": c["ensemble"], "control_models": [m.id for m in base.models[:n]]})
+                                         {"control": c["ensemble"], "control_models": [m.id for m in first],
+                                          "student_seeds": [int(head["student_seed"]) + i for i in range(len(first))]})
     return out
 
 
@@ -246,6 +256,8 @@ def generated_names(config: dict[str, Any]) -> dict[str, str]:
     c = config.get("contamination") or {}
     if c.get("enabled") and c.get("padding", {}).get("enabled"):
         names[PADDED_ENSEMBLE] = "contamination"
+        if c["padding"].get("control_recipe"):
+            names[CONTROL_ENSEMBLE] = "contamination"
     if c.get("enabled") and c.get("headline", {}).get("enabled"):
         names[TEACHER_ENSEMBLE] = "contamination"
     d = config.get("diversity") or {}

@@ -6,6 +6,14 @@ augmentations" of Duzgun, Jelassi, Li (2024, App. A.2), a hyper-parameter Gontij
 Dauphin, Cubuk (ICLR 2022) vary among their models; Zhang et al. (ICML 2024, App. F.4) pad
 with a constant colour instead of zeros (``pad_color``, pixel values 0-255).
 
+``pad_mode`` says where the padded image goes: ``crop`` (the standard augmentation, and the
+authors' released CIFAR code for App. F.4: pad 8 px of (150, 50, 50), ``RandomCrop(32)``)
+crops it back at a random offset, so up to ``2·pad`` rows or columns of the image itself can
+fall outside the crop; ``resize`` (:func:`pad_resize`, the text of App. F.4: "padding brick
+red pixels to the original images and resized the padded images to the size of the
+original images") shrinks the whole padded image back to the image size, so every pixel of
+the image survives (scaled by H/(H + 2·pad)) inside a frame of the colour, then flips it.
+
 torchvision pads the batch (:func:`torchvision.transforms.v2.functional.pad`, a fill per
 channel) and flips it (:func:`~torchvision.transforms.v2.functional.horizontal_flip`); the
 per-image crop offsets and flip choices are written here because torchvision's random
@@ -48,13 +56,37 @@ def crop_flip(x: torch.Tensor, pad: int, fill: Sequence[float], generator: torch
     return torch.where(flip[:, None, None, None], TF.horizontal_flip(out), out)
 
 
+def pad_resize(x: torch.Tensor, pad: int, fill: Sequence[float]) -> torch.Tensor:
+    """Each image of ``x`` (B, C, H, W) padded by ``pad`` with ``fill`` on every side and resized
+    back to H×W (bilinear with antialiasing: each output pixel averages the input pixels it
+    covers), the same for every image: the image shrunk by H/(H + 2·pad) inside a frame of
+    the colour (Zhang et al., ICML 2024, App. F.4, as the text describes it)."""
+    from torchvision.transforms.v2 import functional as TF
+
+    B, C, H, W = x.shape
+    if pad == 0:
+        return x
+    padded = TF.pad(x, [pad], fill=list(fill))
+    return TF.resize(padded, [H, W], interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
+
+
+def flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image of ``x`` flipped left-right with probability 1/2 (``generator`` on the CPU)."""
+    from torchvision.transforms.v2 import functional as TF
+
+    f = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
+    return torch.where(f[:, None, None, None], TF.horizontal_flip(x), x)
+
+
 class Augmenter:
     """A member's augmentation: its recipe's choice, its normalisation, its own generator
     (seeded from the member's seed, so the augmentation is the same alone and in a pack)."""
 
     def __init__(self, kind: str | None, pad: int, pad_color: Sequence[int] | None, mean: Sequence[float],
-                 std: Sequence[float], seed: int) -> None:
-        self.kind, self.pad, self.seed = kind, int(pad), int(seed)
+                 std: Sequence[float], seed: int, pad_mode: str = "crop") -> None:
+        if pad_mode not in ("crop", "resize"):
+            raise ValueError(f"pad_mode must be crop or resize, not {pad_mode!r}")
+        self.kind, self.pad, self.seed, self.pad_mode = kind, int(pad), int(seed), pad_mode
         self.fill = pad_fill(pad_color, mean, std)
         self.generator = torch.Generator().manual_seed(int(seed) * 7_919 + 17)
 
@@ -62,6 +94,8 @@ class Augmenter:
         if self.kind is None:
             return x
         if self.kind == "crop_flip":
+            if self.pad_mode == "resize":
+                return flip(pad_resize(x, self.pad, self.fill), self.generator)
             return crop_flip(x, self.pad, self.fill, self.generator)
         raise ValueError(f"unknown augmentation {self.kind!r}")
 

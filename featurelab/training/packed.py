@@ -215,6 +215,9 @@ def train_pack(
     if recipe.stop_at_heldout_acc is not None and heldout is None:
         raise ValueError("the recipe stops on a held-out accuracy (stop_at_heldout_acc) but no held-out split "
                          "was given")
+    if recipe.adversarial:
+        raise ValueError("packed training does not implement PGD adversarial training (adv_steps); train these "
+                         "members one per job")
     if recipe.mixup > 0 and recipe.augment:
         raise ValueError("packed training does not combine mixup with augmentation; train these members one "
                          "per job (featurelab.training.train_member)")
@@ -238,7 +241,7 @@ def train_pack(
         x = x.permute(0, 2, 3, 1).contiguous()
     y = torch.as_tensor(train.labels, device=dev)
     sub = torch.as_tensor(np.stack(subsets).astype(np.int64), device=dev)
-    augments = [Augmenter(recipe.augment, recipe.pad, recipe.pad_color, mean, std, s) for s in seeds]
+    augments = [Augmenter(recipe.augment, recipe.pad, recipe.pad_color, mean, std, s, recipe.pad_mode) for s in seeds]
 
     solo = [initial_model(arch, train.num_classes, width, train.images.shape[-1], s) for s in seeds]
     params_each = count_parameters(solo[0])

@@ -24,7 +24,8 @@ AUGMENTATIONS = (None, "crop_flip")
 #: stopping once the accuracy on a held-out split reaches a value (the accuracy matching of
 #: Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022: models matched at 74-78% ImageNet accuracy).
 #: ``simclr``: the contrastive framework (:mod:`featurelab.training.contrastive`).
-OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc", "simclr")
+OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc", "simclr", "pad_mode", "adv_steps", "adv_norm",
+                 "adv_eps", "adv_step_size", "adv_noise_sd", "adv_warmup_epochs")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,17 @@ class SimCLR:
         return s
 
 
+#: How ``crop_flip`` places the padded image (:func:`featurelab.training.augment.pad_resize`):
+#: ``crop`` pads and crops back at a random offset (the authors' released CIFAR code for Zhang
+#: et al., ICML 2024, App. F.4: ``transforms.Pad(8, (150, 50, 50))``, ``RandomCrop(32)``);
+#: ``resize`` pads and resizes the padded image back to the image size (the text of App. F.4:
+#: "padding brick red pixels to the original images and resized the padded images to the size
+#: of the original images"), so every pixel of the image survives, shrunk.
+PAD_MODES = ("crop", "resize")
+#: Norms of the PGD adversarial training (:mod:`featurelab.training.adversarial`).
+ADV_NORMS = ("l2", "linf")
+
+
 @dataclass(frozen=True)
 class Recipe:
     lr: float = 0.1
@@ -98,6 +110,17 @@ class Recipe:
     mixup: float = 0.0
     stop_at_heldout_acc: float | None = None
     simclr: SimCLR | None = None
+    pad_mode: str = "crop"
+    # PGD adversarial training (Zhang et al., ICML 2024, App. F.4, after Salman et al., NeurIPS
+    # 2019; the defaults are the authors' released cifar/code/train_pgd.py command: PGD-L2, 4
+    # steps, epsilon 255/256 in [0, 1] pixel units, step 2·epsilon/steps, Gaussian noise 0.25,
+    # epsilon ramped up over the first warm-up epochs); adv_steps 0 = off
+    adv_steps: int = 0
+    adv_norm: str = "l2"
+    adv_eps: float = 255.0 / 256.0
+    adv_step_size: float | None = None
+    adv_noise_sd: float = 0.25
+    adv_warmup_epochs: int = 1
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipe":
@@ -113,6 +136,12 @@ class Recipe:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, not {d['augment']!r}")
         if not 0.0 <= float(d.get("label_smoothing", 0.0)) < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), not {d['label_smoothing']!r}")
+        if d.get("pad_mode", "crop") not in PAD_MODES:
+            raise ValueError(f"pad_mode must be one of {PAD_MODES}, not {d['pad_mode']!r}")
+        if d.get("adv_norm", "l2") not in ADV_NORMS:
+            raise ValueError(f"adv_norm must be one of {ADV_NORMS}, not {d['adv_norm']!r}")
+        if int(d.get("adv_steps", 0)) < 0 or float(d.get("adv_eps", 1.0)) < 0 or float(d.get("adv_noise_sd", 0.0)) < 0:
+            raise ValueError("adv_steps, adv_eps and adv_noise_sd must be ≥ 0")
         if float(d.get("mixup", 0.0)) < 0.0:
             raise ValueError(f"mixup (the Beta(α, α) parameter) must be ≥ 0, not {d['mixup']!r}")
         if d.get("simclr") is not None:
@@ -125,8 +154,16 @@ class Recipe:
 
     @property
     def optional_set(self) -> list[str]:
-        """The :data:`OPTIONAL_KEYS` this recipe sets (away from their defaults)."""
-        return [k for k in OPTIONAL_KEYS if getattr(self, k) != self.__dataclass_fields__[k].default]
+        """The :data:`OPTIONAL_KEYS` this recipe sets (away from their defaults); the PGD keys
+        all count when adversarial training is on (``adv_steps`` > 0), none when it is off."""
+        adv = self.adv_steps > 0
+        return [k for k in OPTIONAL_KEYS if (adv and k.startswith("adv_"))
+                or (not k.startswith("adv_") and getattr(self, k) != self.__dataclass_fields__[k].default)]
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether the recipe trains on PGD adversarial examples (``adv_steps`` > 0)."""
+        return self.adv_steps > 0
 
     def for_size(self, n: int) -> "Recipe":
         """The recipe a member trained on ``n`` images follows. With ``reference_size``

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from ..data.prepared import Split
 from ..models import build_model, count_parameters
+from .adversarial import adversarial_batch
 from .augment import Augmenter
 from .bookkeeping import (
     Checkpoints,
@@ -100,6 +101,10 @@ def train_member(
     A recipe with a ``simclr`` section trains by the contrastive framework instead
     (:func:`featurelab.training.contrastive.train_simclr_member`: SimCLR pre-training, then the
     linear layer on the frozen encoder), with these same arguments and outputs.
+
+    ``recipe.adv_steps`` > 0 trains on PGD adversarial examples of every (augmented)
+    minibatch (:mod:`.adversarial`; Zhang et al., ICML 2024, App. F.4); the noise comes from a
+    generator of the member's seed and the epoch. Its training accuracy is on those inputs.
     """
     if recipe.simclr is not None:
         from .contrastive import train_simclr_member
@@ -121,7 +126,7 @@ def train_member(
     x = to_input(train.images[subset], mean, std, dev).contiguous(memory_format=fmt)
     y = torch.as_tensor(train.labels[subset], device=dev)
     n = x.shape[0]
-    augment = Augmenter(recipe.augment, recipe.pad, recipe.pad_color, mean, std, seed)
+    augment = Augmenter(recipe.augment, recipe.pad, recipe.pad_color, mean, std, seed, recipe.pad_mode)
 
     model = initial_model(arch, train.num_classes, width, train.images.shape[-1], seed,
                           train.images.shape[1]).to(dev, memory_format=fmt)
@@ -161,6 +166,7 @@ def train_member(
         model.train()
         perm = batch_order(seed, epoch, n).to(dev)
         mix = np.random.default_rng([int(seed), epoch, 77]) if recipe.mixup > 0 else None
+        adv_gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + epoch * 7 + 3) if recipe.adversarial else None
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev, dtype=torch.long)
@@ -169,6 +175,9 @@ def train_member(
             xb, yb = x[idx], y[idx]
             if recipe.augment:
                 xb = augment(xb).contiguous(memory_format=fmt)
+            if recipe.adversarial:  # PGD on the (augmented) minibatch: Zhang et al. 2024, App. F.4
+                xb = adversarial_batch(model, xb, yb, mean, std, recipe, epoch, adv_gen).contiguous(
+                    memory_format=fmt)
             if mix is not None:
                 lam = torch.tensor(mix.beta(recipe.mixup, recipe.mixup), device=dev, dtype=xb.dtype)
                 other = torch.as_tensor(mix.permutation(yb.shape[0]), device=dev)

@@ -44,6 +44,16 @@ class Recipe:
     label_smoothing: float = 0.0
     mixup: float = 0.0
     stop_at_heldout_acc: float | None = None
+    heldout_checks: int = 1
+
+    def heldout_check_batches(self, n_batches: int) -> set[int]:
+        """The minibatch counts (1-based, within an epoch of ``n_batches``) after which the
+        held-out accuracy is measured: ``heldout_checks`` evenly spaced, the last the epoch's
+        end (``n_batches``); none without ``stop_at_heldout_acc``."""
+        if self.stop_at_heldout_acc is None:
+            return set()
+        k = max(1, min(int(self.heldout_checks), n_batches))
+        return {math.ceil(n_batches * (c + 1) / k - 1e-9) for c in range(k)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipe":
@@ -59,6 +69,8 @@ class Recipe:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, not {d['augment']!r}")
         if not 0.0 <= float(d.get("label_smoothing", 0.0)) < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), not {d['label_smoothing']!r}")
+        if int(d.get("heldout_checks", 1)) < 1:
+            raise ValueError(f"heldout_checks must be ≥ 1, not {d['heldout_checks']!r}")
         if float(d.get("mixup", 0.0)) < 0.0:
             raise ValueError(f"mixup (the Beta(α, α) parameter) must be ≥ 0, not {d['mixup']!r}")
         return cls(**d)

@@ -22,8 +22,10 @@ AUGMENTATIONS = (None, "crop_flip")
 #: keeps its resume fingerprint): label smoothing (Szegedy et al., CVPR 2016), mixup (Zhang
 #: et al., ICLR 2018: Beta(α, α) mixing of a minibatch with a permutation of itself) and
 #: stopping once the accuracy on a held-out split reaches a value (the accuracy matching of
-#: Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022: models matched at 74-78% ImageNet accuracy).
-OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc")
+#: Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022: models matched at 74-78% ImageNet accuracy),
+#: checked ``heldout_checks`` times per epoch (evenly spaced in its minibatches, the last at
+#: the epoch's end), so that a model stops close to the value rather than up to an epoch past it.
+OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc", "heldout_checks")
 
 
 @dataclass(frozen=True)

@@ -643,6 +643,7 @@ DIVERSITY_TABLES = (
     "greedy",
     "overlap",
     "compression",
+    "transfer",
     "similarity",
 )
 #: The diversity study's figures and their labels in the report.

@@ -372,6 +372,19 @@ class Plan:
                              "study provides (diversity.enabled)")
         return self.diversity_eval_files()["val"]
 
+    def diversity_rule(self) -> dict[str, Any]:
+        """The rule of selection every pool model shares: trained by its recipe until the
+        held-out accuracy, measured ``heldout_checks`` times per epoch, first reaches
+        ``target`` (or ``max_epochs``), then kept when its held-out accuracy lies in ``window``."""
+        d = self.config["diversity"]
+        r = self.config["recipes"][self.config["ensembles"][d["ensemble"]]["recipe"]]
+        return {"target": r.get("stop_at_heldout_acc"), "heldout_checks": int(r.get("heldout_checks", 1)),
+                "window": list(d["window"]),
+                "text": (f"every pool model (base and Reinit included) trains until its held-out accuracy, measured "
+                         f"{int(r.get('heldout_checks', 1))} times per epoch, first reaches "
+                         f"{r.get('stop_at_heldout_acc')} (or its max_epochs), and is compared only when its held-out "
+                         f"accuracy lies in [{d['window'][0]}, {d['window'][1]}]")}
+
     def diversity_greedy_start(self) -> str | None:
         """The model greedy ensembling starts from (``diversity.greedy.start``), or None: the
         pool's most accurate model on the held-out split (decided once it is measured)."""

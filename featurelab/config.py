@@ -284,7 +284,9 @@ def _diversity_problems(config: dict[str, Any]) -> list[str]:
     if not d["enabled"]:
         used = sorted({e["recipe"] for e in config["ensembles"].values()
                        if config["recipes"].get(e["recipe"], {}).get("stop_at_heldout_acc") is not None})
-        return [f"recipes.{r}: stop_at_heldout_acc needs the diversity study's held-out split (diversity.enabled)"
+        return [f"recipes.{r}: stop_at_heldout_acc needs the diversity study's held-out split (diversity.enabled); "
+                f"ensembles with this recipe: "
+                f"{', '.join(n for n, e in config['ensembles'].items() if e['recipe'] == r)} (remove them too)"
                 for r in used]
     ensembles = config["ensembles"]
     if d["ensemble"] not in ensembles:

@@ -603,6 +603,8 @@ def _bridge_findings(sim: pd.DataFrame) -> dict[str, Any]:
         if len(sim) > 3 and sim[k].nunique() > 1:
             rho, p = spearmanr(sim[k], sim["ei"])
             out[f"{k}_vs_ei"] = {"spearman": float(rho), "p": float(p)}
+    if sim.empty:
+        return {**out, "skipped": NO_PAIRS}
     base = sim[sim.with_base]
     out["by_category"] = {c: {"ei": float(d.ei.mean()), "cka": float(d.cka.mean()),
                               "shared_features": float(d.shared_features.mean()), "pairs": int(len(d))}

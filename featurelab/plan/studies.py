@@ -207,7 +207,8 @@ def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) 
                 sources += ["new"] * n
             c += 1
         name = diversity_ensemble(category)
-        out[name] = Ensemble(name, "diversity", tuple(models), {"sources": sources})
+        if models:  # a category without candidates (e.g. Framework awaiting its recipe) has no ensemble
+            out[name] = Ensemble(name, "diversity", tuple(models), {"sources": sources})
     start = (d.get("greedy") or {}).get("start")
     if start:
         m = ensembles[start["ensemble"]].models[int(start.get("member", 0))]

@@ -182,25 +182,26 @@ CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamin
                  "contamination_padding": 1, "contamination_report": 1, "bgmix_dataset": 1,
                  "contamination_headline": 1}
 #: The diversity study's jobs (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): config.yaml's pool of
-#: 26 models (12 reused from the other studies; 14 new ones: 12 in five packs of their own, the
-#: MLP and a width-1/4 network alone), run over the study's held-out and test points by one
-#: job per category (and one for the base).
+#: 15 models, every one stopped at the same held-out target (none reused: no other study's
+#: model stops so): dsmall's four in a pack, nine candidates in six packs of their own, the MLP
+#: and a width-1/4 network alone; run over the study's held-out and test points by one job per
+#: category, the base and the greedy start (Framework awaits its recipe: no job).
 DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 6, "diversity_analysis": 1,
              "diversity_figures": 1}
 PLANNED = {
     "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
-        "train_pack": 14, "extract_pack": 7, "unpack_member": 52, "contamination_student": 2, "gde_fractions": 1, "unpack_activations": 16,
+        "train_pack": 16, "extract_pack": 7, "unpack_member": 53, "contamination_student": 2, "gde_fractions": 1, "unpack_activations": 16,
         "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
         "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1, **CONTAMINATION,
         **DIVERSITY, "train_member": 2},
     "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
-        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 67, "extract_member": 39,
+        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 92, "extract_member": 39,
         "contamination_student": 3,
         "gde_fractions": 1, "extract_width_member": 22, "interaction_epochs": 1, "interaction_tensors": 1,
         "training_summary": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_measure": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_report": 1,
-        "all": 1, **CONTAMINATION},
+        "all": 1, **CONTAMINATION, **DIVERSITY},
     "presets/paper001.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 6,
         "extract_member": 3, "training_summary": 1, "all": 1, **CONTAMINATION, "synthetic_shifted": 0,
         "bgmix_dataset": 0, "contamination_headline": 0},
@@ -211,8 +212,7 @@ PLANNED = {
         "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,
         "theory_vs_experiment": 3, "all": 1},
     "presets/paper004.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 18,
-        "extract_member": 5, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_outputs": 7,
-        "diversity_world": 0},
+        "extract_member": 1, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_world": 0},
     "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "prepare_dataset": 1,
         "holdout_dataset": 1, "train_member": 170, "train_pack": 159, "extract_pack": 159,
         "extract_width_member": 170, "unpack_member": 2528, "training_summary": 1, "unpack_features": 2528,

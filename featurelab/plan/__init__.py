@@ -192,9 +192,14 @@ class Plan:
     def activation_models(self) -> list[str]:
         """Models whose activations (extract.layers × extract.splits) are written: the members
         of every ensemble but the width study's (which reads features instead) and the
-        contamination and diversity studies' (which run their networks themselves)."""
-        return list(dict.fromkeys(m.id for e in self.ensembles.values()
-                                  if e.study not in ("width", "contamination", "diversity") for m in e.models))
+        contamination and diversity studies' (which run their networks themselves), nor those
+        of the diversity study's base ensemble when no other study names it."""
+        # the diversity study's base ensemble is read by that study alone unless another names it
+        others = set(self.interaction["ensembles"]) | {(self.config.get("contamination") or {}).get("ensemble")}
+        div_only = {self.config["diversity"]["ensemble"]} - others if self.diversity else set()
+        return list(dict.fromkeys(m.id for n, e in self.ensembles.items()
+                                  if e.study not in ("width", "contamination", "diversity") and n not in div_only
+                                  for m in e.models))
 
     # ---- the interaction study
     @property

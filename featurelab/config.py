@@ -316,7 +316,9 @@ def _diversity_problems(config: dict[str, Any]) -> list[str]:
     if not d["enabled"]:
         used = sorted({e["recipe"] for e in config["ensembles"].values()
                        if config["recipes"].get(e["recipe"], {}).get("stop_at_heldout_acc") is not None})
-        return [f"recipes.{r}: stop_at_heldout_acc needs the diversity study's held-out split (diversity.enabled)"
+        return [f"recipes.{r}: stop_at_heldout_acc needs the diversity study's held-out split (diversity.enabled); "
+                f"ensembles with this recipe: "
+                f"{', '.join(n for n, e in config['ensembles'].items() if e['recipe'] == r)} (remove them too)"
                 for r in used]
     ensembles = config["ensembles"]
     if d["ensemble"] not in ensembles:
@@ -347,6 +349,25 @@ def _diversity_problems(config: dict[str, Any]) -> list[str]:
         except (ValueError, TypeError) as exc:
             out.append(f"{key}: {exc}")
     known = set(ensembles) | {n for n, study in P.generated_names(config).items() if study != "diversity"}
+    built = _built_ensembles(config)
+    # the stopping rule every pool model shares (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022: every
+    # model of the comparison matched in accuracy alike): the base recipe's held-out stopping
+    rule = _stopping(config, base["recipe"])
+    if rule[0] is None:
+        out.append(f"diversity.ensemble: the recipe {base['recipe']!r} of {d['ensemble']!r} has no "
+                   "stop_at_heldout_acc; every pool model, the base and Reinit included, stops at the same held-out "
+                   "target (set recipes." + base["recipe"] + ".stop_at_heldout_acc inside diversity.window)")
+    elif not d["window"][0] <= rule[0] <= d["window"][1]:
+        out.append(f"diversity.window: {d['window']} does not contain the pool's held-out target "
+                   f"{rule[0]} (recipes.{base['recipe']}.stop_at_heldout_acc)")
+
+    def same_rule(key: str, recipe: str, what: str) -> None:
+        if rule[0] is not None and recipe in config["recipes"] and _stopping(config, recipe) != rule:
+            t, k = _stopping(config, recipe)
+            out.append(f"{key}: {what} recipe {recipe!r} stops at held-out accuracy {t} checked {k}x per epoch, "
+                       f"the base at {rule[0]} checked {rule[1]}x (recipes.{base['recipe']}); every pool model must "
+                       "be selected alike: give it the same stop_at_heldout_acc and heldout_checks, or leave it out")
+
     for category, specs in d["categories"].items():
         for i, spec in enumerate(specs):
             key = f"diversity.categories.{category}.{i}"
@@ -355,9 +376,17 @@ def _diversity_problems(config: dict[str, Any]) -> list[str]:
                 if spec["ensemble"] not in known:
                     out.append(f"{key}.ensemble: {spec['ensemble']!r} is no ensemble of this config; known: "
                                f"{', '.join(sorted(known))}")
+                elif spec["ensemble"] in built:
+                    have = built[spec["ensemble"]]
+                    if spec.get("members") is not None and int(spec["members"]) > have.members:
+                        out.append(f"{key}.members: {spec['members']} models asked of {spec['ensemble']!r}, which "
+                                   f"has {have.members}")
+                    for r in sorted({m.recipe for m in have.models}):
+                        same_rule(f"{key}.ensemble", r, f"the reused ensemble {spec['ensemble']!r} was trained with")
                 if extra:
                     out.append(f"{key}: a reused ensemble takes only `members`, not {', '.join(extra)}")
                 continue
+            same_rule(f"{key}.recipe", spec.get("recipe") or base["recipe"], "its")
             if spec.get("arch") and spec["arch"] not in ARCHITECTURES:
                 out.append(f"{key}.arch: {spec['arch']!r}; allowed: {', '.join(ARCHITECTURES)}")
             if spec.get("recipe"):
@@ -372,12 +401,42 @@ def _diversity_problems(config: dict[str, Any]) -> list[str]:
     if start is not None:
         name, member = start.get("ensemble"), start.get("member", 0)
         if set(start) - {"ensemble", "member"} or name not in known:
-            out.append(f"diversity.greedy.start: give {{ensemble: <name>, member: <i>}} of a known ensemble, "
-                       f"not {start}")
-        elif name in ensembles and not 0 <= int(member) < ensembles[name]["members"]:
+            out.append(f"diversity.greedy.start: give {{ensemble: <name>, member: <i>}} of a known ensemble "
+                       f"({', '.join(sorted(known))}), not {start}")
+        elif name in built and not 0 <= int(member) < built[name].members:
             out.append(f"diversity.greedy.start.member: {member} is not a member of {name!r} "
-                       f"({ensembles[name]['members']} members)")
+                       f"({built[name].members} members)")
+        elif name in built:
+            m = built[name].models[int(member)]
+            if config["recipes"].get(m.recipe, {}).get("stop_at_heldout_acc") is not None:
+                out.append(f"diversity.greedy.start: {name!r} member {member} stops at a held-out accuracy (recipe "
+                           f"{m.recipe!r}); greedy ensembling starts from a fully trained model above the window "
+                           "(Fig 5), outside the pool")
+            elif m.recipe == base["recipe"] and name == d["ensemble"]:
+                out.append(f"diversity.greedy.start: {name!r} is the pool's base ensemble; start from a model "
+                           "outside the pool")
+    elif d["enabled"]:
+        out.append("diversity.greedy.start: name the fully trained model greedy ensembling starts from, "
+                   "{ensemble: <name>, member: <i>} (Fig 5 starts from high-accuracy models outside the pool)")
     return out
+
+
+def _stopping(config: dict[str, Any], recipe: str) -> tuple[float | None, int]:
+    """A recipe's held-out stopping rule: (stop_at_heldout_acc, heldout_checks)."""
+    r = config["recipes"].get(recipe, {})
+    return r.get("stop_at_heldout_acc"), int(r.get("heldout_checks", 1))
+
+
+def _built_ensembles(config: dict[str, Any]) -> dict[str, Any]:
+    """The user's and the GDE, width and contamination studies' ensembles (their models), as
+    far as the config lets them be built; {} when another problem stops that (reported apart)."""
+    from .plan.studies import (_user_ensembles, contamination_ensembles, gde_ensembles,
+                               width_ensembles)
+    try:
+        user = _user_ensembles(config)
+        return {**user, **gde_ensembles(config), **width_ensembles(config), **contamination_ensembles(config, user)}
+    except (KeyError, ValueError, TypeError, ZeroDivisionError):
+        return {}
 
 
 def _interaction_problems(config: dict[str, Any]) -> list[str]:

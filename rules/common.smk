@@ -649,6 +649,7 @@ DIVERSITY_TABLES = (
     "greedy",
     "overlap",
     "compression",
+    "transfer",
     "similarity",
 )
 #: The diversity study's figures and their labels in the report.

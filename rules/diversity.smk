@@ -92,6 +92,8 @@ rule diversity_analysis:
         pool=PLAN.diversity_pool(),
         settings=config["diversity"],
         greedy_start=PLAN.diversity_greedy_start(),
+        rule=PLAN.diversity_rule() if PLAN.diversity else None,
+        level=config.get("verdicts", {}).get("level", 0.95),
     script:
         "../scripts/diversity_analysis.py"
 

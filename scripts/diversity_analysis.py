@@ -28,14 +28,17 @@ with logged(snakemake.log[0]):
             outputs[m][s] = {"labels": a.label, "logits": a.logits, "features": a.activation}
         metrics[m] = read_json(inp[f"{m}__metrics"])
     truth = pd.read_parquet(inp.test_truth) if "test_truth" in inp.keys() else None
-    tables, findings = analyse(p.pool, outputs, metrics, p.settings, truth=truth, greedy_start=p.greedy_start,
-                               log=log)
+    truth_val = pd.read_parquet(inp.val_truth) if "val_truth" in inp.keys() else None
+    tables, findings = analyse(p.pool, outputs, metrics, p.settings, truth=truth, truth_val=truth_val,
+                               greedy_start=p.greedy_start, rule=p.rule, level=p.level, log=log)
     for name, df in tables.items():
         df.to_csv(out[name], index=False)
     write_json(out.summary, {
         "paper": ("Gontijo-Lopes, Dauphin, Cubuk, \"No One Representation to Rule Them All: Overlapping Features "
                   "of Training Methods\", ICLR 2022"),
-        "settings": {k: p.settings[k] for k in ("ensemble", "base", "window", "heldout", "test", "bootstrap", "seed")},
+        "settings": {**{k: p.settings[k] for k in ("ensemble", "base", "window", "heldout", "test", "bootstrap", "seed",
+                                                  "thresholds", "transfer")},
+                     "rule_of_selection": p.rule["text"], "level": p.level},
         **findings,
         "seconds": round(time.perf_counter() - t0, 1),
     })

@@ -13,7 +13,8 @@ import pandas as pd
 from featurelab.diversity import figures as F
 from featurelab.figures import save
 
-TABLES = ("pool", "pairs", "categories", "angles", "subgroups", "greedy", "overlap", "compression", "similarity")
+TABLES = ("pool", "pairs", "categories", "angles", "subgroups", "greedy", "overlap", "compression", "transfer",
+          "similarity")
 
 with logged(snakemake.log[0]):
     inp, out = snakemake.input, snakemake.output

@@ -50,7 +50,7 @@ def broken(default, path, value):
     (("ensembles", "synth", "members"), -2, r"ensembles\.synth\.members: -2 is less than the minimum of 1"),
     (("data", "synthetic", "n_train"), -5, r"data\.synthetic\.n_train: -5 is less than the minimum of 1"),
     (("ensembles", "synth", "recipe"), KeyError, r"ensembles\.synth: missing key: 'recipe' is a required property"),
-    (("ensembles", "synth", "recipe"), "fast", r"ensembles\.synth\.recipe: 'fast' is not a recipe; defined: div_base, div_lowlr, div_mixup, div_simclr, div_smooth, padded, small"),
+    (("ensembles", "synth", "recipe"), "fast", r"ensembles\.synth\.recipe: 'fast' is not a recipe; defined: div_base, div_lowlr, div_mixup, div_padded, div_simclr, div_smooth, padded, small"),
     (("ensembles", "synth", "subset"), 5000, r"ensembles\.synth\.subset: 5000 exceeds the 1500 training images"),
     (("ensembles", "synth", "epochs"), 3, r"ensembles\.synth: Additional properties are not allowed \('epochs' was unexpected\); allowed keys:"),
     (("data", "synthetic", "n_d"), 9, r"data\.synthetic: synthetic world: n_d \(9\) must not exceed t_d \(5\)"),

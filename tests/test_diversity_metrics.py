@@ -473,3 +473,29 @@ def test_rank_dimensions_and_compression_curve():
     assert acc[1] < acc[informative] - 0.05
     with pytest.raises(ValueError):
         Pr.rank_dimensions(F, y, statistic="mutual_information")
+
+
+def test_error_inconsistency_floor_and_excess_on_hand_made_predictions():
+    """Model a right on points 0-5, model b on 4-7 of 10: EI = 6/10 (only a: 0-3, only b: 6-7),
+    |Δacc| = |0.6 − 0.4| = 0.2, excess = 0.4 = 2·min(4, 2)/10. Over random pairs EI ≥ |Δacc|
+    always and excess = EI − |Δacc| (pairwise_metrics and the bootstrap draws alike)."""
+    ca = np.zeros(10, bool)
+    ca[:6] = True
+    cb = np.zeros(10, bool)
+    cb[4:8] = True
+    assert D.ei_floor_excess(ca, cb) == pytest.approx((0.6, 0.2, 0.4))
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), size=(6, 500))
+    y = rng.integers(0, 4, 500)
+    pm = D.pairwise_metrics(probs, y, return_correct=True)
+    assert np.all(pm["ei"] >= pm["ei_floor"] - 1e-15)
+    np.testing.assert_allclose(pm["ei_excess"], pm["ei"] - pm["ei_floor"], atol=1e-15)
+    np.testing.assert_allclose(pm["ei_floor"], np.abs(pm["acc_i"] - pm["acc_j"]), atol=1e-15)
+    for p, (i, j) in enumerate(zip(pm["i"], pm["j"])):
+        assert D.ei_floor_excess(pm["correct"][i], pm["correct"][j]) == pytest.approx(
+            (pm["ei"][p], pm["ei_floor"][p], pm["ei_excess"][p]))
+    out = D.bootstrap_pair_metrics(pm["correct"], pm["ens_correct"], (pm["i"], pm["j"]), n_boot=50,
+                                   return_samples=True)
+    s = out["samples"]
+    assert np.all(s["ei"] >= s["ei_floor"] - 1e-12)
+    np.testing.assert_allclose(s["ei_excess"], s["ei"] - s["ei_floor"], atol=1e-12)

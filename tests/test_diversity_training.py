@@ -129,3 +129,37 @@ def test_packed_held_out_stopping_is_per_member(world, tmp_path):
     with pytest.raises(ValueError, match="label_smoothing must lie"):
         Recipe.from_dict({"label_smoothing": 1.0})
     assert np.isfinite(Recipe.from_dict({"mixup": 0.2}).mixup)
+
+
+def test_held_out_checks_within_an_epoch_stop_where_the_target_is_first_reached(world, tmp_path):
+    """``heldout_checks: 3`` measures the held-out accuracy after minibatches 2, 4 and 5 of an
+    epoch of 5 (160 points, batch 32): the model stops at the first check that reaches the
+    target, its weights are that check's (their held-out accuracy is the last logged), and every
+    earlier check was below it; packed members likewise, each at a check of its own (packed and
+    solo runs drift apart in their float order, so the crossing need not be the same check)."""
+    train, test = world
+    assert Recipe(stop_at_heldout_acc=0.5, heldout_checks=3).heldout_check_batches(5) == {2, 4, 5}
+    assert Recipe(heldout_checks=3).heldout_check_batches(5) == set()  # no held-out stopping: no checks
+    assert Recipe(stop_at_heldout_acc=0.5, heldout_checks=9).heldout_check_batches(5) == {1, 2, 3, 4, 5}
+    recipe = Recipe(lr=0.05, batch_size=32, max_epochs=6, stop_at_train_acc=None, stop_at_heldout_acc=0.3,
+                    heldout_checks=3)
+    m = run(world, tmp_path, recipe, heldout=test, seed=1)
+    last = m["history"][-1]
+    assert m["stop_reason"] == "heldout_acc" and last["heldout_acc"] >= 0.3
+    assert all(h["heldout_acc"] < 0.3 for h in m["history"][:-1])
+    model, payload = load_member(tmp_path / "m.pt")
+    x = to_input(test.images, payload["mean"], payload["std"], torch.device("cpu"))
+    assert evaluate(model, x, torch.as_tensor(test.labels)) == pytest.approx(last["heldout_acc"])
+    res = train_pack(train, arch="resnet18", width=1 / 16, seeds=[1, 2], recipe=recipe, heldout=test,
+                     out_paths=[tmp_path / f"p{s}.pt" for s in range(2)], state_path=tmp_path / "ps.pt",
+                     device="cpu", threads=1, log=lambda s: None)
+    for g, r in enumerate(res):
+        h = r["history"]
+        assert r["stop_reason"] == "heldout_acc" and h[-1]["heldout_acc"] >= 0.3
+        assert all(e["heldout_acc"] < 0.3 for e in h[:-1])
+        assert round(h[-1]["epoch"] % 1 * 5) in (0, 2, 4)  # stopped after minibatch 2 or 4, or at an epoch's end
+        model, payload = load_member(tmp_path / f"p{g}.pt")
+        x = to_input(test.images, payload["mean"], payload["std"], torch.device("cpu"))
+        assert evaluate(model, x, torch.as_tensor(test.labels)) == pytest.approx(h[-1]["heldout_acc"])
+    assert any(h["epoch"] % 1 for r in (m, *res) for h in r["history"][-1:])  # some stopped within an epoch
+    assert "heldout_checks" not in Recipe().identity() and recipe.identity()["heldout_checks"] == 3

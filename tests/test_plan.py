@@ -120,6 +120,7 @@ def test_the_zoo_trains_a_model_two_ensembles_ask_for_once(default):
     cfg = copy.deepcopy(default)
     for study in ("gde", "width", "toy", "contamination", "diversity"):
         cfg[study]["enabled"] = False
+    del cfg["ensembles"]["dsmall"]  # the diversity study's base recipe stops on its held-out split
     m = cfg["ensembles"]["synth"]["members"]
     cfg["ensembles"]["again"] = dict(cfg["ensembles"]["synth"], members=m + 2)  # members 0..m-1 are synth's
     cfg["ensembles"]["full"] = dict(cfg["ensembles"]["synth"], subset=cfg["data"]["synthetic"]["n_train"])
@@ -135,8 +136,9 @@ def test_the_default_shares_its_base_networks_across_studies(default):
     synth = plan.ensemble_models("synth")
     assert plan.ensemble_models("gde_super10") == synth[:3]      # K̃ = 10 and the 100% fraction
     assert plan.ensemble_models("w_resnet18_a1") == synth[:2]    # the width study's M_1, M_1'
-    # and the diversity study's pool: synth's four, two padded, four of width 1/16, two teachers
-    assert plan.trainings_saved == 5 + 12
+    # and the diversity study's greedy start, a member of synth, and its base and Reinit: the four
+    # members of dsmall (the rest of its pool trains its own models)
+    assert plan.trainings_saved == 5 + 1 + 4
 
 
 def test_every_generated_name_comes_from_the_planner(default):
@@ -180,25 +182,26 @@ CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamin
                  "contamination_padding": 1, "contamination_report": 1, "bgmix_dataset": 1,
                  "contamination_headline": 1}
 #: The diversity study's jobs (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): config.yaml's pool of
-#: 26 models (12 reused from the other studies; 14 new ones: 12 in five packs of their own, the
-#: MLP and a width-1/4 network alone), run over the study's held-out and test points by one
-#: job per category (and one for the base).
+#: 15 models, every one stopped at the same held-out target (none reused: no other study's
+#: model stops so): dsmall's four in a pack, nine candidates in six packs of their own, the MLP
+#: and a width-1/4 network alone; run over the study's held-out and test points by one job per
+#: category, the base and the greedy start (Framework awaits its recipe: no job).
 DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 6, "diversity_analysis": 1,
              "diversity_figures": 1}
 PLANNED = {
     "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
-        "train_pack": 14, "extract_pack": 7, "unpack_member": 52, "contamination_student": 2, "gde_fractions": 1, "unpack_activations": 16,
+        "train_pack": 16, "extract_pack": 7, "unpack_member": 53, "contamination_student": 2, "gde_fractions": 1, "unpack_activations": 16,
         "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
         "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1, **CONTAMINATION,
         **DIVERSITY, "train_member": 2},
     "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
-        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 67, "extract_member": 39,
+        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 92, "extract_member": 39,
         "contamination_student": 3,
         "gde_fractions": 1, "extract_width_member": 22, "interaction_epochs": 1, "interaction_tensors": 1,
         "training_summary": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_measure": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_report": 1,
-        "all": 1, **CONTAMINATION},
+        "all": 1, **CONTAMINATION, **DIVERSITY},
     "presets/paper001.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 6,
         "extract_member": 3, "training_summary": 1, "all": 1, **CONTAMINATION, "synthetic_shifted": 0,
         "bgmix_dataset": 0, "contamination_headline": 0},
@@ -209,8 +212,7 @@ PLANNED = {
         "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,
         "theory_vs_experiment": 3, "all": 1},
     "presets/paper004.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 18,
-        "extract_member": 5, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_outputs": 7,
-        "diversity_world": 0},
+        "extract_member": 1, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_world": 0},
     "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "prepare_dataset": 1,
         "holdout_dataset": 1, "train_member": 170, "train_pack": 159, "extract_pack": 159,
         "extract_width_member": 170, "unpack_member": 2528, "training_summary": 1, "unpack_features": 2528,
@@ -249,32 +251,87 @@ def test_every_preset_plans_the_jobs_it_planned(configfile, planned):
     assert planned[configfile] == {k: v for k, v in PLANNED[configfile].items() if v}
 
 
-def test_the_diversity_pool_reuses_the_zoo_and_gives_new_models_their_own_seeds(default):
-    plan = Plan(default)
-    pool = plan.diversity_pool()
+@pytest.mark.parametrize("configfile", ["config.yaml", "presets/cpu.yaml", "presets/paper004.yaml"])
+def test_every_pool_model_is_selected_alike_and_the_greedy_start_lies_outside_the_pool(configfile):
+    """Gontijo-Lopes, Dauphin, Cubuk (ICLR 2022) compare models matched in accuracy alike: every
+    pool model, the base and Reinit included, trains with the same held-out stopping (target and
+    checks per epoch) inside the window, on the study's held-out split; greedy ensembling starts
+    from a fully trained model (no held-out stopping) that is no pool model."""
+    from featurelab.config import load_config
+
+    cfg = load_config(ROOT / configfile)
+    plan = Plan(cfg)
+    pool = [p for p in plan.diversity_pool() if p["category"] != "start"]
+    rule = plan.diversity_rule()
+    assert rule["window"][0] <= rule["target"] <= rule["window"][1]
+    assert rule["window"][1] - rule["window"][0] <= 0.06 + 1e-9
+    for p in pool:
+        recipe = cfg["recipes"][plan.models[p["model"]].recipe]
+        assert recipe.get("stop_at_heldout_acc") == rule["target"], p
+        assert int(recipe.get("heldout_checks", 1)) == rule["heldout_checks"], p
+        assert plan.heldout_file(p["model"]) == plan.diversity_eval_files()["val"]
     cats = [p["category"] for p in pool]
-    assert cats[0] == "base" and pool[0]["model"] == plan.ensemble_models("synth")[-1]
-    assert [p["model"] for p in pool if p["category"] == "reinit"][:3] == plan.ensemble_models("synth")[:-1]
-    for c in ("reinit", "hyper", "arch", "framework", "dataset"):
-        assert cats.count(c) >= 3, c
-    reused = {p["model"] for p in pool if p["source"] != "new"}
-    # reused models are those of the other studies: nothing trains twice
-    assert set(plan.ensemble_models("cont_padded")) <= reused
-    assert set(plan.ensemble_models("w_resnet18_a2")) <= reused
-    new = [plan.models[p["model"]] for p in pool if p["source"] == "new"]
-    assert len(new) == 14 and len({m.id for m in new}) == 14
-    other_seeds = {m.seed for n, e in plan.ensembles.items() if not n.startswith("div_") for m in e.models}
-    assert not {m.seed for m in new} & other_seeds
+    assert cats[0] == "base" and cats.count("reinit") >= 3
+    assert "framework" not in cats  # awaiting the contrastive recipe; mixup is under Hyper
+    assert any(cfg["recipes"][plan.models[p["model"]].recipe].get("mixup") for p in pool if p["category"] == "hyper")
+    start = plan.diversity_greedy_start()
+    assert start is not None and start not in {p["model"] for p in pool}
+    assert cfg["recipes"][plan.models[start].recipe].get("stop_at_heldout_acc") is None
+    seeds = [plan.models[p["model"]].seed for p in pool]
+    assert len(set(seeds)) == len(seeds)  # no two pool models share an initialisation
+
+
+def test_the_default_pool_gives_new_models_their_own_seeds_and_packs(default):
+    plan = Plan(default)
+    pool = [p for p in plan.diversity_pool() if p["category"] != "start"]
+    new = [plan.models[p["model"]] for p in pool]
+    assert len(new) == 15 and len({m.id for m in new}) == 15
+    other = {m.seed for n, e in plan.ensembles.items() if not n.startswith("div_") and n != "dsmall" for m in e.models}
+    assert not {m.seed for m in new} & other
     assert {m.dataset for m in new if m.dataset != "synthetic"} == {"synthetic__worldpd85"}
-    # the new models but Reinit's stop on the study's held-out split; they pack apart from the
-    # other studies' models (a pack of `small` seeds besides synth's), the MLP trains alone
-    stopping = [m for m in new if m.recipe != "small"]
-    assert all(plan.heldout_file(m.id) == "resources/prepared/synthetic/diversity_val.npz" for m in stopping)
     assert plan.heldout_file(plan.ensemble_models("synth")[0]) is None
-    assert all(plan.pack_of[m.id].endswith("-d0") for m in new if m.arch != "mlp" and m.width <= 0.125)
-    assert not any((m.arch == "mlp" or m.width > 0.125) and m.id in plan.pack_of for m in new)
-    synth_pack = plan.pack_of[plan.ensemble_models("synth")[0]]
-    assert plan.packs[synth_pack] == plan.ensemble_models("synth")
+    # the candidates pack apart from the other studies' models, the MLP and width 1/4 train alone
+    cands = [plan.models[p["model"]] for p in pool if p["source"] == "new"]
+    assert all(plan.pack_of[m.id].endswith("-d0") for m in cands if m.arch != "mlp" and m.width <= 0.125)
+    assert not any((m.arch == "mlp" or m.width > 0.125) and m.id in plan.pack_of for m in cands)
+
+
+def test_a_reused_ensemble_must_have_the_members_asked_and_the_pools_stopping(default):
+    cfg = copy.deepcopy(default)
+    cfg["diversity"]["categories"]["arch"] = [{"ensemble": "dsmall", "members": 9}]
+    with pytest.raises(ConfigError, match=r"diversity.categories.arch.0.members: 9 models asked of 'dsmall', "
+                                          r"which has 4"):
+        validate_config(cfg)
+    cfg = copy.deepcopy(default)
+    cfg["diversity"]["categories"]["hyper"] = [{"ensemble": "cont_padded"}]  # trained to the end
+    with pytest.raises(ConfigError, match=r"diversity.categories.hyper.0.ensemble: the reused ensemble 'cont_padded' "
+                                          r"was trained with recipe 'padded' stops at held-out accuracy None"):
+        validate_config(cfg)
+    cfg = copy.deepcopy(default)
+    cfg["recipes"]["div_lowlr"]["heldout_checks"] = 1
+    with pytest.raises(ConfigError, match=r"diversity.categories.hyper.1.recipe: its recipe 'div_lowlr' stops at "
+                                          r"held-out accuracy 0.45 checked 1x per epoch"):
+        validate_config(cfg)
+    cfg = copy.deepcopy(default)
+    cfg["diversity"]["window"] = [0.30, 0.40]
+    with pytest.raises(ConfigError, match=r"diversity.window: \[0.3, 0.4\] does not contain the pool's held-out "
+                                          r"target 0.45"):
+        validate_config(cfg)
+
+
+@pytest.mark.parametrize("start, expected", [
+    ({"ensemble": "nope"}, r"diversity.greedy.start: give \{ensemble: <name>, member: <i>\} of a known ensemble"),
+    ({"ensemble": "synth", "member": 4}, r"diversity.greedy.start.member: 4 is not a member of 'synth' \(4 members\)"),
+    ({"ensemble": "w_resnet18_a2", "member": 9},
+     r"diversity.greedy.start.member: 9 is not a member of 'w_resnet18_a2' \(4 members\)"),
+    ({"ensemble": "dsmall", "member": 0}, r"diversity.greedy.start: 'dsmall' member 0 stops at a held-out accuracy"),
+    (None, r"diversity.greedy.start: name the fully trained model"),
+])
+def test_the_greedy_start_is_checked_before_any_job(default, start, expected):
+    cfg = copy.deepcopy(default)
+    cfg["diversity"]["greedy"]["start"] = start
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(cfg)
 
 
 def test_the_dataset_world_keeps_the_classes_and_draws_another_sample(default):

@@ -41,14 +41,17 @@ def tiny_config(max_epochs=2, members=2, stop=1.0, studies=False):
                                 "numerical": {"iterations": 40, "record_every": 10,
                                               "setting": {"width": 16, "n_train": 100, "n_test": 100}},
                                 "padding": {"members": 1, "recipe": "tiny_pad", "visualize": 2, "visualize_steps": 5}}
-        cfg["recipes"]["tiny_stop"] = {**cfg["recipes"]["tiny"], "checkpoint_epochs": [], "stop_at_heldout_acc": 0.99}
+        # the diversity pool: every model stops alike (tiny_stop's target, checked twice per epoch)
+        cfg["recipes"]["tiny_stop"] = {**cfg["recipes"]["tiny"], "checkpoint_epochs": [], "stop_at_heldout_acc": 0.99,
+                                       "heldout_checks": 2}
         cfg["recipes"]["tiny_mix"] = {**cfg["recipes"]["tiny_stop"], "mixup": 0.4, "label_smoothing": 0.1}
-        cfg["diversity"] = {"enabled": True, "ensemble": "tiny", "window": [0.0, 1.0], "heldout": 100, "test": 200,
+        cfg["ensembles"]["tpool"] = {**cfg["ensembles"]["tiny"], "recipe": "tiny_stop", "seed": 50}
+        cfg["diversity"] = {"enabled": True, "ensemble": "tpool", "window": [0.0, 1.0], "heldout": 100, "test": 200,
                             "worlds": {"more": {"draw": 1, "p_d": 0.9}}, "bootstrap": 20, "interaction_k": 4,
-                            "categories": {"hyper": [{"ensemble": "cont_padded"}],
-                                           "arch": [{"arch": "mlp", "recipe": "tiny_stop"}],
-                                           "framework": [{"recipe": "tiny_mix", "members": 2}],
-                                           "dataset": [{"dataset": "more", "recipe": "tiny_stop"}]},
+                            "categories": {"hyper": [{"recipe": "tiny_mix"}],
+                                           "arch": [{"arch": "mlp"}],
+                                           "dataset": [{"dataset": "more"}]},
+                            "greedy": {"start": {"ensemble": "tiny", "member": 0}},
                             "overlap": {"fractions": [1.0, 0.5, 0.0], "draws": 2}, "compression": {"dims": [2, 4]}}
         cfg["train"] = {"pack": {"enabled": True}}  # as the default: one job per group of narrow members
     return cfg
@@ -150,13 +153,13 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
     dsum = json.loads((div / "summary.json").read_text(),
                       parse_constant=lambda c: pytest.fail(f"{c} in results/diversity/summary.json"))
     pool = pd.read_csv(div / "pool.csv")
-    assert list(pool.category.unique()) in (["base", "reinit", "hyper", "arch", "framework", "dataset"],
-                                            ["reinit", "base", "hyper", "arch", "framework", "dataset"])
+    assert list(pool.category) == ["base", "reinit", "hyper", "arch", "dataset", "start"]
     assert dsum["pool"]["test_points"] == 200 and dsum["pool"]["heldout_points"] == 100
-    assert (pool.source == "cont_padded").sum() == 1  # reused from the contamination study, not trained again
-    held = pool[pool.recipe.isin(["tiny_stop", "tiny_mix"])]
-    assert set(held.stop_reason) <= {"heldout_acc", "max_epochs"} and len(held) == 4
-    assert len(pd.read_csv(div / "pairs.csv")) == 6 and "error_inconsistency_grows" in dsum
+    assert "0.99" in dsum["pool"]["rule_of_selection"] and dsum["greedy"]["start_category"] == "start"
+    held = pool[pool.category != "start"]
+    assert set(held.recipe) == {"tiny_stop", "tiny_mix"} and set(held.stop_reason) <= {"heldout_acc", "max_epochs"}
+    assert len(pd.read_csv(div / "pairs.csv")) == 4 and "error_inconsistency_grows" in dsum
+    assert set(pd.read_csv(div / "transfer.csv").category) == {"reinit", "hyper", "arch", "dataset"}
     for f in ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "bridge"):
         assert (div / f"{f}.png").stat().st_size > 0, f
 

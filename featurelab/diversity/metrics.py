@@ -11,7 +11,11 @@ Error inconsistency (Fig 1)
     ``EI(a, b) = mean_n 1[c_a(n) != c_b(n)]``, the fraction of test points where exactly one
     of the two models is correct (DESlib's ``disagreement_measure``; ``1 − c_obs`` of
     Geirhos et al., NeurIPS 2020). It obeys ``|acc_a − acc_b| <= EI <= min(acc_a + acc_b,
-    2 − acc_a − acc_b)``.
+    2 − acc_a − acc_b)``: the *floor* ``|acc_a − acc_b|`` is the part an accuracy gap alone
+    forces (the more accurate model is right where the other is not on at least that share of
+    points), so the paper matches accuracies (74-78%); the *excess* ``EI − |acc_a − acc_b|``
+    (:func:`ei_floor_excess`) is the inconsistency beyond it, twice the share of points where
+    the less accurate model is right and the other wrong.
 
 Ensemble gain and conversion rate (Fig 2)
     The two-model ensemble predicts ``argmax_k (p_a(n, k) + p_b(n, k)) / 2``; its accuracy
@@ -56,6 +60,17 @@ def error_inconsistency(pred_a: np.ndarray, pred_b: np.ndarray, labels: np.ndarr
     exactly one of the two models' (integer) predictions is correct."""
     ca, cb = correctness(pred_a, labels), correctness(pred_b, labels)
     return float(np.mean(ca != cb))
+
+
+def ei_floor_excess(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, float, float]:
+    """Error inconsistency, its floor ``|acc_a − acc_b|`` and its excess ``EI − |acc_a − acc_b|``
+    (Gontijo-Lopes et al., ICLR 2022, Fig 1, with the accuracy gap taken out) from two models'
+    correctness on the same points. With ``n10`` (only a right) and ``n01`` (only b right),
+    EI = (n10 + n01)/N, |Δacc| = |n10 − n01|/N, so the excess is 2·min(n10, n01)/N ≥ 0."""
+    ca, cb = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    ei = float(np.mean(ca != cb))
+    floor = float(abs(ca.mean() - cb.mean()))
+    return ei, floor, ei - floor
 
 
 def conversion_rate(pred_a: np.ndarray, pred_b: np.ndarray, pred_ensemble: np.ndarray,
@@ -260,7 +275,8 @@ def pairwise_metrics(probs: np.ndarray, labels: np.ndarray, pairs=None, *,
     ``probs`` ``(M, N, K)`` calibrated probabilities, ``labels`` ``(N,)``; ``pairs`` a list or array
     ``(P, 2)``, or a tuple ``(i, j)`` of two index arrays (a 2-tuple is always read this way);
     default all ``i < j``. Returns 1-D arrays over pairs:
-    ``i``, ``j``; ``acc_i``, ``acc_j``; ``ei`` (error inconsistency); ``both_correct``,
+    ``i``, ``j``; ``acc_i``, ``acc_j``; ``ei`` (error inconsistency), ``ei_floor`` (``|acc_i −
+    acc_j|``) and ``ei_excess`` (``ei − ei_floor``); ``both_correct``,
     ``both_wrong``, ``only_i``, ``only_j`` (fractions of points); ``ens_acc`` (accuracy of
     ``argmax((p_i + p_j) / 2)``, np.argmax tie-breaking); ``gain = ens_acc − (acc_i + acc_j) / 2``;
     ``conversion`` (fraction of the inconsistent points the ensemble gets right; NaN without any).
@@ -300,6 +316,7 @@ def pairwise_metrics(probs: np.ndarray, labels: np.ndarray, pairs=None, *,
     with np.errstate(invalid="ignore", divide="ignore"):
         conversion = np.where(n_incons > 0, n_conv / n_incons, np.nan)
     out = {"i": i, "j": j, "acc_i": acc_i, "acc_j": acc_j, "ei": n_incons / N,
+           "ei_floor": np.abs(n10 - n01) / N, "ei_excess": 2 * np.minimum(n10, n01) / N,
            "both_correct": n11 / N, "both_wrong": n00 / N, "only_i": n10 / N, "only_j": n01 / N,
            "ens_acc": ens_acc, "gain": ens_acc - (acc_i + acc_j) / 2, "conversion": conversion}
     if return_correct:
@@ -465,6 +482,8 @@ def bootstrap_pair_metrics(correct: np.ndarray, ens_correct: np.ndarray, pairs, 
     * ``gain_b(p)`` = resampled ensemble accuracy − mean of the two resampled accuracies;
     * ``conversion_b(p)`` = Σ w·1[c_i != c_j]·e / Σ w·1[c_i != c_j] (a ratio of weighted sums;
       NaN when the resample has no inconsistent point);
+    * ``ei_floor_b(p)`` = |resampled acc_i − resampled acc_j| and ``ei_excess_b(p)`` = ``ei_b −
+      ei_floor_b`` (error inconsistency beyond what the accuracy gap forces);
 
     and a category's statistic is the mean over its pairs (conversion: over the pairs where it
     is defined). Returns ``{"groups": {name: {metric: {estimate, mean, se, lo, hi}}},
@@ -488,11 +507,12 @@ def bootstrap_pair_metrics(correct: np.ndarray, ens_correct: np.ndarray, pairs, 
         gain = m["ens"] - (m["acc"][:, i] + m["acc"][:, j]) / 2
         with np.errstate(invalid="ignore", divide="ignore"):
             conv = np.where(ei > 0, m["conv"] / ei, np.nan)
-        return np.concatenate([ei, gain, conv], axis=1)
+        floor = np.abs(m["acc"][:, i] - m["acc"][:, j])
+        return np.concatenate([ei, gain, conv, floor, ei - floor], axis=1)
 
     full = per_pair({k: v.mean(axis=-1, dtype=np.float64)[None] for k, v in ind.items()})[0]
     samples = paired_bootstrap(ind, per_pair, n_boot=n_boot, seed=seed, chunk=chunk)
-    names = ("ei", "gain", "conversion")
+    names = ("ei", "gain", "conversion", "ei_floor", "ei_excess")
     per = {n: samples[:, k * P:(k + 1) * P] for k, n in enumerate(names)}
     est = {n: full[k * P:(k + 1) * P] for k, n in enumerate(names)}
     out_groups = {}

@@ -14,6 +14,10 @@ a random ``f`` fraction of model A's penultimate features and a random ``1 − f
 model B's, no wider than the base model's feature dimension. If A and B hold different,
 complementary features the mixed probes (e.g. 50/50) beat both 100/0 and 0/100.
 
+Transfer probe (:func:`transfer_probe`; the paper's last claim, that features of divergently
+trained models, combined, help downstream): one probe on model A's features, one on B's and one
+on their concatenation, each fitted for a task neither model was trained for.
+
 Feature compression (:func:`rank_dimensions`, :func:`compression_curve`): rank the feature
 dimensions by the one-way ANOVA F statistic between classes and probe the top ``k``.
 
@@ -29,7 +33,7 @@ import numpy as np
 
 from ..width.measures import linear_probe
 
-__all__ = ["linear_cka", "hsic", "cka_from_grams", "cka_matrix", "linear_probe", "overlap_probe",
+__all__ = ["linear_cka", "hsic", "cka_from_grams", "cka_matrix", "linear_probe", "overlap_probe", "transfer_probe",
            "anova_f", "rank_dimensions", "compression_curve"]
 
 
@@ -152,18 +156,43 @@ def overlap_probe(A_fit: np.ndarray, B_fit: np.ndarray, y_fit: np.ndarray, A_eva
     if any(not 0.0 <= f <= 1.0 for f in fractions):
         raise ValueError(f"fractions must lie in [0, 1], got {list(fractions)}")
     rows = []
+    fitted: dict[tuple[bytes, bytes], float] = {}  # the same columns give the same probe (e.g. 100/0 of every draw)
     for d in range(draws):
         rng = np.random.default_rng((seed, d))
         perm_a, perm_b = rng.permutation(wa), rng.permutation(wb)
         for f in fractions:
             n_a = int(math.floor(f * dim + 0.5))
             ca, cb = np.sort(perm_a[:n_a]), np.sort(perm_b[:dim - n_a])
-            F_fit = np.concatenate([A_fit[:, ca], B_fit[:, cb]], axis=1)
-            F_eval = np.concatenate([A_eval[:, ca], B_eval[:, cb]], axis=1)
-            acc = linear_probe(F_fit, y_fit, F_eval, y_eval, C=C, max_iter=max_iter)
+            key = (ca.tobytes(), cb.tobytes())
+            if key not in fitted:
+                F_fit = np.concatenate([A_fit[:, ca], B_fit[:, cb]], axis=1)
+                F_eval = np.concatenate([A_eval[:, ca], B_eval[:, cb]], axis=1)
+                fitted[key] = linear_probe(F_fit, y_fit, F_eval, y_eval, C=C, max_iter=max_iter)
+            acc = fitted[key]
             rows.append({"fraction": float(f), "draw": d, "dim": dim, "n_from_a": n_a, "n_from_b": dim - n_a,
                          "accuracy": acc})
     return pd.DataFrame(rows, columns=["fraction", "draw", "dim", "n_from_a", "n_from_b", "accuracy"])
+
+
+# ----------------------------------------------------------------------------- transfer
+
+def transfer_probe(A_fit: np.ndarray, B_fit: np.ndarray, y_fit: np.ndarray, A_eval: np.ndarray,
+                   B_eval: np.ndarray, y_eval: np.ndarray, C: float = 1.0, max_iter: int = 1000,
+                   a_alone: float | None = None) -> dict[str, float]:
+    """The transfer probe (Gontijo-Lopes et al., ICLR 2022, the last claim: overlapping feature
+    sets, combined, increase downstream performance): a linear probe (:func:`linear_probe`) for
+    a downstream label ``y`` on model A's features, on B's, and on their concatenation
+    ``[A, B]``, fitted on the fit split and scored on the eval split. Returns ``a``, ``b``,
+    ``concat`` and ``gain = concat − max(a, b)``. ``a_alone``: A's accuracy when already known
+    (the base's, the same for every pair)."""
+    A_fit, B_fit, A_eval, B_eval = (np.asarray(x) for x in (A_fit, B_fit, A_eval, B_eval))
+    if A_fit.shape[0] != B_fit.shape[0] or A_eval.shape[0] != B_eval.shape[0]:
+        raise ValueError("models A and B must describe the same points")
+    a = linear_probe(A_fit, y_fit, A_eval, y_eval, C=C, max_iter=max_iter) if a_alone is None else float(a_alone)
+    b = linear_probe(B_fit, y_fit, B_eval, y_eval, C=C, max_iter=max_iter)
+    ab = linear_probe(np.concatenate([A_fit, B_fit], 1), y_fit, np.concatenate([A_eval, B_eval], 1), y_eval, C=C,
+                      max_iter=max_iter)
+    return {"a": float(a), "b": float(b), "concat": float(ab), "gain": float(ab - max(a, b))}
 
 
 # ----------------------------------------------------------------------------- compression

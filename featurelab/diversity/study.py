@@ -5,20 +5,28 @@ Representation to Rule Them All: Overlapping Features of Training Methods", ICLR
 (``val``) and ``test`` points and returns the study's tables and its findings:
 
 * the pool (category, source, held-out and test accuracy, temperature, inside the accuracy
-  window or not: the paper's 74-78% matching, here ``diversity.window`` on held-out accuracy);
+  window or below or above it: the paper's 74-78% matching, here ``diversity.window`` on
+  held-out accuracy, every pool model stopped at the same held-out target);
 * per pair of the base with an in-window candidate (Figs 1-2): error inconsistency, the
   calibrated ensemble's accuracy, gain and conversion rate, with a paired bootstrap over
-  test points; category means with intervals and their trend from Reinit to Dataset;
+  test points; error inconsistency beside its floor |Δacc| and its excess EI − |Δacc|;
+  category means with intervals and their trend from Reinit to Dataset;
 * the specialisation angle θ in the four correctness groups (Fig 3) and the accuracy
   difference by subgroup (Fig 4: per class; on a synthetic world also dominant vs rare and
   blue-level tertiles);
-* greedy ensembling from a high-accuracy model (Fig 5);
-* feature overlap: complementary random subsets of the base's and a candidate's
-  penultimate features in one probe no wider than the base's features, and compression
-  curves (Fig 6);
+* greedy ensembling from a fully trained model above the window (Fig 5);
+* feature overlap: complementary random subsets of the base's and each in-window model's
+  penultimate features in one probe no wider than the base's features, whether the 50/50
+  advantage grows with divergence, and compression curves (Fig 6);
+* downstream: a transfer probe on the base's and each model's features, alone and
+  concatenated, for a task no model was trained for (the paper's last claim);
 * the bridge to representation similarity: the interaction tensor's shared features
   (Jiang, Baek, Kolter, ICLR 2024, Algorithm 1) and linear CKA (Kornblith et al., ICML
   2019) for every pair, beside error inconsistency.
+
+Every verdict is :func:`featurelab.verdicts.verdict`: a percentile bootstrap interval where the
+study resamples test points (and pairs), a Student-t interval over pairs or models elsewhere;
+the thresholds are ``diversity.thresholds`` (:data:`THRESHOLDS` when left out).
 """
 from __future__ import annotations
 
@@ -29,36 +37,81 @@ import pandas as pd
 
 from . import metrics as M
 from . import probes as PR
+from ..verdicts import LEVEL, bootstrap_interval, t_interval, verdict
 
 CATEGORIES = ("reinit", "hyper", "arch", "framework", "dataset")
-BOTH = "95% bootstrap interval: test points resampled (paired) and each category's pairs resampled"
+#: The verdicts' thresholds when the config leaves them out (schemas/config.schema.yaml,
+#: diversity.thresholds): each rule as written, "grows" or "is positive".
+THRESHOLDS = {"trend": 0.0, "gain_ei_r": 0.0, "specialisation": 0.0, "overlap_advantage": 0.0,
+              "overlap_trend": 0.0, "transfer_gain": 0.0}
+#: Per pair and category: error inconsistency, its floor |Δacc| and excess, gain, conversion.
+PAIR_METRICS = ("ei", "ei_floor", "ei_excess", "gain", "conversion")
+NO_PAIRS = "no pairs in the window"
+PAIR_COLUMNS = ["pair", "base", "model", "category", "acc_i", "acc_j", *PAIR_METRICS, "both_correct", "both_wrong",
+                "only_i", "only_j", "ens_acc", *(f"{k}_se" for k in PAIR_METRICS)]
+CATEGORY_COLUMNS = ["category", "rank", "pairs", "candidates", "outside_window",
+                    *(f"{k}{s}" for k in PAIR_METRICS for s in ("", "_se", "_lo", "_hi", "_pair_sd", "_pair_se"))]
+ANGLE_COLUMNS = ["pair", "category", "group", "bin_lo", "bin_hi", "count"]
+SUBGROUP_COLUMNS = ["pair", "category", "grouping", "group", "points", "acc_base", "acc_model", "difference"]
+OVERLAP_COLUMNS = ["category", "model", "fraction", "draw", "dim", "n_from_a", "n_from_b", "accuracy"]
+TRANSFER_COLUMNS = ["category", "model", "task", "classes", "acc_base", "acc_model", "acc_concat", "gain"]
+SIMILARITY_COLUMNS = ["model_a", "model_b", "category_a", "category_b", "with_base", "pair_category", "ei", "cka",
+                      "shared_features", "features_a", "features_b", "k"]
 
 
-# ---------------------------------------------------------------- verdicts
-def interval(values: np.ndarray) -> dict[str, float]:
-    """Bootstrap summary: the mean of the draws is not reported (the estimate is), only the
-    spread: ``se`` (std of the draws) and the 2.5/97.5 percentiles."""
+# ---------------------------------------------------------------- intervals
+def slope_interval(x: Sequence[float], y: Sequence[float], level: float = LEVEL) -> dict[str, Any]:
+    """Least-squares slope of ``y`` on ``x`` with its Student-t interval over the ``n`` points
+    (slope ± t_{(1+level)/2, n−2} · se, se = √(SSR/(n−2) / Σ(x − x̄)²)); no interval below three
+    points or without spread in ``x``. A :func:`featurelab.verdicts.t_interval`-like dict."""
+    import scipy.stats
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = int(len(x))
+    out = {"mean": None, "se": None, "n": n, "lo": None, "hi": None, "level": float(level), "method": "t"}
+    if n < 2 or np.ptp(x) == 0:
+        return out
+    slope, icpt = np.polyfit(x, y, 1)
+    out["mean"] = float(slope)
+    if n >= 3:
+        sxx = float(((x - x.mean()) ** 2).sum())
+        se = float(np.sqrt(((y - icpt - slope * x) ** 2).sum() / (n - 2) / sxx))
+        half = float(scipy.stats.t.ppf(0.5 + level / 2, n - 2)) * se
+        out.update(se=se, lo=float(slope - half), hi=float(slope + half))
+    return out
+
+
+def difference_interval(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict[str, Any]:
+    """mean(b) − mean(a) with Welch's Student-t interval (Welch-Satterthwaite degrees of
+    freedom); no interval when either side has fewer than two values."""
+    import scipy.stats
+
+    a, b = (np.asarray([v for v in x if v is not None and np.isfinite(v)], dtype=np.float64) for x in (a, b))
+    out = {"mean": float(b.mean() - a.mean()) if len(a) and len(b) else None, "se": None, "n": int(len(a) + len(b)),
+           "lo": None, "hi": None, "level": float(level), "method": "t"}
+    if len(a) < 2 or len(b) < 2:
+        return out
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = float(np.sqrt(va + vb))
+    if se == 0:
+        out.update(se=0.0, lo=out["mean"], hi=out["mean"])
+        return out
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = float(scipy.stats.t.ppf(0.5 + level / 2, df)) * se
+    out.update(se=se, lo=out["mean"] - half, hi=out["mean"] + half)
+    return out
+
+
+def _spread(values: np.ndarray) -> dict[str, float | None]:
+    """The bootstrap draws' standard deviation and 2.5/97.5 percentiles (a table's columns)."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if not v.size:
         return {"se": None, "lo": None, "hi": None}
     return {"se": float(v.std(ddof=1)) if v.size > 1 else None, "lo": float(np.percentile(v, 2.5)),
             "hi": float(np.percentile(v, 97.5))}
-
-
-def verdict(rule: str, estimate: float | None, lo: float | None, hi: float | None, threshold: float = 0.0,
-            op: str = ">") -> dict[str, Any]:
-    """``holds`` when the 95% interval lies wholly on the rule's side of ``threshold``,
-    ``fails`` when wholly on the other, else ``undecided``."""
-    if estimate is None or lo is None or hi is None or not np.isfinite(estimate):
-        state = None
-    elif op == ">":
-        state = True if lo > threshold else False if hi <= threshold else None
-    else:
-        state = True if hi < threshold else False if lo >= threshold else None
-    return {"estimate": None if estimate is None else float(estimate), "lo": lo, "hi": hi, "rule": rule,
-            "holds": state, "verdict": {True: "holds", False: "fails", None: "undecided"}[state],
-            "basis": "95% paired bootstrap interval (test points; pairs resampled where stated)"}
 
 
 # ---------------------------------------------------------------- the pool
@@ -72,30 +125,53 @@ def pool_table(pool: Sequence[dict[str, Any]], metrics: dict[str, dict[str, Any]
         rows.append({"index": i, "model": p["model"], "category": p["category"], "source": p["source"],
                      "arch": m.get("arch"), "width": m.get("width"), "recipe": m.get("recipe_name"),
                      "dataset": m.get("dataset"), "seed": m.get("seed"), "epochs": m.get("epochs"),
+                     "stop_epoch": (m.get("history") or [{}])[-1].get("epoch", m.get("epochs")),
                      "stop_reason": m.get("stop_reason"), "feature_dim": int(dims[i]),
                      "heldout_acc": acc_val, "test_acc": float((test_logits[i].argmax(1) == y_test).mean()),
                      "temperature": float(temps[i]),
-                     "in_window": bool(window[0] - 1e-12 <= acc_val <= window[1] + 1e-12)})
+                     "in_window": bool(window[0] - 1e-12 <= acc_val <= window[1] + 1e-12),
+                     "position": "in" if window[0] - 1e-12 <= acc_val <= window[1] + 1e-12 else
+                                 ("below" if acc_val < window[0] else "above")})
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------- trends
-def _trend(x: np.ndarray, y: np.ndarray) -> float:
-    """Least-squares slope of ``y`` on ``x``."""
-    ok = np.isfinite(y)
-    if ok.sum() < 2:
-        return float("nan")
-    x, y = x[ok], y[ok]
-    return float(np.polyfit(x, y, 1)[0])
+def _pool_summary(table: pd.DataFrame, base: int, window: Sequence[float], rule: dict[str, Any] | None,
+                  n_test: int, n_val: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """Each category's pool: its models, how many lie in the window, below and above it."""
+    cats = {}
+    for c in ("base", *CATEGORIES):
+        d = table[table.category == c]
+        if d.empty:
+            continue
+        cats[c] = {"candidates": int(len(d)), "in_window": int(d.in_window.sum()),
+                   "outside_window": int((~d.in_window).sum()), "below": int((d.position == "below").sum()),
+                   "above": int((d.position == "above").sum()),
+                   "stopped_at_target": int((d.stop_reason == "heldout_acc").sum()),
+                   "heldout_acc": [round(float(a), 4) for a in d.heldout_acc],
+                   "sources": sorted(set(map(str, d.source)))}
+    return {"models": int(len(table)), "in_window": int(table.in_window.sum()),
+            "outside_window": {c: int(((table.category == c) & ~table.in_window).sum()) for c in ("base", *CATEGORIES)},
+            "per_category_in_window": {c: int(((table.category == c) & table.in_window).sum()) for c in CATEGORIES},
+            "categories": cats, "window": list(window), "rule_of_selection": (rule or {}).get("text"),
+            "stop_at_heldout_acc": (rule or {}).get("target"), "heldout_checks": (rule or {}).get("heldout_checks"),
+            "base": table.model[base], "base_in_window": bool(table.in_window[base]),
+            "test_points": int(n_test), "heldout_points": int(n_val), "bootstrap": int(settings["bootstrap"])}
 
 
 # ---------------------------------------------------------------- analysis
 def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], metrics: dict[str, dict[str, Any]],
-            settings: dict[str, Any], *, truth: pd.DataFrame | None = None, greedy_start: str | None = None,
+            settings: dict[str, Any], *, truth: pd.DataFrame | None = None, truth_val: pd.DataFrame | None = None,
+            greedy_start: str | None = None, rule: dict[str, Any] | None = None, level: float = LEVEL,
             log: Callable[[str], None] = print) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The study's tables and findings. ``outputs[model]`` holds ``val``/``test`` dicts with
     ``logits`` (N, K), ``features`` (N, D) and ``labels`` (N,) (every model the same points);
-    ``truth`` the test points' ground truth on a synthetic world (``dominant``, ``blue_level``)."""
+    ``truth``/``truth_val`` the test and held-out points' ground truth on a synthetic world
+    (``dominant``, ``blue_level``: the subgroups of Fig 4 and the transfer task); ``rule`` the
+    pool's rule of selection (:meth:`featurelab.plan.Plan.diversity_rule`); ``level`` the
+    intervals' level (``verdicts.level``). Thresholds: ``settings['thresholds']`` over
+    :data:`THRESHOLDS`. With no candidate in the window, the finding is :data:`NO_PAIRS`: the
+    pool table, greedy ensembling and the base's compression curve, the other tables empty."""
+    thr = {**THRESHOLDS, **(settings.get("thresholds") or {})}
     models = [p["model"] for p in pool]
     y_val, y_test = outputs[models[0]]["val"]["labels"], outputs[models[0]]["test"]["labels"]
     for m in models:
@@ -125,159 +201,254 @@ def analyse(pool: Sequence[dict[str, Any]], outputs: dict[str, dict[str, Any]], 
             base = best
     kept = [int(k) for k in np.flatnonzero(table["in_window"] & table["category"].isin(CATEGORIES)) if k != base]
     n_test = len(y_test)
+    findings: dict[str, Any] = {}
+    feats_val = [outputs[m]["val"]["features"] for m in models]
+    feats_test = [outputs[m]["test"]["features"] for m in models]
+    C = float((settings.get("overlap") or {}).get("probe_c", 1.0))
 
-    # ---- per pair with the base (Figs 1-2)
+    if kept:
+        pair_tables, pair_findings, correct, ii, jj, pairs, cats = _pairs_and_trends(
+            p_test, y_test, base, kept, models, table, settings, thr, level)
+        findings.update(pair_findings)
+        angles = _angles(p_test, y_test, ii, jj, pairs)
+        subgroups = _subgroups(correct, ii, jj, pairs, y_test, truth)
+        findings["specialisation"] = _specialisation_findings(angles, subgroups, cats, thr["specialisation"], level)
+    else:
+        log(f"{NO_PAIRS}: no candidate's held-out accuracy lies in {list(window)}")
+        findings["finding"] = NO_PAIRS
+        pairs = pd.DataFrame(columns=PAIR_COLUMNS)
+        pair_tables = {"pairs": pairs, "categories": pd.DataFrame(columns=CATEGORY_COLUMNS)}
+        angles, subgroups = pd.DataFrame(columns=ANGLE_COLUMNS), pd.DataFrame(columns=SUBGROUP_COLUMNS)
+        correct = (p_test.argmax(-1) == y_test)
+        cats = []
+
+    # ---- greedy ensembling (Fig 5): from a fully trained model above the window, adding pool models
+    greedy, findings["greedy"] = _greedy(p_val, y_val, p_test, y_test, table, models, base, kept, greedy_start,
+                                         window, int(settings["greedy"]["steps"]))
+
+    # ---- feature overlap (Fig 6) for every in-window model, its growth with divergence, compression
+    overlap = _overlap(feats_val, feats_test, y_val, y_test, base, kept, models, table, dims, settings, log)
+    findings["overlap"] = _overlap_findings(overlap, thr["overlap_advantage"], level)
+    findings["overlap_grows"] = _overlap_trend(overlap, thr["overlap_trend"], level)
+    comp_rows = []
+    ks_all = (settings.get("compression") or {}).get("dims", (1, 2, 4, 8, 16, 32, 64))
+    firsts = [kept[int(np.flatnonzero(pairs.category.to_numpy() == c)[0])] for c in cats]
+    for k in [base, *firsts]:
+        ks = [int(x) for x in ks_all if x <= dims[k]]
+        df = PR.compression_curve(feats_val[k], y_val, feats_test[k], y_test, ks, C=C)
+        df.insert(0, "model", models[k])
+        df.insert(0, "category", table.category[k])
+        comp_rows.append(df)
+    compression = pd.concat(comp_rows, ignore_index=True)
+
+    # ---- downstream: the transfer probe on a task no model was trained for
+    transfer, findings["transfer"] = _transfer(feats_val, feats_test, truth_val, truth, base, kept, models, table,
+                                               settings, thr["transfer_gain"], level, log)
+
+    # ---- the bridge: shared features (Algorithm 1) and linear CKA for every in-window pair
+    if kept:
+        similarity = _similarity(feats_test, correct, [base, *kept], models, table,
+                                 int(settings.get("interaction_k", 20)))
+    else:
+        similarity = pd.DataFrame(columns=SIMILARITY_COLUMNS)
+    findings["bridge"] = _bridge_findings(similarity)
+    findings["pool"] = _pool_summary(table, base, window, rule, n_test, len(y_val), settings)
+    tables = {"pool": table, **pair_tables, "angles": angles, "subgroups": subgroups,
+              "greedy": greedy, "overlap": overlap, "compression": compression, "transfer": transfer,
+              "similarity": similarity}
+    return tables, findings
+
+
+def _trend(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of ``y`` on ``x``."""
+    ok = np.isfinite(y)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(x[ok], y[ok], 1)[0])
+
+
+def _pairs_and_trends(p_test, y_test, base, kept, models, table, settings, thr, level):
+    """Figs 1-2: every pair of the base with an in-window model, the category means with their
+    paired-bootstrap intervals, and the trend verdicts (points and each category's pairs redrawn)."""
+    n_boot, seed = int(settings["bootstrap"]), int(settings["seed"])
     ii = np.full(len(kept), base)
     jj = np.asarray(kept, dtype=np.int64)
     pm = M.pairwise_metrics(p_test, y_test, pairs=(ii, jj), return_correct=True)
     correct = pm["correct"]
-    boot = M.bootstrap_pair_metrics(correct, pm["ens_correct"], (ii, jj), n_boot=int(settings["bootstrap"]),
-                                    seed=int(settings["seed"]), return_samples=True)
+    boot = M.bootstrap_pair_metrics(correct, pm["ens_correct"], (ii, jj), n_boot=n_boot, seed=seed,
+                                    return_samples=True)
     draws = boot["samples"]  # metric -> (B, P): every pair and metric on the same resampled points
-    n_boot = int(settings["bootstrap"])
     pairs = pd.DataFrame({"pair": np.arange(len(kept)), "base": models[base], "model": [models[k] for k in kept],
                           "category": [table.category[k] for k in kept],
-                          **{k: np.asarray(pm[k]) for k in ("acc_i", "acc_j", "ei", "both_correct", "both_wrong",
-                                                            "only_i", "only_j", "ens_acc", "gain", "conversion")}})
-    for k in ("ei", "gain", "conversion"):
-        pairs[f"{k}_se"] = [interval(draws[k][:, p])["se"] for p in range(len(kept))]
-
+                          **{k: np.asarray(pm[k]) for k in ("acc_i", "acc_j", *PAIR_METRICS, "both_correct",
+                                                            "both_wrong", "only_i", "only_j", "ens_acc")}})
+    for k in PAIR_METRICS:
+        pairs[f"{k}_se"] = [_spread(draws[k][:, p])["se"] for p in range(len(kept))]
+    pairs = pairs[PAIR_COLUMNS]
     cats = [c for c in CATEGORIES if (pairs["category"] == c).any()]
     rank = {c: r for r, c in enumerate(CATEGORIES)}
     rows, cat_draws, cat_draws2 = [], {}, {}
     # the second level: each resample also redraws every category's pairs (with replacement),
     # so that the verdicts carry which models happened to be trained, not only which points
     # happened to be drawn
-    pair_rng = np.random.default_rng(int(settings["seed"]) + 2)
+    pair_rng = np.random.default_rng(seed + 2)
     for c in cats:
         sel = np.flatnonzero(pairs["category"].to_numpy() == c)
-        row = {"category": c, "rank": rank[c], "pairs": len(sel),
-               "candidates": int((table.category == c).sum()),
+        row = {"category": c, "rank": rank[c], "pairs": len(sel), "candidates": int((table.category == c).sum()),
                "outside_window": int(((table.category == c) & ~table.in_window).sum())}
-        picks = sel[pair_rng.integers(0, len(sel), (n_boot, len(sel)))]  # (B, pairs of the category)
-        for k in ("ei", "gain", "conversion"):
+        picks = sel[pair_rng.integers(0, len(sel), (n_boot, len(sel)))]
+        for k in PAIR_METRICS:
             d = np.nanmean(draws[k][:, sel], axis=1)
             cat_draws[(c, k)] = d
             cat_draws2[(c, k)] = np.nanmean(np.take_along_axis(draws[k], picks, axis=1), axis=1)
-            vals = pairs[k].to_numpy()[sel]
+            vals = pairs[k].to_numpy(dtype=float)[sel]
             row[k] = float(np.nanmean(vals))
-            row.update({f"{k}_{a}": b for a, b in interval(d).items()})
+            row.update({f"{k}_{a}": b for a, b in _spread(d).items()})
             row[f"{k}_pair_sd"] = float(np.nanstd(vals, ddof=1)) if len(sel) > 1 else None
             row[f"{k}_pair_se"] = float(np.nanstd(vals, ddof=1) / np.sqrt(len(sel))) if len(sel) > 1 else None
         rows.append(row)
-    categories = pd.DataFrame(rows)
+    categories = pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
     findings: dict[str, Any] = {}
+    note = "test points resampled (paired) and each category's pairs redrawn in every resample"
     if len(cats) >= 2:
         x = np.asarray([rank[c] for c in cats], dtype=np.float64)
-        for k, name in (("ei", "error_inconsistency_grows"), ("conversion", "conversion_rate_grows"),
-                        ("gain", "ensemble_gain_grows")):
-            est = _trend(x, categories[k].to_numpy())
-            points = interval(np.asarray([_trend(x, np.asarray([cat_draws[(c, k)][b] for c in cats]))
-                                          for b in range(n_boot)]))
-            both = interval(np.asarray([_trend(x, np.asarray([cat_draws2[(c, k)][b] for c in cats]))
-                                        for b in range(n_boot)]))
+        first, last = cats[0], cats[-1]
+        for k, name in (("ei", "error_inconsistency_grows"), ("ei_excess", "excess_error_inconsistency_grows"),
+                        ("conversion", "conversion_rate_grows"), ("gain", "ensemble_gain_grows")):
+            est = _trend(x, categories[k].to_numpy(dtype=float))
+            both = [_trend(x, np.asarray([cat_draws2[(c, k)][b] for c in cats])) for b in range(n_boot)]
+            points = [_trend(x, np.asarray([cat_draws[(c, k)][b] for c in cats])) for b in range(n_boot)]
+            stat = bootstrap_interval(est, both, level, n=len(kept))
             findings[name] = {**verdict(f"slope of the category means of {k} against the category's rank "
-                                        f"({' < '.join(cats)}) > 0", est, both["lo"], both["hi"]),
-                              "se": both["se"], "basis": BOTH, "points_only": points}
-            first, last = cats[0], cats[-1]
+                                        f"({' < '.join(cats)}) > {thr['trend']}", (stat, ">", thr["trend"]), note=note),
+                              "se": stat["se"], "points_only": bootstrap_interval(est, points, level, n=len(kept))}
             diff = float(categories[k].iloc[-1] - categories[k].iloc[0])
-            iv2 = interval(cat_draws2[(last, k)] - cat_draws2[(first, k)])
+            d2 = bootstrap_interval(diff, cat_draws2[(last, k)] - cat_draws2[(first, k)], level, n=len(kept))
             findings[name]["last_minus_first"] = {
-                **verdict(f"{last} − {first} > 0", diff, iv2["lo"], iv2["hi"]), "se": iv2["se"], "basis": BOTH,
-                "points_only": interval(cat_draws[(last, k)] - cat_draws[(first, k)])}
+                **verdict(f"{last} − {first} > {thr['trend']}", (d2, ">", thr["trend"]), note=note), "se": d2["se"],
+                "points_only": bootstrap_interval(diff, cat_draws[(last, k)] - cat_draws[(first, k)], level)}
     # gain against EI across pairs: slope and Pearson r, points and pairs resampled
     if len(kept) >= 3:
-        rng = np.random.default_rng(int(settings["seed"]) + 1)
-        ei_d, gain_d = draws["ei"], draws["gain"]
+        rng = np.random.default_rng(seed + 1)
         r_d, s_d = [], []
         for b in range(n_boot):
             pick = rng.integers(0, len(kept), len(kept))
-            e, g = ei_d[b, pick], gain_d[b, pick]
+            e, g = draws["ei"][b, pick], draws["gain"][b, pick]
             if np.std(e) > 0 and np.std(g) > 0:
                 r_d.append(np.corrcoef(e, g)[0, 1])
                 s_d.append(np.polyfit(e, g, 1)[0])
-        r = float(np.corrcoef(pairs.ei, pairs.gain)[0, 1])
-        slope, icpt = np.polyfit(pairs.ei, pairs.gain, 1)
-        iv = interval(np.asarray(r_d))
-        findings["gain_linear_in_ei"] = {**verdict("Pearson r of gain against EI over pairs > 0", r, iv["lo"],
-                                                   iv["hi"]),
+        r = float(np.corrcoef(pairs.ei, pairs.gain)[0, 1]) if pairs.ei.std() > 0 and pairs.gain.std() > 0 else None
+        slope, icpt = np.polyfit(pairs.ei.astype(float), pairs.gain.astype(float), 1)
+        stat = bootstrap_interval(r, r_d, level, n=len(kept))
+        findings["gain_linear_in_ei"] = {**verdict(f"Pearson r of gain against EI over pairs > {thr['gain_ei_r']}",
+                                                   (stat, ">", thr["gain_ei_r"]),
+                                                   note="test points (paired) and pairs resampled"),
                                          "slope": float(slope), "intercept": float(icpt),
-                                         "slope_interval": interval(np.asarray(s_d)), "pairs": len(kept),
-                                         "basis": "95% bootstrap interval: test points (paired) and pairs resampled"}
-        rc = pairs[["ei", "conversion"]].dropna()
+                                         "slope_interval": bootstrap_interval(float(slope), s_d, level),
+                                         "pairs": len(kept)}
+        rc = pairs[["ei", "conversion"]].astype(float).dropna()
         findings["conversion_vs_ei_r"] = float(np.corrcoef(rc.ei, rc.conversion)[0, 1]) if len(rc) > 2 else None
-    findings["category_ei_se"] = {c: categories.set_index("category").loc[c, "ei_se"] for c in cats}
+    cat_index = categories.set_index("category")
+    findings["ei_floor_excess"] = {
+        c: {k: {"estimate": float(cat_index.loc[c, k]), "lo": cat_index.loc[c, f"{k}_lo"],
+                "hi": cat_index.loc[c, f"{k}_hi"]} for k in ("ei", "ei_floor", "ei_excess")}
+        | {"pairs": int(cat_index.loc[c, "pairs"])} for c in cats}
+    findings["category_ei_se"] = {c: cat_index.loc[c, "ei_se"] for c in cats}
     findings["category_ei_se_below_0.005"] = bool(all(v is not None and v < 0.005
                                                       for v in findings["category_ei_se"].values()))
+    return {"pairs": pairs, "categories": categories}, findings, correct, ii, jj, pairs, cats
 
-    # ---- specialisation (Figs 3-4)
-    angles = _angles(p_test, y_test, ii, jj, pairs)
-    subgroups = _subgroups(correct, ii, jj, pairs, y_test, truth)
-    findings["specialisation"] = _specialisation_findings(angles, subgroups, cats)
 
-    # ---- greedy ensembling (Fig 5)
-    start = models.index(greedy_start) if greedy_start else int(table["heldout_acc"].to_numpy().argmax())
+def _greedy(p_val, y_val, p_test, y_test, table, models, base, kept, greedy_start, window, steps):
+    """Fig 5: from the start model (a fully trained one above the window, outside the pool; without
+    one, the pool's most accurate model, said so), add the base and the in-window models."""
+    if greedy_start:
+        start = models.index(greedy_start)
+        note = None
+    else:
+        start = int(table["heldout_acc"].to_numpy().argmax())
+        note = "no diversity.greedy.start: started from the pool's most accurate model, itself a pool model"
     cands = [int(k) for k in [base, *kept] if k != start]
-    steps = min(int(settings["greedy"]["steps"]), len(cands))
-    g = M.greedy_ensemble(p_val, y_val, p_test, y_test, start, [int(k) for k in cands], steps)
+    steps = min(int(steps), len(cands))
+    g = M.greedy_ensemble(p_val, y_val, p_test, y_test, start, cands, steps)
     order = [start, *g["order"]]
     greedy = pd.DataFrame({"step": np.arange(len(order)), "model": [models[k] for k in order],
                            "category": [table.category[k] for k in order],
                            "model_test_acc": [table.test_acc[k] for k in order],
                            "val_acc": g["val_acc"], "test_acc": g["test_acc"]})
-    findings["greedy"] = {"start": models[start], "start_category": table.category[start],
-                          "start_test_acc": float(g["test_acc"][0]),
-                          "first_added_category": table.category[order[1]] if steps else None,
-                          "final_test_acc": float(g["test_acc"][-1]),
-                          "gain_over_start": float(g["test_acc"][-1] - g["test_acc"][0]),
-                          "order": list(greedy.category[1:])}
+    out = {"start": models[start], "start_category": table.category[start],
+           "start_heldout_acc": float(table.heldout_acc[start]), "start_test_acc": float(g["test_acc"][0]),
+           "start_above_window": bool(table.heldout_acc[start] > window[1]),
+           "first_added_category": table.category[order[1]] if steps else None,
+           "final_test_acc": float(g["test_acc"][-1]), "gain_over_start": float(g["test_acc"][-1] - g["test_acc"][0]),
+           "order": list(greedy.category[1:])}
+    if note:
+        out["note"] = note
+    return greedy, out
 
-    # ---- feature overlap and compression (Fig 6)
+
+def _overlap(feats_val, feats_test, y_val, y_test, base, kept, models, table, dims, settings, log) -> pd.DataFrame:
     ov = settings.get("overlap") or {}
-    feats_val = [outputs[m]["val"]["features"] for m in models]
-    feats_test = [outputs[m]["test"]["features"] for m in models]
-    overlap_rows = []
-    for c in cats:
-        k = int(pairs.loc[pairs.category == c].index[0])
-        other = kept[k]
-        dim = min(dims[base], dims[other])
+    rows = []
+    for other in kept:
         df = PR.overlap_probe(feats_val[base], feats_val[other], y_val, feats_test[base], feats_test[other], y_test,
                               fractions=tuple(ov.get("fractions", (1.0, 0.75, 0.5, 0.25, 0.0))),
-                              draws=int(ov.get("draws", 3)), dim=dim, seed=int(settings["seed"]),
-                              C=float(ov.get("probe_c", 1.0)))
+                              draws=int(ov.get("draws", 3)), dim=min(dims[base], dims[other]),
+                              seed=int(settings["seed"]), C=float(ov.get("probe_c", 1.0)))
         df.insert(0, "model", models[other])
-        df.insert(0, "category", c)
-        overlap_rows.append(df)
-        log(f"overlap probe {c}: " + ", ".join(f"{f:.2f}:{a:.3f}" for f, a in
-                                               df.groupby("fraction").accuracy.mean().sort_index(ascending=False).items()))
-    overlap = pd.concat(overlap_rows, ignore_index=True) if overlap_rows else pd.DataFrame()
-    findings["overlap"] = _overlap_findings(overlap)
-    comp_rows = []
-    ks_all = (settings.get("compression") or {}).get("dims", (1, 2, 4, 8, 16, 32, 64))
-    for k in [base, *[kept[int(pairs.loc[pairs.category == c].index[0])] for c in cats]]:
-        ks = [int(x) for x in ks_all if x <= dims[k]]
-        df = PR.compression_curve(feats_val[k], y_val, feats_test[k], y_test, ks,
-                                  C=float(ov.get("probe_c", 1.0)))
-        df.insert(0, "model", models[k])
-        df.insert(0, "category", table.category[k])
-        comp_rows.append(df)
-    compression = pd.concat(comp_rows, ignore_index=True)
+        df.insert(0, "category", table.category[other])
+        rows.append(df)
+        log(f"overlap probe {table.category[other]} {models[other]}: " + ", ".join(
+            f"{f:.2f}:{a:.3f}" for f, a in df.groupby("fraction").accuracy.mean().sort_index(ascending=False).items()))
+    return pd.concat(rows, ignore_index=True)[OVERLAP_COLUMNS] if rows else pd.DataFrame(columns=OVERLAP_COLUMNS)
 
-    # ---- the bridge: shared features (Algorithm 1) and linear CKA for every in-window pair
-    similarity = _similarity(feats_test, correct, [base, *kept], models, table, int(settings.get("interaction_k", 20)))
-    findings["bridge"] = _bridge_findings(similarity)
-    findings["pool"] = {"models": len(models), "in_window": int(table.in_window.sum()),
-                        "outside_window": {c: int(((table.category == c) & ~table.in_window).sum())
-                                           for c in ("base", *CATEGORIES)},
-                        "per_category_in_window": {c: int(((table.category == c) & table.in_window).sum())
-                                                   for c in CATEGORIES},
-                        "window": list(window), "base": models[base],
-                        "base_in_window": bool(table.in_window[base]),
-                        "test_points": int(n_test), "heldout_points": int(len(y_val)),
-                        "bootstrap": int(settings["bootstrap"])}
-    tables = {"pool": table, "pairs": pairs, "categories": categories, "angles": angles, "subgroups": subgroups,
-              "greedy": greedy, "overlap": overlap, "compression": compression, "similarity": similarity}
-    return tables, findings
+
+def _transfer(feats_val, feats_test, truth_val, truth, base, kept, models, table, settings, threshold, level, log):
+    """The transfer probe (the paper's last claim): the base's features, the other model's, and
+    both concatenated, fitted on the held-out points for a task no pool model was trained for
+    (a synthetic world's ground truth) and scored on the test points; per category over its models."""
+    task = (settings.get("transfer") or {}).get("task", "kind")
+    C = float((settings.get("transfer") or {}).get("probe_c", 1.0))
+    empty = pd.DataFrame(columns=TRANSFER_COLUMNS)
+    if task == "none":
+        return empty, {"skipped": "diversity.transfer.task: none"}
+    if truth is None or truth_val is None:
+        return empty, {"skipped": "the base dataset is not a synthetic world: it has no ground truth for a task the "
+                                  "models were not trained for (the transfer probe needs diversity.transfer.task on "
+                                  "a synthetic world)"}
+    if not kept:
+        return empty, {"skipped": NO_PAIRS, "task": task}
+    y_fit, y_eval = (transfer_labels(t, task) for t in (truth_val, truth))
+    base_alone = None
+    rows = []
+    for k in kept:
+        r = PR.transfer_probe(feats_val[base], feats_val[k], y_fit, feats_test[base], feats_test[k], y_eval, C=C,
+                              a_alone=base_alone)
+        base_alone = r["a"]
+        rows.append({"category": table.category[k], "model": models[k], "task": task,
+                     "classes": int(len(np.unique(y_eval))), "acc_base": r["a"], "acc_model": r["b"],
+                     "acc_concat": r["concat"], "gain": r["gain"]})
+    df = pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
+    log("transfer probe (" + task + "): base alone " + f"{base_alone:.3f}; "
+        + ", ".join(f"{r.category}: {r.acc_model:.3f} alone, {r.acc_concat:.3f} with the base" for r in df.itertuples()))
+    out: dict[str, Any] = {"task": task, "base_alone": base_alone,
+                           "chance": float(np.bincount(y_eval).max() / len(y_eval))}
+    for c, d in df.groupby("category", sort=False):
+        stat = t_interval(d.gain, level)
+        out[c] = {**verdict(f"concatenated features' transfer accuracy − the better model alone > {threshold}",
+                            (stat, ">", threshold), note="over the category's in-window models"),
+                  "models": int(len(d)), "model_alone": float(d.acc_model.mean()), "concat": float(d.acc_concat.mean())}
+    return df, out
+
+
+def transfer_labels(truth: pd.DataFrame, task: str) -> np.ndarray:
+    """The transfer task's labels from a synthetic world's ground truth: ``kind`` = 0 for a
+    dominant image, 1 for a rare one; ``blue`` = the background's blue level in tertiles."""
+    if task == "kind":
+        return np.where(truth["dominant"].to_numpy(), 0, 1)
+    if task == "blue":
+        return np.minimum((truth["blue_level"].to_numpy() * 3).astype(int), 2)
+    raise ValueError(f"unknown transfer task {task!r} (kind, blue)")
 
 
 def _angles(p_test: np.ndarray, y: np.ndarray, ii: np.ndarray, jj: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -290,7 +461,7 @@ def _angles(p_test: np.ndarray, y: np.ndarray, ii: np.ndarray, jj: np.ndarray, p
             for b in range(len(bins) - 1):
                 rows.append({"pair": p, "category": pairs.category[p], "group": group,
                              "bin_lo": bins[b], "bin_hi": bins[b + 1], "count": int(counts[p, b])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=ANGLE_COLUMNS)
 
 
 def _subgroups(correct: np.ndarray, ii: np.ndarray, jj: np.ndarray, pairs: pd.DataFrame, y: np.ndarray,
@@ -314,14 +485,15 @@ def _subgroups(correct: np.ndarray, ii: np.ndarray, jj: np.ndarray, pairs: pd.Da
                 rows.append({"pair": p, "category": pairs.category[p], "grouping": name, "group": lab,
                              "points": int(points[k]), "acc_base": float(acc[ii[p], k]),
                              "acc_model": float(acc[jj[p], k]), "difference": float(diff[p, k])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SUBGROUP_COLUMNS)
 
 
-def _specialisation_findings(angles: pd.DataFrame, subgroups: pd.DataFrame, cats: list[str]) -> dict[str, Any]:
-    """Per category, over its pairs (mean and standard error): the share of error-inconsistent
-    points on which the correct model is the more confident one (θ on its side of 45°, Fig 3),
-    and the spread over classes of the per-class accuracy difference (Fig 4). Verdicts: the
-    last category (Dataset) against the first (Reinit), mean difference ± 2 se over pairs."""
+def _specialisation_findings(angles: pd.DataFrame, subgroups: pd.DataFrame, cats: list[str], threshold: float = 0.0,
+                             level: float = LEVEL) -> dict[str, Any]:
+    """Per category, over its pairs (Student-t): the share of error-inconsistent points on which
+    the correct model is the more confident one (θ on its side of 45°, Fig 3), and the spread
+    over classes of the per-class accuracy difference (Fig 4). Verdicts: the last category
+    (Dataset) minus the first (Reinit), Welch's t interval over the two categories' pairs."""
     mid = (angles.bin_lo + angles.bin_hi) / 2
     a = angles.assign(right=((angles.group == "only_j") & (mid > 45)) | ((angles.group == "only_i") & (mid < 45)))
     inc = a[a.group.isin(["only_i", "only_j"])]
@@ -333,51 +505,67 @@ def _specialisation_findings(angles: pd.DataFrame, subgroups: pd.DataFrame, cats
         "class_sd": subgroups[subgroups.grouping == "class"].groupby("pair").difference.std(ddof=1)})
     out: dict[str, Any] = {}
 
-    def stat(c: str, k: str) -> dict[str, Any]:
-        v = per_pair.loc[per_pair.category == c, k].dropna().to_numpy()
-        se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
-        return {"mean": float(v.mean()) if len(v) else None, "se": se, "pairs": int(len(v))}
+    def values(c: str, k: str) -> np.ndarray:
+        return per_pair.loc[per_pair.category == c, k].dropna().to_numpy(dtype=float)
 
     for c in cats:
-        out[c] = {"correct_model_more_confident": stat(c, "confident"), "class_difference_sd": stat(c, "class_sd")}
+        out[c] = {k: t_interval(values(c, col), level)
+                  for k, col in (("correct_model_more_confident", "confident"), ("class_difference_sd", "class_sd"))}
     if len(cats) >= 2:
         first, last = cats[0], cats[-1]
-        for k, name in (("class_difference_sd", "class_specialisation_grows"),
-                        ("correct_model_more_confident", "confidence_specialisation_grows")):
-            x, y = out[first][k], out[last][k]
-            if x["mean"] is None or y["mean"] is None:
+        for k, col, name in (("class_difference_sd", "class_sd", "class_specialisation_grows"),
+                             ("correct_model_more_confident", "confident", "confidence_specialisation_grows")):
+            stat = difference_interval(values(first, col), values(last, col), level)
+            if stat["mean"] is None:
                 continue
-            d = y["mean"] - x["mean"]
-            se = np.sqrt((x["se"] or 0.0) ** 2 + (y["se"] or 0.0) ** 2) if x["se"] or y["se"] else None
-            lo, hi = (d - 2 * se, d + 2 * se) if se else (d, d)
-            out[name] = {**verdict(f"{last} − {first} > 0", d, lo, hi),
-                         "basis": "mean difference ± 2 se over the two categories' pairs"}
+            out[name] = verdict(f"{last} − {first} of {k} > {threshold}", (stat, ">", threshold),
+                                note="Welch's t interval over the two categories' pairs")
     return out
 
 
-def _overlap_findings(overlap: pd.DataFrame) -> dict[str, Any]:
-    """Per category: the 50/50 probe's accuracy against the better of 100/0 and 0/100
-    (mean over draws; the spread over draws beside it)."""
-    out = {}
-    if overlap.empty:
-        return out
-    for c, df in overlap.groupby("category", sort=False):
-        by = df.groupby("fraction").accuracy
-        means, sds = by.mean(), by.std(ddof=1)
-        half = float(means.loc[np.isclose(means.index, 0.5)].iloc[0]) if np.isclose(means.index, 0.5).any() else None
-        ends = [float(means.loc[np.isclose(means.index, f)].iloc[0]) for f in (1.0, 0.0)
-                if np.isclose(means.index, f).any()]
-        if half is None or not ends:
+def _overlap_per_model(overlap: pd.DataFrame) -> pd.DataFrame:
+    """Per model: the 50/50 probe's accuracy (mean over draws) minus the better of 100/0 and 0/100."""
+    rows = []
+    for (c, m), df in overlap.groupby(["category", "model"], sort=False):
+        means = df.groupby("fraction").accuracy.mean()
+        f = means.index.to_numpy(dtype=float)
+        if not (np.isclose(f, 0.5).any() and (np.isclose(f, 1.0).any() or np.isclose(f, 0.0).any())):
             continue
-        adv = half - max(ends)
-        half_draws = df.loc[np.isclose(df.fraction, 0.5), "accuracy"].to_numpy()
-        se = float(half_draws.std(ddof=1) / np.sqrt(len(half_draws))) if len(half_draws) > 1 else None
-        lo, hi = (adv - 2 * se, adv + 2 * se) if se is not None else (adv, adv)
-        out[c] = {**verdict("50/50 probe − the better of 100/0 and 0/100 > 0", adv, lo, hi),
-                  "basis": "mean ± 2 se over the random draws of dimensions",
-                  "accuracy_100_0": ends[0], "accuracy_0_100": ends[-1], "accuracy_50_50": half,
-                  "sd_over_draws": {str(k): (None if not np.isfinite(v) else float(v)) for k, v in sds.items()}}
+        half = float(means[np.isclose(f, 0.5)].iloc[0])
+        ends = [float(means[np.isclose(f, e)].iloc[0]) for e in (1.0, 0.0) if np.isclose(f, e).any()]
+        rows.append({"category": c, "model": m, "accuracy_50_50": half, "accuracy_100_0": ends[0],
+                     "accuracy_0_100": ends[-1], "advantage": half - max(ends)})
+    return pd.DataFrame(rows, columns=["category", "model", "accuracy_50_50", "accuracy_100_0", "accuracy_0_100",
+                                       "advantage"])
+
+
+def _overlap_findings(overlap: pd.DataFrame, threshold: float = 0.0, level: float = LEVEL) -> dict[str, Any]:
+    """Per category (Fig 6): the 50/50 probe's accuracy minus the better of 100/0 and 0/100, its
+    Student-t interval over the category's in-window models (each model's the mean over draws)."""
+    out: dict[str, Any] = {}
+    per = _overlap_per_model(overlap)
+    for c, d in per.groupby("category", sort=False):
+        stat = t_interval(d.advantage, level)
+        out[c] = {**verdict(f"50/50 probe − the better of 100/0 and 0/100 > {threshold}", (stat, ">", threshold),
+                            note="over the category's in-window models (each: mean over the random draws)"),
+                  "models": int(len(d)), "accuracy_100_0": float(d.accuracy_100_0.mean()),
+                  "accuracy_0_100": float(d.accuracy_0_100.mean()), "accuracy_50_50": float(d.accuracy_50_50.mean()),
+                  "per_model": {r.model: float(r.advantage) for r in d.itertuples()}}
     return out
+
+
+def _overlap_trend(overlap: pd.DataFrame, threshold: float = 0.0, level: float = LEVEL) -> dict[str, Any]:
+    """Does the 50/50 advantage grow with divergence? The least-squares slope of every in-window
+    model's advantage against its category's rank (Reinit 0 … Dataset 4), Student-t over models."""
+    per = _overlap_per_model(overlap)
+    rank = {c: r for r, c in enumerate(CATEGORIES)}
+    per = per[per.category.isin(rank)]
+    if per.category.nunique() < 2:
+        return {"skipped": "fewer than two categories with an overlap probe"}
+    stat = slope_interval(per.category.map(rank).to_numpy(float), per.advantage.to_numpy(float), level)
+    return {**verdict(f"slope of each model's 50/50 advantage against its category's rank > {threshold}",
+                      (stat, ">", threshold), note="least-squares slope over models, Student-t with n − 2 df"),
+            "models": int(len(per)), "categories": int(per.category.nunique())}
 
 
 def _similarity(feats: list[np.ndarray], correct: np.ndarray, idx: list[int], models: list[str], table: pd.DataFrame,
@@ -415,6 +603,8 @@ def _bridge_findings(sim: pd.DataFrame) -> dict[str, Any]:
         if len(sim) > 3 and sim[k].nunique() > 1:
             rho, p = spearmanr(sim[k], sim["ei"])
             out[f"{k}_vs_ei"] = {"spearman": float(rho), "p": float(p)}
+    if sim.empty:
+        return {**out, "skipped": NO_PAIRS}
     base = sim[sim.with_base]
     out["by_category"] = {c: {"ei": float(d.ei.mean()), "cka": float(d.cka.mean()),
                               "shared_features": float(d.shared_features.mean()), "pairs": int(len(d))}

@@ -195,9 +195,14 @@ class Plan:
     def activation_models(self) -> list[str]:
         """Models whose activations (extract.layers × extract.splits) are written: the members
         of every ensemble but the width study's (which reads features instead) and the
-        contamination and diversity studies' (which run their networks themselves)."""
-        return list(dict.fromkeys(m.id for e in self.ensembles.values()
-                                  if e.study not in ("width", "contamination", "diversity") for m in e.models))
+        contamination and diversity studies' (which run their networks themselves), nor those
+        of the diversity study's base ensemble when no other study names it."""
+        # the diversity study's base ensemble is read by that study alone unless another names it
+        others = set(self.interaction["ensembles"]) | {(self.config.get("contamination") or {}).get("ensemble")}
+        div_only = {self.config["diversity"]["ensemble"]} - others if self.diversity else set()
+        return list(dict.fromkeys(m.id for n, e in self.ensembles.items()
+                                  if e.study not in ("width", "contamination", "diversity") and n not in div_only
+                                  for m in e.models))
 
     # ---- the interaction study
     @property
@@ -397,6 +402,19 @@ class Plan:
             raise ValueError(f"{model_id}: its recipe stops on a held-out accuracy, which only the diversity "
                              "study provides (diversity.enabled)")
         return self.diversity_eval_files()["val"]
+
+    def diversity_rule(self) -> dict[str, Any]:
+        """The rule of selection every pool model shares: trained by its recipe until the
+        held-out accuracy, measured ``heldout_checks`` times per epoch, first reaches
+        ``target`` (or ``max_epochs``), then kept when its held-out accuracy lies in ``window``."""
+        d = self.config["diversity"]
+        r = self.config["recipes"][self.config["ensembles"][d["ensemble"]]["recipe"]]
+        return {"target": r.get("stop_at_heldout_acc"), "heldout_checks": int(r.get("heldout_checks", 1)),
+                "window": list(d["window"]),
+                "text": (f"every pool model (base and Reinit included) trains until its held-out accuracy, measured "
+                         f"{int(r.get('heldout_checks', 1))} times per epoch, first reaches "
+                         f"{r.get('stop_at_heldout_acc')} (or its max_epochs), and is compared only when its held-out "
+                         f"accuracy lies in [{d['window'][0]}, {d['window'][1]}]")}
 
     def diversity_greedy_start(self) -> str | None:
         """The model greedy ensembling starts from (``diversity.greedy.start``), or None: the

@@ -177,9 +177,12 @@ def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) 
       otherwise (``dataset`` may name a world of ``diversity.worlds``); candidate ``c``'s
       member ``i`` has seed ``diversity.seed + 100·c + i``.
 
-    ``info`` of a category's ensemble holds each model's candidate (``source``: the ensemble
-    reused or ``new``); ``div_start``, the model greedy ensembling starts from when
-    ``diversity.greedy.start`` names one outside the categories."""
+    Every pool model stops at the same held-out target, checked as often (the base recipe's
+    ``stop_at_heldout_acc`` and ``heldout_checks``; :mod:`featurelab.config` refuses a
+    candidate, reused or new, whose recipe stops otherwise): one rule of selection for every
+    category. ``info`` of a category's ensemble holds each model's candidate (``source``: the
+    ensemble reused or ``new``); ``div_start``, the fully trained model greedy ensembling starts
+    from (``diversity.greedy.start``), outside the pool."""
     d = config.get("diversity") or {}
     if not d.get("enabled"):
         return {}
@@ -196,7 +199,10 @@ def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) 
         for spec in d["categories"].get(category) or []:
             if spec.get("ensemble"):
                 reused = ensembles[spec["ensemble"]].models
-                n = len(reused) if spec.get("members") is None else min(int(spec["members"]), len(reused))
+                n = len(reused) if spec.get("members") is None else int(spec["members"])
+                if n > len(reused):  # the config check refuses this before any job
+                    raise ValueError(f"diversity.categories.{category}: {n} models asked of {spec['ensemble']!r}, "
+                                     f"which has {len(reused)}")
                 models += reused[:n]
                 sources += [spec["ensemble"]] * n
             else:
@@ -211,7 +217,8 @@ def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) 
                 sources += ["new"] * n
             c += 1
         name = diversity_ensemble(category)
-        out[name] = Ensemble(name, "diversity", tuple(models), {"sources": sources})
+        if models:  # a category without candidates (e.g. Framework awaiting its recipe) has no ensemble
+            out[name] = Ensemble(name, "diversity", tuple(models), {"sources": sources})
     start = (d.get("greedy") or {}).get("start")
     if start:
         m = ensembles[start["ensemble"]].models[int(start.get("member", 0))]

@@ -40,7 +40,9 @@ def epoch_record(epoch: int, lr: float, loss: float, train_acc: float, seconds: 
 
 def epoch_line(rec: dict[str, float], max_epochs: int, note: str = "") -> str:
     """The log line of one epoch: what a person follows in ``tail -f`` of a training log."""
-    return (f"epoch {rec['epoch']:3d}/{max_epochs}  loss {rec['loss']:.4f}  train_acc {rec['train_acc']:.4f}  "
+    e = rec["epoch"]
+    e = f"{e:3d}" if float(e).is_integer() else f"{e:.2f}"  # a fraction: stopped within the epoch
+    return (f"epoch {e}/{max_epochs}  loss {rec['loss']:.4f}  train_acc {rec['train_acc']:.4f}  "
             + (f"heldout_acc {rec['heldout_acc']:.4f}  " if "heldout_acc" in rec else "")
             + f"lr {rec['lr']:.4g}  {rec['images_per_s']:.0f} img/s  {rec['seconds']:.1f}s{note}")
 

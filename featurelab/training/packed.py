@@ -279,6 +279,8 @@ def train_pack(
         f"({params_each:,} parameters each) on {dev}, threads {torch.get_num_threads()}, {describe_fast(opts)}"
         + (f", augmentation {recipe.augment}" if recipe.augment else ""))
     bs, n_used = recipe.batch_size, usable_points(n, recipe.batch_size)
+    n_batches = -(-n_used // bs)
+    checks = recipe.heldout_check_batches(n_batches) - {n_batches}  # mid-epoch; the end is checked below
     epochs_this_call = 0
     while len(final) < G and epoch < recipe.max_epochs:
         lr = recipe.lr_at(epoch)
@@ -316,13 +318,32 @@ def train_pack(
             opt.step()
             loss_sum += losses.detach() * yb.shape[0]
             correct += (out.detach().argmax(2) == yb).sum(0)
+            b = i // bs + 1
+            if b in checks:  # a member that reaches the held-out target stops here, within the epoch
+                held = evaluate_pack(net, xh, yh, cl, opts["amp_dtype"])
+                net.train()
+                seen = min(n_used, b * bs)
+                for g in range(G):
+                    if g in final or held[g] < recipe.stop_at_heldout_acc - 1e-12:
+                        continue
+                    rec = book.epoch_record(round(epoch + b / n_batches, 4), lr, loss_sum[g].item() / seen,
+                                            correct[g].item() / seen, time.perf_counter() - t0, seen)
+                    rec["heldout_acc"] = held[g]
+                    histories[g].append(rec)
+                    lines[g].append(book.epoch_line(rec, recipe.max_epochs, f"  (in a pack of {G}; stopped after "
+                                                                            f"{b} of {n_batches} minibatches)"))
+                    final[g] = member_state(net, g)
+                    active[g] = 0.0
+                if len(final) == G:
+                    break
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         dt = time.perf_counter() - t0
         epoch += 1
         losses_ep, accs = (loss_sum / n_used).tolist(), (correct.float() / n_used).tolist()
         live = [g for g in range(G) if g not in final]
-        held = evaluate_pack(net, xh, yh, cl, opts["amp_dtype"]) if recipe.stop_at_heldout_acc is not None else None
+        held = evaluate_pack(net, xh, yh, cl, opts["amp_dtype"]) \
+            if recipe.stop_at_heldout_acc is not None and live else None
         for g in live:
             rec = book.epoch_record(epoch, lr, losses_ep[g], accs[g], dt, n_used)
             if held is not None:
@@ -335,6 +356,9 @@ def train_pack(
         book.save_state(state_path, fingerprint, epoch, net, opt, histories=histories, final=final, lines=lines,
                    **({"augment": [a.state() for a in augments]} if recipe.augment else {}))
         stopped_now = [g for g in live if g in final]
+        if not live:
+            log(f"epoch {epoch:3d}/{recipe.max_epochs}: every member stopped within the epoch")
+            continue
         log(f"epoch {epoch:3d}/{recipe.max_epochs}  members training {len(live)}/{G}  "
             f"loss {np.mean([losses_ep[g] for g in live]):.4f}  "
             f"train_acc {min(accs[g] for g in live):.4f}..{max(accs[g] for g in live):.4f}  lr {lr:.4g}  "

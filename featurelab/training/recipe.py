@@ -22,10 +22,12 @@ AUGMENTATIONS = (None, "crop_flip")
 #: keeps its resume fingerprint): label smoothing (Szegedy et al., CVPR 2016), mixup (Zhang
 #: et al., ICLR 2018: Beta(α, α) mixing of a minibatch with a permutation of itself) and
 #: stopping once the accuracy on a held-out split reaches a value (the accuracy matching of
-#: Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022: models matched at 74-78% ImageNet accuracy).
+#: Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022: models matched at 74-78% ImageNet accuracy),
+#: checked ``heldout_checks`` times per epoch (evenly spaced in its minibatches, the last at
+#: the epoch's end), so that a model stops close to the value rather than up to an epoch past it.
 #: ``simclr``: the contrastive framework (:mod:`featurelab.training.contrastive`).
-OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc", "simclr", "pad_mode", "adv_steps", "adv_norm",
-                 "adv_eps", "adv_step_size", "adv_noise_sd", "adv_warmup_epochs")
+OPTIONAL_KEYS = ("label_smoothing", "mixup", "stop_at_heldout_acc", "heldout_checks", "simclr", "pad_mode", "adv_steps",
+                 "adv_norm", "adv_eps", "adv_step_size", "adv_noise_sd", "adv_warmup_epochs")
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,16 @@ class Recipe:
     adv_step_size: float | None = None
     adv_noise_sd: float = 0.25
     adv_warmup_epochs: int = 1
+    heldout_checks: int = 1
+
+    def heldout_check_batches(self, n_batches: int) -> set[int]:
+        """The minibatch counts (1-based, within an epoch of ``n_batches``) after which the
+        held-out accuracy is measured: ``heldout_checks`` evenly spaced, the last the epoch's
+        end (``n_batches``); none without ``stop_at_heldout_acc``."""
+        if self.stop_at_heldout_acc is None:
+            return set()
+        k = max(1, min(int(self.heldout_checks), n_batches))
+        return {math.ceil(n_batches * (c + 1) / k - 1e-9) for c in range(k)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipe":
@@ -142,6 +154,8 @@ class Recipe:
             raise ValueError(f"adv_norm must be one of {ADV_NORMS}, not {d['adv_norm']!r}")
         if int(d.get("adv_steps", 0)) < 0 or float(d.get("adv_eps", 1.0)) < 0 or float(d.get("adv_noise_sd", 0.0)) < 0:
             raise ValueError("adv_steps, adv_eps and adv_noise_sd must be ≥ 0")
+        if int(d.get("heldout_checks", 1)) < 1:
+            raise ValueError(f"heldout_checks must be ≥ 1, not {d['heldout_checks']!r}")
         if float(d.get("mixup", 0.0)) < 0.0:
             raise ValueError(f"mixup (the Beta(α, α) parameter) must be ≥ 0, not {d['mixup']!r}")
         if d.get("simclr") is not None:

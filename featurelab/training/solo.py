@@ -157,6 +157,9 @@ def train_member(
         + (f", {describe_fast(opts)}" if dev.type != "cpu" or opts["amp_dtype"] or opts["compile"] else "")
         + (f", augmentation {recipe.augment}" if recipe.augment else ""))
     bs, n_used = recipe.batch_size, usable_points(n, recipe.batch_size)
+    n_batches = -(-n_used // bs)
+    # mid-epoch held-out checks (the epoch's end is checked below, as every epoch's)
+    checks = recipe.heldout_check_batches(n_batches) - {n_batches}
     done = bool(history) and should_stop(history[-1], recipe)
     epochs_this_call = 0
     while not done and epoch < recipe.max_epochs:
@@ -192,8 +195,26 @@ def train_member(
             opt.step()
             loss_sum += loss.detach() * yb.shape[0]
             correct += (out.detach().argmax(1) == yb).sum()
+            b = i // bs + 1
+            if b in checks:
+                acc = evaluate(model, xh, yh, amp_dtype=opts["amp_dtype"])
+                model.train()
+                if acc >= recipe.stop_at_heldout_acc - 1e-12:
+                    seen = min(n_used, b * bs)
+                    part = epoch_record(round(epoch + b / n_batches, 4), lr, loss_sum.item() / seen,
+                                        correct.item() / seen, time.perf_counter() - t0, seen)
+                    part["heldout_acc"] = acc
+                    break
+        else:
+            part = None
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
+        if part is not None:  # stopped within the epoch: its record is the part trained
+            history.append(part)
+            log(epoch_line(part, recipe.max_epochs, f"  (stopped after {b} of {n_batches} minibatches)"))
+            epoch += 1
+            done = True
+            break
         epoch += 1
         rec = epoch_record(epoch, lr, loss_sum.item() / n_used, correct.item() / n_used,
                            time.perf_counter() - t0, n_used)

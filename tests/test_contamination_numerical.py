@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -605,3 +606,47 @@ def test_signed_projection_on_a_hand_built_matrix():
     expect = (res["neuron_bg_signed_end"] - res["neuron_bg_signed_init"])
     cls = res["neuron_class"]
     assert res["bg_signed"][-1] == pytest.approx(0.5 * (expect[cls == 1].mean() + expect[cls == -1].mean()), abs=1e-9)
+
+
+def _curves_table(seeds, relu_signed, linear_signed, rms=0.04):
+    rows = []
+    for i, seed in enumerate(seeds):
+        for act, signed in (("relu", relu_signed[i]), ("identity", linear_signed[i])):
+            for it, frac in ((0, 0.0), (100, 1.0)):
+                rows.append({"run": f"{act}{seed}", "task": "classification", "activation": act, "variant": "code",
+                             "seed": seed, "iteration": it, "bg_signed": frac * signed,
+                             "bg_signed_pos": frac * signed, "bg_signed_neg": frac * signed, "core_signed": 0.1 * frac,
+                             "bg_init_rms": rms, "bg_norm": 0.2 * (1 + frac * (0.8 if act == "relu" else -0.1)),
+                             "core_norm": 0.2, "id_loss": 1 - frac * 0.99, "ood_loss": 1 - frac * (0.3 if act == "relu"
+                                                                                                 else 0.995),
+                             "id_error": 0.0, "ood_error": 0.0, "asymmetry": 0.4 + frac * 0.4,
+                             "id_zero_risk": 1.0, "ood_zero_risk": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_numerical_findings_decide_on_the_signed_projection_over_seeds():
+    from featurelab.contamination.findings import numerical_findings
+    # three seeds: ReLU grows by 0.5-0.7 σ̂0, the linear network stays within ±0.01 σ̂0
+    curves = _curves_table([0, 1, 2], [0.02, 0.024, 0.028], [0.0004, -0.0004, 0.0])
+    f = numerical_findings(curves, {"classification_code": 0.9}, {"classification": 100})
+    c = f["classification_code"]
+    assert c["relu"]["bg_signed_change_rel"]["mean"] == pytest.approx(0.6)
+    assert c["contamination"]["relu_contaminated"]["verdict"] == "holds"
+    assert c["contamination"]["linear_not_contaminated"]["verdict"] == "holds"
+    assert c["contamination"]["relu_above_linear"]["verdict"] == "holds"
+    # Student-t over 3 seeds: t_{0.975, 2} = 4.303
+    lo = 0.6 - 4.303 * np.std([0.5, 0.6, 0.7], ddof=1) / np.sqrt(3)
+    assert c["contamination"]["relu_contaminated"]["lo"] == pytest.approx(lo, rel=1e-3)
+    assert c["relu"]["bg_norm_grows"]["verdict"] == "holds" and c["identity"]["bg_only_decays"]["verdict"] == "holds"
+    # a signed change that shrinks fails, whatever its norm does; the threshold is a key
+    shrink = _curves_table([0, 1, 2], [-0.02, -0.024, -0.028], [0.0, 0.0, 0.001])
+    g = numerical_findings(shrink, {"classification": 0.9}, {"classification": 100})["classification_code"]
+    assert g["contamination"]["relu_contaminated"]["verdict"] == "fails"
+    assert g["relu"]["bg_norm_grows"]["verdict"] == "holds"  # the norm cannot tell
+    strict = numerical_findings(curves, {}, {"classification": 100}, thresholds={"signed_min": 1.0})
+    assert strict["classification_code"]["contamination"]["relu_contaminated"]["verdict"] == "fails"
+    with pytest.raises(ValueError, match="grwoth"):
+        numerical_findings(curves, {}, {}, thresholds={"grwoth": 1.0})
+    # one seed: no verdict
+    one = numerical_findings(_curves_table([0], [0.02], [0.0]), {}, {"classification": 100})
+    assert one["classification_code"]["contamination"]["relu_contaminated"]["verdict"] == "no verdict"

@@ -650,3 +650,33 @@ def test_numerical_findings_decide_on_the_signed_projection_over_seeds():
     # one seed: no verdict
     one = numerical_findings(_curves_table([0], [0.02], [0.0]), {}, {"classification": 100})
     assert one["classification_code"]["contamination"]["relu_contaminated"]["verdict"] == "no verdict"
+
+
+def test_numerical_figures_carry_their_scales():
+    """Figs 3, 8-10 from a tiny batched run of every task through the curves table: every
+    risk axis has at least three labelled ticks within its limits (Fig 9's regression risks
+    sit near 0.3-10, where a symlog axis with a fixed threshold drew none), and the signed
+    panels plot the σ̂0-scaled change."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from featurelab.contamination import figures as F
+    from featurelab.contamination.findings import numerical_tables
+    setting = replace(SMALL, iterations=20, record_every=10, lr=0.02)
+    runs = [Run("classification", a, v, s) for a in ("relu", "identity") for v in ("code", "theory") for s in (0, 1)]
+    runs += [Run("regression", a, "code", s) for a in ("relu", "identity") for s in (0, 1)]
+    runs += [Run("spheres", a, "code", s) for a in ("relu", "tanh") for s in (0, 1)]
+    specs = [{"name": r.label, "task": r.task, "activation": r.activation, "variant": r.variant, "seed": r.seed}
+             for r in runs]
+    curves, neurons = numerical_tables(specs, run_batch(setting, runs))
+    assert {"bg_signed", "bg_init_rms", "id_zero_risk"} <= set(curves.columns)
+    assert {"bg_signed", "neuron_class"} <= set(neurons.columns)
+    for fn in (F.fig8, F.fig9, F.fig10):
+        fig, _ = fn(curves)
+        for ax in fig.axes[::3]:  # the risk panels
+            lo, hi = ax.get_ylim()
+            labels = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks()) if lo <= v <= hi]
+            assert len([x for x in labels if x]) >= 3, (fn.__name__, labels)
+    fig, df = F.fig3(curves)
+    assert len(fig.axes) >= 5 and "bg_signed_rel" in df
+    reg = curves[curves.task == "regression"]
+    assert (reg.id_zero_risk > 5).all()  # E‖y z_core‖² = 32/3

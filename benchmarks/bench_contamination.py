@@ -6,6 +6,13 @@ Prints numbers; no assertions.
 
     python benchmarks/bench_contamination.py [--iterations 2000] [--seeds 0] [--baseline-iterations 200]
                                              [--threads 2]
+    python benchmarks/bench_contamination.py --config config.yaml [--out findings.json] [--threads 1]
+
+``--config``: the numerical runs of a config file (a preset, or config.yaml), exactly as the
+workflow's ``contamination_numerical`` job trains them (each task at its own iteration count,
+batched by task and variant), timed, with the findings of
+:func:`featurelab.contamination.findings.numerical_findings` printed and written to ``--out``
+(the numbers docs/contamination.md quotes).
 
 Default run set: classification {relu, identity} × {code, theory}, regression {relu, identity}
 × code, spheres {relu, gelu, sigmoid, tanh}, for each seed. The baseline is timed on
@@ -37,8 +44,60 @@ def default_runs(seeds: list[int]) -> list[N.Run]:
     return runs
 
 
+def run_config(path: str, threads: int, out: str | None) -> None:
+    """The config's numerical runs as the workflow's job runs them, and their findings."""
+    import dataclasses
+    import json
+
+    from featurelab.config import load_config
+    from featurelab.contamination import findings
+    from featurelab.plan import contamination_runs
+
+    cfg = load_config(path)
+    num = cfg["contamination"]["numerical"]
+    specs = contamination_runs(cfg)
+    base = N.NumericalSetting.from_dict({**num["setting"], "record_every": num["record_every"]}, strict=True)
+    curves, iterations, factors, seconds = [], {}, {}, {}
+    t_all = time.perf_counter()
+    for T in sorted({r["iterations"] for r in specs}):
+        group = [r for r in specs if r["iterations"] == T]
+        setting = dataclasses.replace(base, iterations=T)
+        t0 = time.perf_counter()
+        results = N.run_batch(setting, [N.Run(r["task"], r["activation"], r["variant"], r["seed"]) for r in group],
+                              log=lambda s: print("  " + s, flush=True), threads=threads)
+        seconds[T] = time.perf_counter() - t0
+        for r, res in zip(group, results):
+            seconds[f"{r['task']}/{r['variant']}"] = res["seconds"]
+        curves.append(findings.numerical_tables(group, results)[0])
+        for task, variant in {(r["task"], r["variant"]) for r in group}:
+            iterations[task] = T
+            if task != "spheres":
+                mu = setting.momentum if variant == "code" else 0.0
+                factors[f"{task}_{variant}"] = N.momentum_decay_factor(setting.lr, mu, setting.weight_decay, T)
+    total = time.perf_counter() - t_all
+    import pandas as pd
+    f = findings.numerical_findings(pd.concat(curves, ignore_index=True), factors, iterations,
+                                    thresholds={k: v for k, v in cfg["contamination"]["thresholds"].items()
+                                                if k in findings.NUMERICAL_THRESHOLDS},
+                                    level=cfg.get("verdicts", {}).get("level", 0.95))
+    print(f"\n{path}: {len(specs)} runs, {total:.1f} s on {threads} thread(s); per group: "
+          + ", ".join(f"{k}: {v:.1f} s" for k, v in seconds.items() if isinstance(k, str)))
+    from featurelab.verdicts import collect
+    for row in collect(f, "contamination"):
+        est = "—" if row["estimate"] is None else f"{row['estimate']:.4g}"
+        iv = "" if row["lo"] is None else f" [{row['lo']:.4g}, {row['hi']:.4g}]"
+        print(f"  {row['finding']:60s} {est}{iv}  {row['verdict']}")
+    if out:
+        with open(out, "w") as fh:
+            json.dump({"config": path, "seconds": total, "threads": threads, "findings": f}, fh, indent=1,
+                      default=float)
+        print(f"findings: {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", help="run this config's numerical runs as the workflow does, and their findings")
+    ap.add_argument("--out", help="with --config: write the findings here (JSON)")
     ap.add_argument("--iterations", type=int, default=2000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--baseline-iterations", type=int, default=200,
@@ -46,6 +105,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     args = ap.parse_args()
+    if args.config:
+        run_config(args.config, args.threads, args.out)
+        return
 
     torch.set_num_threads(args.threads)
     setting = replace(N.NumericalSetting(), iterations=args.iterations)

@@ -17,6 +17,7 @@ import yaml
 
 from . import plan as P
 from .architecture import stages
+from .contamination.setting import NumericalSetting
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
@@ -300,6 +301,10 @@ def _contamination_problems(config: dict[str, Any]) -> list[str]:
         out.append(f"contamination.headline: the teacher-student experiment needs a synthetic world (its shifted "
                    f"backgrounds); the ensemble {c['ensemble']!r} trains on "
                    f"{config['ensembles'][c['ensemble']]['dataset']!r}: set contamination.headline.enabled: false")
+    try:  # what the schema cannot check (core + background <= d), by the class the job builds
+        NumericalSetting.from_dict(c["numerical"]["setting"], strict=True)
+    except (TypeError, ValueError) as err:
+        out.append(f"contamination.numerical.setting: {err}")
     if "spheres" in c["numerical"]["runs"] and "identity" in c["numerical"]["runs"]["spheres"]["activations"]:
         out.append("contamination.numerical.runs.spheres: the identity cannot separate two spheres; use relu, "
                    "gelu, sigmoid or tanh")

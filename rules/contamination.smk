@@ -165,5 +165,8 @@ rule contamination_report:
         padding=config["contamination"]["padding"],
         recipe=padding_recipe(),
         student_seeds=PLAN.student_seeds(),
+        probe_c=config["contamination"]["headline"]["probe_c"],
+        thresholds=config["contamination"].get("thresholds", {}),
+        level=config.get("verdicts", {}).get("level", 0.95),
     script:
         "../scripts/contamination_report.py"

@@ -144,3 +144,39 @@ def test_held_out_stopping_needs_the_diversity_study(default):
     cfg["ensembles"]["synth"]["recipe"] = "div_base"
     with pytest.raises(ConfigError, match="recipes.div_base: stop_at_heldout_acc needs the diversity study"):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ({"learning_rate": 0.01},
+     r"contamination\.numerical\.setting: Additional properties are not allowed \('learning_rate' was unexpected\); "
+     r"allowed keys: adam_lr, adam_weight_decay, background, batch_size, core, d, lr, momentum"),
+    ({"lr": -0.1}, r"contamination\.numerical\.setting\.lr: -0\.1 is less than or equal to the minimum of 0"),
+    ({"momentum": 1.0}, r"contamination\.numerical\.setting\.momentum: 1\.0 is greater than or equal to the maximum"),
+    ({"batch_size": "many"}, r"contamination\.numerical\.setting\.batch_size: 'many' is not of type 'integer'"),
+    ({"radii": [1.0]}, r"contamination\.numerical\.setting\.radii: \[1\.0\] is too short"),
+    ({"core": 200, "background": 100},
+     r"contamination\.numerical\.setting: core \+ background = 300 orthonormal vectors do not fit in R\^256"),
+])
+def test_numerical_setting_is_checked_before_any_job(default, setting, expected):
+    """Every key of contamination.numerical.setting is validated at config time (the Snakefile
+    calls validate_config before it builds the DAG), the key named; the job would build the
+    same NumericalSetting."""
+    cfg = copy.deepcopy(default)
+    cfg["contamination"]["numerical"]["setting"] = setting
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(cfg)
+
+
+def test_numerical_setting_and_thresholds_defaults_match_the_code(default):
+    from featurelab.contamination.findings import NUMERICAL_THRESHOLDS
+    from featurelab.contamination.setting import NumericalSetting
+    cfg = validate_config(copy.deepcopy(default))
+    setting = cfg["contamination"]["numerical"]["setting"]
+    assert NumericalSetting.from_dict(setting, strict=True) == NumericalSetting()
+    assert set(NUMERICAL_THRESHOLDS) <= set(cfg["contamination"]["thresholds"])
+    for k, v in NUMERICAL_THRESHOLDS.items():
+        assert cfg["contamination"]["thresholds"][k] == v, k
+    bad = copy.deepcopy(default)
+    bad["contamination"]["thresholds"] = {"grwoth": 2.0}
+    with pytest.raises(ConfigError, match=r"contamination\.thresholds: Additional properties are not allowed"):
+        validate_config(bad)

@@ -196,12 +196,6 @@ def test_deep_findings_on_a_hand_made_table():
     assert f["shift_lowers_accuracy"]["holds"]
 
 
-def test_mean_se():
-    r = findings.mean_se([1.0, 2.0, 3.0])
-    assert r["mean"] == 2.0 and r["se"] == pytest.approx(1 / np.sqrt(3)) and r["n"] == 3
-    assert findings.mean_se([5.0])["se"] is None
-
-
 # ---------------------------------------------------------------- plan and config
 def test_plan_padded_ensemble_shares_controls_with_the_ensemble():
     cfg = load_config("config.yaml")
@@ -237,20 +231,6 @@ def test_config_refuses_a_padding_recipe_without_colour_and_a_user_ensemble_name
     bad["contamination"]["numerical"]["runs"] = {"spheres": {"activations": ["identity"]}}
     with pytest.raises(ConfigError, match="identity cannot separate"):
         validate_config(bad)
-
-
-def test_verdict_is_decided_by_the_interval_and_says_so():
-    sure = findings.mean_se([0.30, 0.31, 0.29])
-    vague = findings.mean_se([0.5, -0.4, 0.1])
-    against = findings.mean_se([-0.3, -0.31, -0.29])
-    assert findings._verdict("x > 0", (sure, ">", 0.0))["verdict"] == "holds"
-    assert findings._verdict("x > 0", (vague, ">", 0.0))["verdict"] == "undecided"
-    assert findings._verdict("x > 0", (against, ">", 0.0))["verdict"] == "fails"
-    assert findings._verdict("x < 0", (against, "<", 0.0))["holds"] is True
-    # both conditions must hold; one failing fails the verdict
-    assert findings._verdict("both", (sure, ">", 0.0), (against, ">", 0.0))["holds"] is False
-    one = findings._verdict("x > 0", (findings.mean_se([0.01]), ">", 0.0))
-    assert one["holds"] is True and one["basis"].startswith("one replicate")
 
 
 # ---------------------------------------------------------------- config: member counts

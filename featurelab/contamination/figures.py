@@ -3,6 +3,7 @@
 padding experiment. Each function returns the figure and the table it plots."""
 from __future__ import annotations
 
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -25,31 +26,72 @@ def _long_norms(d: pd.DataFrame) -> pd.DataFrame:
         {"projection": {"core_norm": "core", "bg_norm": "background"}})
 
 
+#: Tick values of a risk axis: 1-2-5 steps from 1e-4 to 1e3, and 0.
+_RISK_TICKS = [0.0] + [m * 10.0 ** e for e in range(-4, 4) for m in (1, 2, 5)]
+
+
+def _risk_axis(ax, values) -> None:
+    """A symlog risk axis whose scale is read off its tick labels: 1-2-5 ticks within the
+    data's range (at least three), labelled with their values, and 0."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    hi = float(v.max()) if v.size else 1.0
+    pos = v[v > 0]
+    lo = float(pos.min()) if pos.size else 1e-3
+    lin = max(10 ** np.floor(np.log10(max(lo, 1e-4))), 1e-4)
+    ax.set_yscale("symlog", linthresh=lin)
+    ticks = [t for t in _RISK_TICKS if t == 0.0 or lin <= t <= hi * 1.5]
+    while len([t for t in ticks if t > 0]) < 3 and lin > 1e-4:
+        lin /= 10
+        ticks = [t for t in _RISK_TICKS if t == 0.0 or lin <= t <= hi * 1.5]
+        ax.set_yscale("symlog", linthresh=lin)
+    ax.yaxis.set_major_locator(mticker.FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.yaxis.set_minor_locator(mticker.NullLocator())
+    ax.set_ylim(0.0, hi * 1.6)
+
+
+def _signed_long(d: pd.DataFrame) -> pd.DataFrame:
+    """The signed background change (σ̂0 units) per class set and averaged, in long form."""
+    out = d.assign(**{"N_+1": d.bg_signed_pos / d.bg_init_rms, "N_-1": d.bg_signed_neg / d.bg_init_rms,
+                      "mean": d.bg_signed / d.bg_init_rms})
+    return out.melt(id_vars=["activation", "seed", "iteration"], value_vars=["mean", "N_+1", "N_-1"],
+                    var_name="neurons", value_name="signed")
+
+
 def fig3(curves: pd.DataFrame, variant: str = "code") -> tuple[Figure, pd.DataFrame]:
-    """Fig 3: (a) activation asymmetry, (b) ID and OOD hinge risk, (c) background projection of
-    the ReLU and the linear network over iterations; (d) background projection relative to
-    initialisation for each activation of the extension (Fig 3d)."""
-    require_columns(curves, ["task", "activation", "variant", "iteration", "asymmetry", "bg_norm"], "curves")
+    """Fig 3: (a) activation asymmetry, (b) ID and OOD hinge risk, (c) background projection
+    norm (what the released script plots) and (d) the signed background change of Def. A.4's
+    neurons (what Thm 4.2 is about), in units of the initial rms, of the ReLU and the linear
+    network over iterations; (e) the spheres' signed background change per activation of
+    the extension (Fig 3d)."""
+    require_columns(curves, ["task", "activation", "variant", "iteration", "asymmetry", "bg_norm", "bg_signed",
+                             "bg_init_rms"], "curves")
     cls = curves[(curves.task == "classification") & (curves.variant == variant)]
     sph = curves[curves.task == "spheres"].copy()
-    panels = 4 if len(sph) else 3
+    panels = 5 if len(sph) else 4
     fig = new_figure((3.4 * panels, 3.0))
     axes = fig.subplots(1, panels)
     sns.lineplot(cls, x="iteration", y="asymmetry", hue="activation", ax=axes[0], errorbar="se")
     axes[0].set_title("(a) activation asymmetry")
-    sns.lineplot(_long_risks(cls), x="iteration", y="risk", hue="activation", style="test", ax=axes[1],
-                 errorbar="se")
-    axes[1].set_yscale("symlog", linthresh=1e-2)
+    risks = _long_risks(cls)
+    sns.lineplot(risks, x="iteration", y="risk", hue="activation", style="test", ax=axes[1], errorbar="se")
+    _risk_axis(axes[1], risks.risk)
     axes[1].set_title("(b) hinge risk")
     sns.lineplot(cls, x="iteration", y="bg_norm", hue="activation", ax=axes[2], errorbar="se")
-    axes[2].set_title("(c) background projection")
-    df = cls.assign(panel="classification")
+    axes[2].set_title("(c) background projection norm")
+    signed = cls.assign(bg_signed_rel=cls.bg_signed / cls.bg_init_rms)
+    sns.lineplot(signed, x="iteration", y="bg_signed_rel", hue="activation", ax=axes[3], errorbar="se")
+    axes[3].axhline(0.0, color="grey", lw=0.8, ls=":")
+    axes[3].set_ylabel("Δ⟨w_k, m_bg⟩ / σ̂0 (N_±1)")
+    axes[3].set_title("(d) signed background change")
+    df = signed.assign(panel="classification")
     if len(sph):
-        first = sph.sort_values("iteration").groupby(["activation", "seed"]).bg_norm.transform("first")
-        sph["bg_norm_relative"] = sph.bg_norm / first
-        sns.lineplot(sph, x="iteration", y="bg_norm_relative", hue="activation", ax=axes[3], errorbar="se")
-        axes[3].axhline(1.0, color="grey", lw=0.8, ls=":")
-        axes[3].set_title("(d) spheres: background projection / initial")
+        sph["bg_signed_rel"] = sph.bg_signed / sph.bg_init_rms
+        sns.lineplot(sph, x="iteration", y="bg_signed_rel", hue="activation", ax=axes[4], errorbar="se")
+        axes[4].axhline(0.0, color="grey", lw=0.8, ls=":")
+        axes[4].set_ylabel("Δ⟨w_k, m_bg⟩ / σ̂0 (N_±1)")
+        axes[4].set_title("(e) spheres: signed background change")
         df = pd.concat([df, sph.assign(panel="spheres")], ignore_index=True)
     fig.suptitle(f"Two-layer networks on the world of Def. 3.1 ({variant} variant)")
     return fig, df
@@ -75,19 +117,34 @@ def fig7(neurons: pd.DataFrame, variant: str = "code") -> tuple[Figure, pd.DataF
 
 
 def _task_grid(curves: pd.DataFrame, task: str, title: str, risk: str) -> tuple[Figure, pd.DataFrame]:
+    """Per variant: the ID and OOD risk (the zero predictor's dashed where it is not the
+    hinge's 1), the projection norms, and the signed background change (σ̂0 units)."""
     d = curves[curves.task == task]
     variants = sorted(d.variant.unique())
-    fig = new_figure((8.0, 2.9 * len(variants)))
-    axes = np.atleast_2d(fig.subplots(len(variants), 2, squeeze=False))
+    fig = new_figure((11.5, 2.9 * len(variants)))
+    axes = np.atleast_2d(fig.subplots(len(variants), 3, squeeze=False))
     for row, variant in zip(axes, variants):
         v = d[d.variant == variant]
-        sns.lineplot(_long_risks(v), x="iteration", y="risk", hue="activation", style="test", ax=row[0],
-                     errorbar="se", hue_order=[a for a in ACT_ORDER if a in set(v.activation)])
-        row[0].set_yscale("symlog", linthresh=1e-2)
+        order = [a for a in ACT_ORDER if a in set(v.activation)]
+        risks = _long_risks(v)
+        sns.lineplot(risks, x="iteration", y="risk", hue="activation", style="test", ax=row[0], errorbar="se",
+                     hue_order=order)
+        values = risks.risk
+        if "id_zero_risk" in v and task == "regression":
+            zero = float(v.id_zero_risk.mean())
+            row[0].axhline(zero, color="grey", lw=0.8, ls="--", label="zero predictor")
+            values = pd.concat([values, pd.Series([zero])])
+        _risk_axis(row[0], values)
+        row[0].set_ylabel(risk)
         row[0].set_title(f"{variant}: {risk}")
         sns.lineplot(_long_norms(v), x="iteration", y="norm", hue="activation", style="projection", ax=row[1],
-                     errorbar="se", hue_order=[a for a in ACT_ORDER if a in set(v.activation)])
-        row[1].set_title(f"{variant}: mean projection of w_k")
+                     errorbar="se", hue_order=order)
+        row[1].set_title(f"{variant}: mean projection norm of w_k")
+        sns.lineplot(_signed_long(v), x="iteration", y="signed", hue="activation", style="neurons", ax=row[2],
+                     errorbar="se", hue_order=order)
+        row[2].axhline(0.0, color="grey", lw=0.8, ls=":")
+        row[2].set_ylabel("Δ⟨w_k, m_bg⟩ / σ̂0")
+        row[2].set_title(f"{variant}: signed background change")
     fig.suptitle(title)
     return fig, d
 
@@ -98,14 +155,17 @@ def fig8(curves: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
 
 
 def fig9(curves: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
-    """Fig 9: regression onto the core coordinates (our reading of App. F.1)."""
-    return _task_grid(curves, "regression", "Regression onto y·z_core (Fig 9, our reading)", "mean squared error")
+    """Fig 9: regression onto the core coordinates (our reading of App. F.1): the squared
+    Euclidean distance to y·z_core, with the zero predictor's risk."""
+    return _task_grid(curves, "regression", "Regression onto y·z_core, trained output layer (Fig 9, our reading)",
+                      "squared error ‖h − y·z_core‖²")
 
 
 def fig10(curves: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
-    """Fig 10: the extension (core on two spheres, both layers trained, AdamW) per activation."""
-    return _task_grid(curves, "spheres", "Core features on spheres of radius 1 and 2, AdamW (Fig 10)",
-                      "hinge risk")
+    """Fig 10: the extension (core on two spheres, both layers trained, the released script's
+    logistic loss and AdamW) per activation."""
+    return _task_grid(curves, "spheres", "Core features on spheres of radius 1 and 2, logistic loss, AdamW (Fig 10)",
+                      "logistic risk")
 
 
 def fig4(channels: pd.DataFrame, split: str = "test") -> tuple[Figure, pd.DataFrame]:

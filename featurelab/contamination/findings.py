@@ -2,18 +2,30 @@
 the run (Zhang et al., "Feature Contamination: Neural Networks Learn Uncorrelated Features
 and Fail to Generalize", ICML 2024).
 
-Numerical setting (Secs. 3-4, App. F.1; the thresholds are the ones our issue tracker set
-before the first run, for 20,000 iterations; a shorter run is judged by the same rule and
-says how many iterations it had):
+Numerical setting (Secs. 3-4, App. F.1; :func:`numerical_findings`). Every threshold is a key of
+``contamination.thresholds`` (:data:`NUMERICAL_THRESHOLDS` holds the defaults); a verdict is
+:mod:`featurelab.verdicts`' over seeds (Student-t interval at ``verdicts.level``; one seed:
+no verdict). A shorter run than the paper's 20,000 iterations is judged by the same rules
+and says how many iterations it had.
 
-* the ReLU network's background projection ``bg_norm`` grows by a factor ≥ 1.5 (Thm 4.2);
-* the linear network's only shrinks as weight decay alone would shrink it:
-  ratio ≤ the momentum-SGD decay factor of a zero-gradient direction, within 5% (Thm 4.4);
-* ReLU: OOD hinge risk ≥ 0.5 with ID hinge risk ≤ 0.05 (Thm 4.3); linear: OOD hinge risk
-  ≤ 0.02;
+* contamination (Thm 4.2, Eq. 8), decided on the *signed* background projection: the mean
+  change of ⟨w_k, m_j⟩ over the background j and the neurons N_y of Def. A.4 chosen at
+  initialisation (:mod:`.numerical`), in units of the initial background projections' rms
+  σ̂0: the ReLU network's is > ``signed_min`` (0: it grows positive); the linear network's
+  (the control, Thm 4.4; the same initial network for a seed and variant) is <
+  ``linear_signed_max`` (0.1 σ̂0); and the ReLU network's exceeds the linear one's, paired
+  over seeds;
+* the norms the released script plots, kept beside them: ReLU's ``bg_norm`` grows by ≥
+  ``growth`` (1.5); the linear network's shrinks no more slowly than weight decay alone
+  would shrink a direction without data gradient, within ``decay_tolerance`` (5%);
+* ReLU: OOD hinge risk ≥ ``ood_risk_min`` (0.5) with ID hinge risk ≤ ``id_risk_max`` (0.05)
+  (Thm 4.3); linear: OOD hinge risk ≤ ``linear_ood_max`` (0.02);
 * ReLU's mean activation asymmetry is larger at the end than at initialisation (Thm 4.1);
-* the extension (Fig 3d/10): an activation "accumulates background features" when its
-  ``bg_norm`` grows by a factor ≥ 1.5.
+* regression (App. F.1, our reading): both networks' ID risk ≤ ``regression_id_ratio_max``
+  (10%) of the zero predictor's; the ReLU network's OOD risk exceeds the linear one's
+  (paired over seeds); the signed contamination rules as above;
+* the extension (Figs 3d, 10): an activation contaminates when its signed background
+  projection grows (> ``signed_min`` σ̂0); its norm growth (≥ ``growth``) is reported too.
 
 Deep networks (Sec. 5, App. F.2-F.3): trained selectivity above initial selectivity per
 stage (paired over members), and selectivity and accuracy lower on the background-shifted
@@ -29,10 +41,10 @@ member's ID accuracy or better, is a verdict of its own. These three parts use
 ``contamination.deep.thresholds``, ``contamination.padding.thresholds`` and
 ``contamination.headline.thresholds`` (their defaults below).
 
-A spread is the standard error (se) over the replicates (seeds or members). A verdict is
-``holds`` when the interval mean ± 2 se lies on the rule's side of its threshold, ``fails``
-when it lies on the other side, ``undecided`` when it straddles the threshold; with one
-replicate there is no interval and the verdict rests on the one value (``basis``).
+Every verdict, numerical or deep, is :mod:`featurelab.verdicts`'s: the Student-t interval
+over the replicates (seeds or members) at ``verdicts.level``; ``holds`` when it lies on the
+rule's side of its threshold, ``fails`` on the other side, ``undecided`` when it straddles
+it; one replicate has no interval and gives no verdict.
 """
 from __future__ import annotations
 
@@ -43,50 +55,61 @@ import numpy as np
 import pandas as pd
 
 from ..verdicts import LEVEL, t_interval, verdict
+from .. import verdicts as V
 
 #: Columns of the curves table that identify a run.
 RUN_KEYS = ("run", "task", "activation", "variant", "seed")
 GROWTH = 1.5
 ID_RISK_MAX, OOD_RISK_MIN, LINEAR_OOD_MAX = 0.05, 0.5, 0.02
 DECAY_TOLERANCE = 0.05
-#: Standard errors on each side of a mean that a verdict's interval spans.
-Z = 2.0
-
-
-def mean_se(values: Sequence[float]) -> dict[str, Any]:
-    """``{"mean", "se", "n", "values"}``: the standard error is null below two values."""
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
-    return {"mean": float(v.mean()) if len(v) else None, "se": se, "n": int(len(v)),
-            "values": [float(x) for x in v]}
+#: The numerical setting's thresholds (``contamination.thresholds`` in the config; these are
+#: the schema's defaults, fixed before the first run of each rule).
+NUMERICAL_THRESHOLDS: dict[str, float] = {
+    "growth": GROWTH, "id_risk_max": ID_RISK_MAX, "ood_risk_min": OOD_RISK_MIN, "linear_ood_max": LINEAR_OOD_MAX,
+    "decay_tolerance": DECAY_TOLERANCE, "signed_min": 0.0, "linear_signed_max": 0.1,
+    "regression_id_ratio_max": 0.1,
+}
 
 
 # ---------------------------------------------------------------- numerical setting
+#: Scalars of a run's result repeated on each of its curve rows.
+RUN_SCALARS = ("bg_init_rms", "n_pos_neurons", "n_neg_neurons")
+
+
 def numerical_tables(specs: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The runs' curves (one row per run and recorded iteration) and their per-neuron records
-    (one row per run, snapshot iteration and neuron: the class-conditional activation
-    probabilities; the core and background projections at the first and last snapshot),
-    from :func:`.numerical.run_batch`."""
+    """The runs' curves (one row per run and recorded iteration: :data:`.numerical.CURVES` and
+    :data:`RUN_SCALARS`) and their per-neuron records (one row per run, snapshot iteration
+    and neuron: the class-conditional activation probabilities; the core and background
+    projection norms and the mean signed background projection at the first and last
+    snapshot; the neuron's class set N_y (+1, −1, 0) and output sign), from
+    :func:`.numerical.run_batch`."""
+    from .numerical import CURVES
+
     curves, neurons = [], []
     for spec, res in zip(specs, results):
         keys = {k: spec[k] if k != "run" else spec["name"] for k in RUN_KEYS}
         it = np.asarray(res["iteration"])
-        cols = {k: np.asarray(v) for k, v in res.items()
-                if isinstance(v, np.ndarray) and v.ndim == 1 and len(v) == len(it) and k != "iteration"}
+        cols = {k: np.asarray(res[k]) for k in CURVES if k != "iteration" and k in res}
+        cols.update({k: np.full(len(it), float(res[k])) for k in RUN_SCALARS if k in res})
         curves.append(pd.DataFrame({**keys, "iteration": it, **cols}))
         rec = res.get("neuron_iteration")
         if rec is not None:
             rec = np.asarray(rec)
             p_pos, p_neg = np.asarray(res["neuron_p_pos"]), np.asarray(res["neuron_p_neg"])
             S, m = p_pos.shape
-            core, bg = np.full((S, m), np.nan), np.full((S, m), np.nan)
+            core, bg, signed = np.full((S, m), np.nan), np.full((S, m), np.nan), np.full((S, m), np.nan)
             core[0], bg[0] = res["neuron_core_norm_init"], res["neuron_bg_norm_init"]  # snapshot 0 is the init
             core[-1], bg[-1] = res["neuron_core_norm_end"], res["neuron_bg_norm_end"]
+            extra = {}
+            if "neuron_bg_signed_init" in res:
+                signed[0], signed[-1] = res["neuron_bg_signed_init"], res["neuron_bg_signed_end"]
+                extra = {"bg_signed": signed.ravel(), "neuron_class": np.tile(res["neuron_class"], S),
+                         "neuron_sign": np.tile(res["neuron_sign"], S)}
             neurons.append(pd.DataFrame({**keys, "iteration": np.repeat(rec, m), "neuron": np.tile(np.arange(m), S),
                                          "p_pos": p_pos.ravel(), "p_neg": p_neg.ravel(),
                                          "asymmetry": np.abs(p_pos - p_neg).ravel(),
-                                         "core_norm": core.ravel(), "bg_norm": bg.ravel()}))
+                                         "core_norm": core.ravel(), "bg_norm": bg.ravel(), **extra}))
     return (pd.concat(curves, ignore_index=True),
             pd.concat(neurons, ignore_index=True) if neurons else pd.DataFrame(columns=[*RUN_KEYS, "iteration"]))
 
@@ -99,56 +122,135 @@ def _ends(curves: pd.DataFrame, task: str, activation: str, variant: str) -> pd.
     return first.join(last, lsuffix="_0", rsuffix="_T")
 
 
-def numerical_findings(curves: pd.DataFrame, decay_factors: dict[str, float], iterations: dict[str, int]
-                       ) -> dict[str, Any]:
-    """The numerical setting's findings (module docstring), per task and model variant;
-    ``decay_factors`` and ``iterations`` per task (the linear network's rule uses the
-    classification runs' factor)."""
+def _signed(e: pd.DataFrame) -> pd.Series:
+    """The signed background change at the end in units of σ̂0, per seed (NaN without σ̂0)."""
+    if "bg_signed_T" not in e or "bg_init_rms_T" not in e:
+        return pd.Series(np.nan, index=e.index)
+    return e.bg_signed_T / e.bg_init_rms_T
+
+
+def _signed_entry(e: pd.DataFrame, level: float) -> dict[str, Any]:
+    """The signed projections of one (task, activation, variant) at the end, over seeds."""
+    if "bg_signed_T" not in e:
+        return {}
+    return {"bg_signed_change": V.t_interval(e.bg_signed_T, level),
+            "bg_signed_change_pos": V.t_interval(e.bg_signed_pos_T, level),
+            "bg_signed_change_neg": V.t_interval(e.bg_signed_neg_T, level),
+            "bg_signed_change_rel": V.t_interval(_signed(e), level),
+            "core_signed_change": V.t_interval(e.core_signed_T, level),
+            "bg_init_rms": V.t_interval(e.bg_init_rms_T, level)}
+
+
+def _contamination_verdicts(relu: pd.DataFrame | None, linear: pd.DataFrame | None, th: dict[str, float],
+                            level: float) -> dict[str, Any]:
+    """Thm 4.2 against the control of Thm 4.4, on the signed background projection (σ̂0 units)."""
+    out: dict[str, Any] = {}
+    if relu is not None:
+        out["relu_contaminated"] = V.verdict(
+            f"ReLU: mean Δ⟨w_k, m_bg⟩ over N_±1 / σ̂0 > {th['signed_min']:g}",
+            (V.t_interval(_signed(relu), level), ">", th["signed_min"]))
+    if linear is not None:
+        out["linear_not_contaminated"] = V.verdict(
+            f"linear: mean Δ⟨w_k, m_bg⟩ over N_±1 / σ̂0 < {th['linear_signed_max']:g}",
+            (V.t_interval(_signed(linear), level), "<", th["linear_signed_max"]))
+    if relu is not None and linear is not None:
+        both = _signed(relu).to_frame("relu").join(_signed(linear).to_frame("linear"), how="inner")
+        diff = V.t_interval(both.relu - both.linear, level)
+        out["relu_minus_linear"] = diff
+        out["relu_above_linear"] = V.verdict("ReLU − linear signed background change (σ̂0 units) > 0, paired over "
+                                             "seeds (the same initial network)", (diff, ">", 0.0))
+    return out
+
+
+def numerical_findings(curves: pd.DataFrame, decay_factors: dict[str, float], iterations: dict[str, int],
+                       thresholds: dict[str, float] | None = None, level: float = V.LEVEL) -> dict[str, Any]:
+    """The numerical setting's findings (module docstring), per task and model variant.
+
+    ``decay_factors``: the factor weight decay alone applies to a direction without data
+    gradient, keyed ``"<task>_<variant>"`` (or ``"<task>"``, used for every variant);
+    ``iterations`` per task; ``thresholds``: :data:`NUMERICAL_THRESHOLDS`' keys (missing keys
+    take the defaults); ``level``: the intervals' level."""
+    th = {**NUMERICAL_THRESHOLDS, **(thresholds or {})}
+    unknown = sorted(set(th) - set(NUMERICAL_THRESHOLDS))
+    if unknown:
+        raise ValueError(f"unknown numerical thresholds {unknown}; allowed: {', '.join(sorted(NUMERICAL_THRESHOLDS))}")
     out: dict[str, Any] = {"iterations": {k: int(v) for k, v in iterations.items()},
-                           "linear_decay_factor": {k: float(v) for k, v in decay_factors.items()}}
-    decay_factor = decay_factors.get("classification", 1.0)
+                           "linear_decay_factor": {k: float(v) for k, v in decay_factors.items()},
+                           "thresholds": th, "level": float(level)}
+
+    def factor(task: str, variant: str) -> float:
+        return float(decay_factors.get(f"{task}_{variant}", decay_factors.get(task, 1.0)))
+
+    def t(values) -> dict[str, Any]:
+        return V.t_interval(values, level)
+
     cls = curves[curves.task == "classification"]
     for variant in sorted(cls.variant.unique()):
         v: dict[str, Any] = {}
         acts = set(cls[cls.variant == variant].activation)
-        if "relu" in acts:
-            e = _ends(curves, "classification", "relu", variant)
-            growth = mean_se(e.bg_norm_T / e.bg_norm_0)
-            ood, idr = mean_se(e.ood_loss_T), mean_se(e.id_loss_T)
-            asym0, asymT = mean_se(e.asymmetry_0), mean_se(e.asymmetry_T)
+        relu = _ends(curves, "classification", "relu", variant) if "relu" in acts else None
+        linear = _ends(curves, "classification", "identity", variant) if "identity" in acts else None
+        if relu is not None:
+            e = relu
+            growth = t(e.bg_norm_T / e.bg_norm_0)
+            ood, idr = t(e.ood_loss_T), t(e.id_loss_T)
             v["relu"] = {
+                **_signed_entry(e, level),
                 "bg_norm_growth": growth,
-                "bg_grows": _verdict(f"bg_norm(T)/bg_norm(0) > {GROWTH}", (growth, ">", GROWTH)),
-                "core_norm_growth": mean_se(e.core_norm_T / e.core_norm_0),
+                "bg_norm_grows": V.verdict(f"bg_norm(T)/bg_norm(0) > {th['growth']:g} (the norm toy.py plots; "
+                                           "contamination is decided on the signed projection)",
+                                           (growth, ">", th["growth"])),
+                "core_norm_growth": t(e.core_norm_T / e.core_norm_0),
                 "id_hinge_risk": idr, "ood_hinge_risk": ood,
-                "id_error": mean_se(e.id_error_T), "ood_error": mean_se(e.ood_error_T),
-                "risk_gap": _verdict(f"ID hinge risk < {ID_RISK_MAX} and OOD hinge risk > {OOD_RISK_MIN}",
-                                     (idr, "<", ID_RISK_MAX), (ood, ">", OOD_RISK_MIN)),
-                "asymmetry_start": asym0, "asymmetry_end": asymT,
-                "asymmetry_rises": _verdict("mean asymmetry at T − at 0 > 0",
-                                            (mean_se(e.asymmetry_T - e.asymmetry_0), ">", 0.0)),
+                "id_error": t(e.id_error_T), "ood_error": t(e.ood_error_T),
+                "risk_gap": V.verdict(f"ID hinge risk < {th['id_risk_max']:g} and OOD hinge risk > "
+                                      f"{th['ood_risk_min']:g}",
+                                      (idr, "<", th["id_risk_max"]), (ood, ">", th["ood_risk_min"])),
+                "asymmetry_start": t(e.asymmetry_0), "asymmetry_end": t(e.asymmetry_T),
+                "asymmetry_rises": V.verdict("mean asymmetry at T − at 0 > 0",
+                                             (t(e.asymmetry_T - e.asymmetry_0), ">", 0.0)),
             }
-        if "identity" in acts:
-            e = _ends(curves, "classification", "identity", variant)
-            ratio = mean_se(e.bg_norm_T / e.bg_norm_0)
-            ood = mean_se(e.ood_loss_T)
+        if linear is not None:
+            e = linear
+            ratio = t(e.bg_norm_T / e.bg_norm_0)
+            ood = t(e.ood_loss_T)
+            f = factor("classification", variant)
             v["identity"] = {
-                "bg_norm_ratio": ratio,
-                "bg_only_decays": _verdict(f"bg_norm(T)/bg_norm(0) < {decay_factor:.4f} (weight decay alone) "
-                                           f"+ {DECAY_TOLERANCE:.0%}",
-                                           (ratio, "<", decay_factor * (1 + DECAY_TOLERANCE))),
-                "id_hinge_risk": mean_se(e.id_loss_T), "ood_hinge_risk": ood,
-                "id_error": mean_se(e.id_error_T), "ood_error": mean_se(e.ood_error_T),
-                "ood_risk_small": _verdict(f"OOD hinge risk < {LINEAR_OOD_MAX}", (ood, "<", LINEAR_OOD_MAX)),
+                **_signed_entry(e, level),
+                "bg_norm_ratio": ratio, "weight_decay_factor": f,
+                "bg_only_decays": V.verdict(f"bg_norm(T)/bg_norm(0) < {f:.4f} (weight decay alone) "
+                                            f"+ {th['decay_tolerance']:.0%}",
+                                            (ratio, "<", f * (1 + th["decay_tolerance"]))),
+                "id_hinge_risk": t(e.id_loss_T), "ood_hinge_risk": ood,
+                "id_error": t(e.id_error_T), "ood_error": t(e.ood_error_T),
+                "ood_risk_small": V.verdict(f"OOD hinge risk < {th['linear_ood_max']:g}",
+                                            (ood, "<", th["linear_ood_max"])),
             }
+        v["contamination"] = _contamination_verdicts(relu, linear, th, level)
         out[f"classification_{variant}"] = v
     reg = curves[curves.task == "regression"]
     for variant in sorted(reg.variant.unique()):
         v = {}
-        for act in sorted(set(reg[reg.variant == variant].activation)):
-            e = _ends(curves, "regression", act, variant)
-            v[act] = {"bg_norm_growth": mean_se(e.bg_norm_T / e.bg_norm_0),
-                      "id_mse": mean_se(e.id_loss_T), "ood_mse": mean_se(e.ood_loss_T)}
+        acts = sorted(set(reg[reg.variant == variant].activation))
+        ends = {act: _ends(curves, "regression", act, variant) for act in acts}
+        for act, e in ends.items():
+            ratio = t(e.id_loss_T / e.id_zero_risk_T)
+            v[act] = {**_signed_entry(e, level),
+                      "bg_norm_growth": t(e.bg_norm_T / e.bg_norm_0),
+                      "id_risk": t(e.id_loss_T), "ood_risk": t(e.ood_loss_T),
+                      "id_zero_risk": t(e.id_zero_risk_T), "ood_zero_risk": t(e.ood_zero_risk_T),
+                      "id_risk_over_zero": ratio, "ood_risk_over_zero": t(e.ood_loss_T / e.ood_zero_risk_T),
+                      "fits_in_distribution": V.verdict(
+                          f"ID risk / the zero predictor's ID risk < {th['regression_id_ratio_max']:g}",
+                          (ratio, "<", th["regression_id_ratio_max"]))}
+        if "relu" in ends and "identity" in ends:
+            both = ends["relu"].ood_loss_T.to_frame("relu").join(ends["identity"].ood_loss_T.to_frame("linear"),
+                                                                 how="inner")
+            diff = t(both.relu - both.linear)
+            v["ood_risk_relu_minus_linear"] = diff
+            v["relu_fails_ood"] = V.verdict("ReLU OOD risk − linear OOD risk > 0, paired over seeds",
+                                            (diff, ">", 0.0))
+        v["contamination"] = _contamination_verdicts(ends.get("relu"), ends.get("identity"), th, level)
         out[f"regression_{variant}"] = v
     sph = curves[curves.task == "spheres"]
     if len(sph):
@@ -156,36 +258,19 @@ def numerical_findings(curves: pd.DataFrame, decay_factors: dict[str, float], it
         for act in sorted(set(sph.activation)):
             for variant in sorted(set(sph[sph.activation == act].variant)):
                 e = _ends(curves, "spheres", act, variant)
-                g = mean_se(e.bg_norm_T / e.bg_norm_0)
-                v[act] = {"bg_norm_growth": g,
-                          "accumulates": _verdict(f"bg_norm(T)/bg_norm(0) > {GROWTH}", (g, ">", GROWTH)),
-                          "id_hinge_risk": mean_se(e.id_loss_T), "ood_hinge_risk": mean_se(e.ood_loss_T),
-                          "id_error": mean_se(e.id_error_T), "ood_error": mean_se(e.ood_error_T)}
+                g = t(e.bg_norm_T / e.bg_norm_0)
+                v[act] = {**_signed_entry(e, level),
+                          "contaminates": V.verdict(f"mean Δ⟨w_k, m_bg⟩ over N_±1 / σ̂0 > {th['signed_min']:g}",
+                                                    (t(_signed(e)), ">", th["signed_min"])),
+                          "bg_norm_growth": g,
+                          "bg_norm_grows": V.verdict(f"bg_norm(T)/bg_norm(0) > {th['growth']:g}",
+                                                     (g, ">", th["growth"])),
+                          "id_logistic_risk": t(e.id_loss_T), "ood_logistic_risk": t(e.ood_loss_T),
+                          "id_error": t(e.id_error_T), "ood_error": t(e.ood_error_T)}
         out["spheres"] = v
-        out["spheres_accumulating"] = [a for a, f in v.items() if f["accumulates"]["holds"]]
-        out["spheres_not_accumulating"] = [a for a, f in v.items() if f["accumulates"]["holds"] is False]
+        out["spheres_contaminating"] = [a for a, f in v.items() if f["contaminates"]["holds"]]
+        out["spheres_not_contaminating"] = [a for a, f in v.items() if f["contaminates"]["holds"] is False]
     return out
-
-
-def _side(stat: dict[str, Any], op: str, c: float) -> bool | None:
-    """Whether ``stat`` (:func:`mean_se`) is ``op`` (``>`` or ``<``) ``c``: True or False when its
-    interval mean ± Z·se decides it (the mean alone with one replicate), None otherwise."""
-    m, se = stat["mean"], stat["se"]
-    if m is None:
-        return None
-    lo, hi = (m, m) if se is None else (m - Z * se, m + Z * se)
-    if op == ">":
-        return True if lo > c else False if hi <= c else None
-    return True if hi < c else False if lo >= c else None
-
-
-def _verdict(rule: str, *sides: tuple[dict[str, Any], str, float]) -> dict[str, Any]:
-    """A verdict on every ``(stat, op, threshold)`` holding together."""
-    got = [_side(*x) for x in sides]
-    holds = False if False in got else None if None in got else True
-    n = min(x[0]["n"] for x in sides)
-    return {"holds": holds, "verdict": {True: "holds", False: "fails", None: "undecided"}[holds], "rule": rule,
-            "basis": f"mean ± {Z:g} se over {n} replicates" if n > 1 else "one replicate: the value itself"}
 
 
 # ---------------------------------------------------------------- deep networks

@@ -186,7 +186,7 @@ CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamin
 #: model stops so): dsmall's four in a pack, nine candidates in six packs of their own, the MLP
 #: and a width-1/4 network alone; run over the study's held-out and test points by one job per
 #: category, the base and the greedy start (Framework awaits its recipe: no job).
-DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 6, "diversity_analysis": 1,
+DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 7, "diversity_analysis": 1,
              "diversity_figures": 1}
 PLANNED = {
     "config.yaml": {"synthetic_world": 1, "theory_figures": 1, "toy_seed": 1, "gde_datasets": 1, "toy_figures": 1,
@@ -194,29 +194,29 @@ PLANNED = {
         "unpack_features": 22, "interaction_epochs": 1, "interaction_tensors": 1, "training_summary": 1,
         "width_measure": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_report": 1, "interaction_figures": 1, "theory_truth_scores": 1, "all": 1, **CONTAMINATION,
-        **DIVERSITY, "train_member": 2},
-    "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 2,
-        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 92, "extract_member": 39,
+        **DIVERSITY, "train_member": 3, "findings": 1},
+    "presets/cpu.yaml": {"synthetic_gde_world": 1, "synthetic_world": 1, "theory_figures": 1, "toy_seed": 6,
+        "gde_datasets": 1, "holdout_dataset": 1, "toy_figures": 1, "train_member": 93, "extract_member": 39,
         "contamination_student": 3,
         "gde_fractions": 1, "extract_width_member": 22, "interaction_epochs": 1, "interaction_tensors": 1,
         "training_summary": 1, "gde_tables": 1, "interaction_ground_truth": 1, "theory_vs_experiment": 1,
         "width_measure": 1, "interaction_figures": 1, "theory_truth_scores": 1, "width_report": 1,
-        "all": 1, **CONTAMINATION, **DIVERSITY},
+        "all": 1, "findings": 1, **CONTAMINATION, **DIVERSITY},
     "presets/paper001.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 6,
-        "extract_member": 3, "training_summary": 1, "all": 1, **CONTAMINATION, "synthetic_shifted": 0,
+        "extract_member": 3, "training_summary": 1, "all": 1, "findings": 1, **CONTAMINATION, "synthetic_shifted": 0,
         "bgmix_dataset": 0, "contamination_headline": 0},
     # Jiang, Baek, Kolter (2024): 3 × 20 ResNet-18 (App. E); GDE: 4 superclass and 5 blue-group conditions
     # of 6 seeds and 10 more training fractions of 6 seeds: 60 + 24 + 30 + 60 = 174 trainings
     "presets/paper000.yaml": {"download_cifar10": 1, "download_svhn": 1, "theory_figures": 1, "prepare_dataset": 2,
         "gde_datasets": 1, "train_member": 174, "extract_member": 174, "gde_fractions": 1, "interaction_epochs": 1,
         "interaction_tensors": 3, "training_summary": 1, "gde_tables": 1, "interaction_figures": 3,
-        "theory_vs_experiment": 3, "all": 1},
-    "presets/paper004.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 18,
-        "extract_member": 1, "training_summary": 1, "all": 1, **DIVERSITY, "diversity_world": 0},
+        "theory_vs_experiment": 3, "all": 1, "findings": 1},
+    "presets/paper004.yaml": {"download_cifar10": 1, "prepare_dataset": 1, "theory_figures": 1, "train_member": 21,
+        "extract_member": 1, "training_summary": 1, "all": 1, "findings": 1, **DIVERSITY, "diversity_world": 0},
     "presets/paper002.yaml": {"download_cifar10": 1, "theory_figures": 1, "prepare_dataset": 1,
         "holdout_dataset": 1, "train_member": 170, "train_pack": 159, "extract_pack": 159,
         "extract_width_member": 170, "unpack_member": 2528, "training_summary": 1, "unpack_features": 2528,
-        "width_measure": 2, "width_report": 1, "all": 1},
+        "width_measure": 2, "width_report": 1, "all": 1, "findings": 1},
 }
 
 

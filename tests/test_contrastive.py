@@ -228,10 +228,10 @@ def test_the_planner_never_packs_a_simclr_model():
     from featurelab.training.packed import train_pack
 
     cfg = load_config(ROOT / "config.yaml")
-    cfg["diversity"]["categories"]["framework"].append({"recipe": "div_simclr", "members": 2})
+    cfg["diversity"]["categories"]["framework"].append({"recipe": "div_simclr", "members": 2})   # beside the default's one
     plan = Plan(validate_config(cfg))
     simclr = [m for m in plan.models.values() if m.recipe == "div_simclr"]
-    assert len(simclr) == 2 and all(m.width <= 0.125 and m.arch == "resnet18" for m in simclr)
+    assert len(simclr) == 3 and all(m.width <= 0.125 and m.arch == "resnet18" for m in simclr)
     assert not any(m.id in plan.pack_of for m in simclr)           # packable by width, yet trained alone
     assert any(m.recipe == "div_mixup" and m.id in plan.pack_of for m in plan.models.values())
     assert all(plan.heldout_file(m.id) for m in simclr)             # they stop on the held-out split

@@ -182,10 +182,10 @@ CONTAMINATION = {"contamination_numerical": 1, "synthetic_shifted": 1, "contamin
                  "contamination_padding": 1, "contamination_report": 1, "bgmix_dataset": 1,
                  "contamination_headline": 1}
 #: The diversity study's jobs (Gontijo-Lopes, Dauphin, Cubuk, ICLR 2022): config.yaml's pool of
-#: 15 models, every one stopped at the same held-out target (none reused: no other study's
-#: model stops so): dsmall's four in a pack, nine candidates in six packs of their own, the MLP
-#: and a width-1/4 network alone; run over the study's held-out and test points by one job per
-#: category, the base and the greedy start (Framework awaits its recipe: no job).
+#: 16 models, every one stopped at the same held-out target (none reused: no other study's
+#: model stops so): dsmall's four in a pack, nine candidates in six packs of their own, the MLP,
+#: a width-1/4 network and the SimCLR model alone; run over the study's held-out and test points
+#: by one job per category, the base and the greedy start.
 DIVERSITY = {"diversity_eval": 1, "diversity_world": 1, "diversity_outputs": 7, "diversity_analysis": 1,
              "diversity_figures": 1}
 PLANNED = {
@@ -272,7 +272,9 @@ def test_every_pool_model_is_selected_alike_and_the_greedy_start_lies_outside_th
         assert plan.heldout_file(p["model"]) == plan.diversity_eval_files()["val"]
     cats = [p["category"] for p in pool]
     assert cats[0] == "base" and cats.count("reinit") >= 3
-    assert "framework" not in cats  # awaiting the contrastive recipe; mixup is under Hyper
+    # Framework is the contrastive framework (SimCLR); mixup, an augmentation, is under Hyper
+    assert cats.count("framework") >= 1
+    assert all(cfg["recipes"][plan.models[p["model"]].recipe].get("simclr") for p in pool if p["category"] == "framework")
     assert any(cfg["recipes"][plan.models[p["model"]].recipe].get("mixup") for p in pool if p["category"] == "hyper")
     start = plan.diversity_greedy_start()
     assert start is not None and start not in {p["model"] for p in pool}
@@ -285,15 +287,16 @@ def test_the_default_pool_gives_new_models_their_own_seeds_and_packs(default):
     plan = Plan(default)
     pool = [p for p in plan.diversity_pool() if p["category"] != "start"]
     new = [plan.models[p["model"]] for p in pool]
-    assert len(new) == 15 and len({m.id for m in new}) == 15
+    assert len(new) == 16 and len({m.id for m in new}) == 16
     other = {m.seed for n, e in plan.ensembles.items() if not n.startswith("div_") and n != "dsmall" for m in e.models}
     assert not {m.seed for m in new} & other
     assert {m.dataset for m in new if m.dataset != "synthetic"} == {"synthetic__worldpd85"}
     assert plan.heldout_file(plan.ensemble_models("synth")[0]) is None
-    # the candidates pack apart from the other studies' models, the MLP and width 1/4 train alone
+    # the candidates pack apart from the other studies' models; the MLP, width 1/4 and SimCLR train alone
     cands = [plan.models[p["model"]] for p in pool if p["source"] == "new"]
-    assert all(plan.pack_of[m.id].endswith("-d0") for m in cands if m.arch != "mlp" and m.width <= 0.125)
-    assert not any((m.arch == "mlp" or m.width > 0.125) and m.id in plan.pack_of for m in cands)
+    alone = [m for m in cands if m.arch == "mlp" or m.width > 0.125 or m.recipe == "div_simclr"]
+    assert all(plan.pack_of[m.id].endswith("-d0") for m in cands if m not in alone)
+    assert not any(m.id in plan.pack_of for m in alone) and len(alone) == 3
 
 
 def test_a_reused_ensemble_must_have_the_members_asked_and_the_pools_stopping(default):

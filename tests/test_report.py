@@ -4,7 +4,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDY_CATEGORIES = {"Ensembles", "Interaction", "Theory", "GDE", "Width", "Toy", "Contamination", "Diversity"}
+STUDY_CATEGORIES = {"Findings", "Ensembles", "Interaction", "Theory", "GDE", "Width", "Toy", "Contamination",
+                    "Diversity"}
 
 
 def rule_text() -> str:

@@ -84,7 +84,7 @@ def numerical_tables(specs: Sequence[dict[str, Any]], results: Sequence[dict[str
     projection norms and the mean signed background projection at the first and last
     snapshot; the neuron's class set N_y (+1, −1, 0) and output sign), from
     :func:`.numerical.run_batch`."""
-    from .numerical import CURVES
+    from .setting import CURVES
 
     curves, neurons = [], []
     for spec, res in zip(specs, results):

@@ -153,17 +153,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .setting import ACTIVATIONS, TASKS, VARIANTS, NumericalSetting, Run
+from .setting import ACTIVATIONS, CURVES, TASKS, VARIANTS, NumericalSetting, Run
 
 __all__ = ["ACTIVATIONS", "CURVES", "LOSSES", "TASKS", "TASK_LOSS", "VARIANTS", "NumericalSetting", "Run", "Split",
            "World", "class_sets", "contamination_curves", "dictionary", "forward", "fresh_batch", "gradients",
            "initial_network", "momentum_decay_factor", "reference_run", "run_batch", "sample_world",
            "signed_projections", "theory_batches", "zero_risk"]
 
-#: The curves of a result: 1-D arrays, one entry per recorded iteration.
-CURVES: tuple[str, ...] = ("iteration", "train_loss", "id_loss", "ood_loss", "id_error", "ood_error",
-                           "core_norm", "bg_norm", "perp_norm", "asymmetry", "bg_signed", "bg_signed_pos",
-                           "bg_signed_neg", "core_signed", "id_zero_risk", "ood_zero_risk")
 
 
 # --------------------------------------------------------------------------------------------

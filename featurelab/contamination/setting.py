@@ -125,3 +125,9 @@ class Run:
     @property
     def label(self) -> str:
         return f"{self.task}/{self.activation}/{self.variant}/seed{self.seed}"
+
+
+#: The curves of a result: 1-D arrays, one entry per recorded iteration.
+CURVES: tuple[str, ...] = ("iteration", "train_loss", "id_loss", "ood_loss", "id_error", "ood_error",
+                           "core_norm", "bg_norm", "perp_norm", "asymmetry", "bg_signed", "bg_signed_pos",
+                           "bg_signed_neg", "core_signed", "id_zero_risk", "ood_zero_risk")

@@ -167,7 +167,7 @@ def test_whole_dag_then_nothing_to_do_then_report(repo_root, tmp_path):
 
     # the Findings table: every study's verdicts, each one of the four words with its rule
     found = pd.read_csv(tmp_path / "results/findings.csv")
-    assert {"interaction/synth", "gde", "width", "contamination", "diversity"} <= set(found.study), set(found.study)
+    assert {"interaction/tiny", "gde", "width", "contamination", "diversity"} <= set(found.study), set(found.study)
     assert set(found.verdict) <= {"holds", "fails", "undecided", "no verdict"} and found.rule.notna().all()
     assert "| study | finding |" in (tmp_path / "results/findings.md").read_text()
 

@@ -215,11 +215,16 @@ FINDING_COLUMNS = ("study", "finding", "estimate", "lo", "hi", "rule", "basis", 
 
 def findings_table(summaries: Mapping[str, Mapping[str, Any]]) -> Any:
     """Every verdict of every study's summary as one pandas DataFrame
-    (:data:`FINDING_COLUMNS`), ``summaries`` being ``{study label: summary}``."""
+    (:data:`FINDING_COLUMNS`), ``summaries`` being ``{study label: summary}``; a verdict a
+    summary repeats under another key is listed once."""
     import pandas as pd
 
     rows = [r for study, s in summaries.items() for r in collect(s, study=study)]
-    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    # a summary may repeat a verdict under two keys (the interaction study's main variant is
+    # also its headline): keep the first
+    same = ["study", "rule", "estimate", "lo", "hi", "verdict"]
+    return table[~table[same].astype(str).duplicated()].reset_index(drop=True)
 
 
 def findings_markdown(table: Any, digits: int = 4) -> str:

@@ -122,7 +122,8 @@ def test_pvalue_verdict_directions():
 def test_findings_table_and_markdown():
     from featurelab.verdicts import findings_markdown, findings_table
 
-    s = {"gde": {"x": verdict("blue > super", (t_interval([0.1, 0.11, 0.12]), ">", 0.0))},
+    v = verdict("blue > super", (t_interval([0.1, 0.11, 0.12]), ">", 0.0))
+    s = {"gde": {"x": v, "again": {"x": v}},
          "toy": {"verdict": verdict("share > 0.5", (proportion_interval(1, 1), ">", 0.5))}}
     t = findings_table(s)
     assert list(t.study) == ["gde", "toy"] and list(t.verdict) == ["holds", NO_VERDICT]

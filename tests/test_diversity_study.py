@@ -51,6 +51,19 @@ def test_error_inconsistency_that_grows_by_construction_is_found_to_grow():
         assert row.ei_se == pytest.approx(np.sqrt(row.ei * (1 - row.ei) / NT / 2), rel=0.6)
 
 
+def test_a_category_with_one_pair_gives_no_trend_verdict():
+    # growing by construction, but Reinit keeps one model: its pairs cannot be redrawn, so the
+    # trend (and Dataset − Reinit) has no verdict; the interval over test points alone is kept
+    noise = {"base": 0.0, "reinit": 0.1, "hyper": 0.3, "arch": 0.5, "framework": 0.7, "dataset": 0.9}
+    entries, outputs, metrics = pool(noise)
+    entries = [e for e in entries if e["model"] != "reinit1"]
+    _, f = analyse(entries, outputs, metrics, SETTINGS, log=lambda s: None)
+    g = f["error_inconsistency_grows"]
+    assert g["verdict"] == "no verdict" and "one pair in reinit" in g["basis"]
+    assert g["points_only"]["lo"] > 0                      # the points alone would have said "holds"
+    assert g["last_minus_first"]["verdict"] == "no verdict"
+
+
 def test_identical_categories_give_no_trend():
     noise = dict.fromkeys(("base", *CATEGORIES), 0.5)
     _, f = analyse(*pool(noise, seed=1), SETTINGS, log=lambda s: None)

@@ -267,6 +267,18 @@ def _trend(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(x[ok], y[ok], 1)[0])
 
 
+def _pairs_verdict(rule: str, stat: dict[str, Any], threshold: float, note: str, thin: Sequence[str]
+                   ) -> dict[str, Any]:
+    """The verdict of a trend whose interval redraws each category's pairs; no verdict when a
+    category it compares has a single pair (its models' spread is unknown: one replicate)."""
+    if not thin:
+        return verdict(rule, (stat, ">", threshold), note=note)
+    out = verdict(rule, ({**stat, "lo": None, "hi": None, "n": 1}, ">", threshold), note=note)
+    out["basis"] = (f"one pair in {', '.join(thin)}: no verdict (the spread between a category's models is "
+                    "unknown with one of them; points_only holds the interval over test points alone)")
+    return out
+
+
 def _pairs_and_trends(p_test, y_test, base, kept, models, table, settings, thr, level):
     """Figs 1-2: every pair of the base with an in-window model, the category means with their
     paired-bootstrap intervals, and the trend verdicts (points and each category's pairs redrawn)."""
@@ -310,6 +322,9 @@ def _pairs_and_trends(p_test, y_test, base, kept, models, table, settings, thr, 
     categories = pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
     findings: dict[str, Any] = {}
     note = "test points resampled (paired) and each category's pairs redrawn in every resample"
+    # a category with one pair has no spread between its models: redrawing its pairs cannot
+    # say whether another model of the category would land elsewhere (one replicate)
+    thin = [c for c in cats if int((pairs["category"] == c).sum()) < 2]
     if len(cats) >= 2:
         x = np.asarray([rank[c] for c in cats], dtype=np.float64)
         first, last = cats[0], cats[-1]
@@ -319,14 +334,17 @@ def _pairs_and_trends(p_test, y_test, base, kept, models, table, settings, thr, 
             both = [_trend(x, np.asarray([cat_draws2[(c, k)][b] for c in cats])) for b in range(n_boot)]
             points = [_trend(x, np.asarray([cat_draws[(c, k)][b] for c in cats])) for b in range(n_boot)]
             stat = bootstrap_interval(est, both, level, n=len(kept))
-            findings[name] = {**verdict(f"slope of the category means of {k} against the category's rank "
-                                        f"({' < '.join(cats)}) > {thr['trend']}", (stat, ">", thr["trend"]), note=note),
+            findings[name] = {**_pairs_verdict(f"slope of the category means of {k} against the category's rank "
+                                               f"({' < '.join(cats)}) > {thr['trend']}", stat, thr["trend"], note,
+                                               thin),
                               "se": stat["se"], "points_only": bootstrap_interval(est, points, level, n=len(kept))}
             diff = float(categories[k].iloc[-1] - categories[k].iloc[0])
             d2 = bootstrap_interval(diff, cat_draws2[(last, k)] - cat_draws2[(first, k)], level, n=len(kept))
             findings[name]["last_minus_first"] = {
-                **verdict(f"{last} − {first} > {thr['trend']}", (d2, ">", thr["trend"]), note=note), "se": d2["se"],
-                "points_only": bootstrap_interval(diff, cat_draws[(last, k)] - cat_draws[(first, k)], level)}
+                **_pairs_verdict(f"{last} − {first} > {thr['trend']}", d2, thr["trend"], note,
+                                 [c for c in thin if c in (first, last)]),
+                "se": d2["se"], "points_only": bootstrap_interval(diff, cat_draws[(last, k)] - cat_draws[(first, k)],
+                                                                  level)}
     # gain against EI across pairs: slope and Pearson r, points and pairs resampled
     if len(kept) >= 3:
         rng = np.random.default_rng(seed + 1)

@@ -27,20 +27,18 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from featurelab.verdicts import collect  # noqa: E402
+from featurelab.verdicts import findings_table  # noqa: E402
 
 
 def summaries(results: Path) -> dict[str, dict]:
     """``{study label: summary}`` for every summary.json under ``results`` (one level of
-    sub-folders deep, e.g. ``interaction/<ensemble>/summary.json``)."""
+    sub-folders deep, e.g. ``interaction/<ensemble>/summary.json``, which holds every
+    variant's O.1-O.4)."""
     out = {}
     for p in sorted(results.glob("*/summary.json")) + sorted(results.glob("*/*/summary.json")):
         rel = p.parent.relative_to(results).as_posix()
         if rel.startswith(("zoo", "ensembles", "logs", "benchmarks")):
             continue
-        out[rel] = json.loads(p.read_text())
-    for p in sorted(results.glob("interaction/*/*/observations.json")):   # per-variant O.1-O.4
-        rel = p.parent.relative_to(results).as_posix()
         out[rel] = json.loads(p.read_text())
     return out
 
@@ -50,8 +48,7 @@ def verdict_table(runs: dict[str, Path]) -> pd.DataFrame:
     ``<run>_verdict`` per run and ``stable`` (the same verdict in every run that has it)."""
     frames = []
     for name, results in runs.items():
-        rows = [r for study, s in summaries(Path(results)).items() for r in collect(s, study=study)]
-        df = pd.DataFrame(rows, columns=["study", "finding", "estimate", "lo", "hi", "rule", "basis", "verdict"])
+        df = findings_table(summaries(Path(results)))
         frames.append(df.set_index(["study", "finding"]).rename(
             columns={c: f"{name}_{c}" for c in ("estimate", "lo", "hi", "verdict", "basis")}).drop(columns="rule"))
     table = pd.concat(frames, axis=1)

@@ -20,8 +20,8 @@ phases, both in :func:`train_simclr_member`:
    :mod:`featurelab.models` has) is trained on the frozen encoder's features of the training
    images with the labels, by the recipe's own SGD, batch size, learning-rate steps,
    ``max_epochs``, label smoothing and stopping rule (``stop_at_train_acc``,
-   ``stop_at_heldout_acc``: the held-out accuracy after every head epoch, as
-   :func:`featurelab.training.train_member` measures it). The encoder is frozen in eval mode,
+   ``stop_at_heldout_acc``: the held-out accuracy ``heldout_checks`` times per head epoch,
+   as :func:`featurelab.training.train_member` measures it). The encoder is frozen in eval mode,
    so its features are computed once, unaugmented; each head epoch is a pass over a matrix.
    The layer is trained on the features standardised with their training mean and standard
    deviation and folded back onto the raw features after every epoch (:func:`fold_head`: the
@@ -356,6 +356,15 @@ def train_simclr_member(
     log(f"linear evaluation: the final linear layer on the frozen encoder's {feats.shape[1]} features, "
         f"{recipe.max_epochs} epochs at most, batch {recipe.batch_size}")
     hbs, h_used = recipe.batch_size, usable_points(n, recipe.batch_size)
+    # the pool's rule of selection: held-out checks within the epoch too (heldout_checks)
+    n_batches = -(-h_used // hbs)
+    checks = recipe.heldout_check_batches(n_batches) - {n_batches} if fh is not None else set()
+
+    def heldout_acc() -> float:
+        fold_head(model.linear, head, mu, sd)
+        with torch.no_grad():
+            return (model.linear(fh).argmax(1) == yh).float().mean().item()
+
     done = bool(history) and should_stop(history[-1], recipe)
     while not done and head_epoch < recipe.max_epochs:
         lr = recipe.lr_at(head_epoch)
@@ -374,13 +383,20 @@ def train_simclr_member(
             head_opt.step()
             loss_sum += loss.detach() * idx.shape[0]
             correct += (out.detach().argmax(1) == y[idx]).sum()
+            b = i // hbs + 1
+            if b in checks and (acc := heldout_acc()) >= recipe.stop_at_heldout_acc - 1e-12:
+                seen = min(h_used, b * hbs)  # stopped within the epoch: its record is the part trained
+                rec = epoch_record(round(head_epoch + b / n_batches, 4), lr, loss_sum.item() / seen,
+                                   correct.item() / seen, time.perf_counter() - t0, seen)
+                rec["heldout_acc"] = acc
+                break
+        else:
+            rec = epoch_record(head_epoch + 1, lr, loss_sum.item() / h_used, correct.item() / h_used,
+                               time.perf_counter() - t0, h_used)
+            if fh is not None:
+                rec["heldout_acc"] = heldout_acc()
         head_epoch += 1
         fold_head(model.linear, head, mu, sd)
-        rec = epoch_record(head_epoch, lr, loss_sum.item() / h_used, correct.item() / h_used,
-                           time.perf_counter() - t0, h_used)
-        if fh is not None:
-            with torch.no_grad():
-                rec["heldout_acc"] = (model.linear(fh).argmax(1) == yh).float().mean().item()
         history.append(rec)
         done = should_stop(rec, recipe)
         save_state(head_state_path, fingerprint, head_epoch, head, head_opt, history=history)

@@ -99,6 +99,42 @@ def correlation_interval(rho: float, n: int, level: float = LEVEL, spearman: boo
             "lo": lo, "hi": hi, "level": float(level), "method": "fisher_z_spearman" if spearman else "fisher_z"}
 
 
+def slope_interval(x: Iterable[float], y: Iterable[float], level: float = LEVEL) -> dict[str, Any]:
+    """Least-squares slope of ``y`` on ``x`` (scipy.stats.linregress) with its Student-t
+    interval over the ``n`` points, slope ± t_{(1+level)/2, n−2} · stderr; no interval below
+    three points, no slope without spread in ``x``."""
+    x, y = np.asarray(list(x), dtype=np.float64), np.asarray(list(y), dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = int(x.size)
+    out = {"mean": None, "se": None, "n": n, "lo": None, "hi": None, "level": float(level), "method": "t"}
+    if n < 2 or np.ptp(x) == 0:
+        return out
+    fit = scipy.stats.linregress(x, y)
+    out["mean"] = float(fit.slope)
+    if n >= 3:
+        half = float(scipy.stats.t.ppf(0.5 + level / 2, n - 2)) * fit.stderr
+        out.update(se=float(fit.stderr), lo=float(fit.slope - half), hi=float(fit.slope + half))
+    return out
+
+
+def difference_interval(a: Iterable[float], b: Iterable[float], level: float = LEVEL) -> dict[str, Any]:
+    """mean(b) − mean(a) with Welch's Student-t interval (scipy.stats.ttest_ind, unequal
+    variances); no interval when either side has fewer than two values."""
+    a, b = _finite(a), _finite(b)
+    out = {"mean": float(b.mean() - a.mean()) if a.size and b.size else None, "se": None, "n": int(a.size + b.size),
+           "lo": None, "hi": None, "level": float(level), "method": "t"}
+    if a.size < 2 or b.size < 2:
+        return out
+    se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+    if se == 0:  # no spread on either side: the difference is exact
+        out.update(se=0.0, lo=out["mean"], hi=out["mean"])
+        return out
+    ci = scipy.stats.ttest_ind(b, a, equal_var=False).confidence_interval(level)
+    out.update(se=se, lo=float(ci.low), hi=float(ci.high))
+    return out
+
+
 def proportion_interval(k: int, n: int, level: float = LEVEL) -> dict[str, Any]:
     """The share k/n of replicates with a property, with its exact Clopper-Pearson interval
     (scipy.stats.binomtest). With one replicate there is no interval (no verdict)."""

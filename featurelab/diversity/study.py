@@ -37,7 +37,7 @@ import pandas as pd
 
 from . import metrics as M
 from . import probes as PR
-from ..verdicts import LEVEL, bootstrap_interval, t_interval, verdict
+from ..verdicts import LEVEL, bootstrap_interval, difference_interval, slope_interval, t_interval, verdict
 
 CATEGORIES = ("reinit", "hyper", "arch", "framework", "dataset")
 #: The verdicts' thresholds when the config leaves them out (schemas/config.schema.yaml,
@@ -57,51 +57,6 @@ OVERLAP_COLUMNS = ["category", "model", "fraction", "draw", "dim", "n_from_a", "
 TRANSFER_COLUMNS = ["category", "model", "task", "classes", "acc_base", "acc_model", "acc_concat", "gain"]
 SIMILARITY_COLUMNS = ["model_a", "model_b", "category_a", "category_b", "with_base", "pair_category", "ei", "cka",
                       "shared_features", "features_a", "features_b", "k"]
-
-
-# ---------------------------------------------------------------- intervals
-def slope_interval(x: Sequence[float], y: Sequence[float], level: float = LEVEL) -> dict[str, Any]:
-    """Least-squares slope of ``y`` on ``x`` with its Student-t interval over the ``n`` points
-    (slope ± t_{(1+level)/2, n−2} · se, se = √(SSR/(n−2) / Σ(x − x̄)²)); no interval below three
-    points or without spread in ``x``. A :func:`featurelab.verdicts.t_interval`-like dict."""
-    import scipy.stats
-
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    n = int(len(x))
-    out = {"mean": None, "se": None, "n": n, "lo": None, "hi": None, "level": float(level), "method": "t"}
-    if n < 2 or np.ptp(x) == 0:
-        return out
-    slope, icpt = np.polyfit(x, y, 1)
-    out["mean"] = float(slope)
-    if n >= 3:
-        sxx = float(((x - x.mean()) ** 2).sum())
-        se = float(np.sqrt(((y - icpt - slope * x) ** 2).sum() / (n - 2) / sxx))
-        half = float(scipy.stats.t.ppf(0.5 + level / 2, n - 2)) * se
-        out.update(se=se, lo=float(slope - half), hi=float(slope + half))
-    return out
-
-
-def difference_interval(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict[str, Any]:
-    """mean(b) − mean(a) with Welch's Student-t interval (Welch-Satterthwaite degrees of
-    freedom); no interval when either side has fewer than two values."""
-    import scipy.stats
-
-    a, b = (np.asarray([v for v in x if v is not None and np.isfinite(v)], dtype=np.float64) for x in (a, b))
-    out = {"mean": float(b.mean() - a.mean()) if len(a) and len(b) else None, "se": None, "n": int(len(a) + len(b)),
-           "lo": None, "hi": None, "level": float(level), "method": "t"}
-    if len(a) < 2 or len(b) < 2:
-        return out
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = float(np.sqrt(va + vb))
-    if se == 0:
-        out.update(se=0.0, lo=out["mean"], hi=out["mean"])
-        return out
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = float(scipy.stats.t.ppf(0.5 + level / 2, df)) * se
-    out.update(se=se, lo=out["mean"] - half, hi=out["mean"] + half)
-    return out
 
 
 def _spread(values: np.ndarray) -> dict[str, float | None]:

@@ -166,7 +166,7 @@ rule contamination_report:
         recipe=padding_recipe(),
         student_seeds=PLAN.student_seeds(),
         probe_c=config["contamination"]["headline"]["probe_c"],
-        thresholds=config["contamination"].get("thresholds", {}),
-        level=config.get("verdicts", {}).get("level", 0.95),
+        thresholds=config["contamination"]["thresholds"],
+        level=config["verdicts"]["level"],
     script:
         "../scripts/contamination_report.py"

@@ -93,7 +93,7 @@ rule diversity_analysis:
         settings=config["diversity"],
         greedy_start=PLAN.diversity_greedy_start(),
         rule=PLAN.diversity_rule() if PLAN.diversity else None,
-        level=config.get("verdicts", {}).get("level", 0.95),
+        level=config["verdicts"]["level"],
     script:
         "../scripts/diversity_analysis.py"
 

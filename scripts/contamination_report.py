@@ -17,7 +17,7 @@ from featurelab.files import read_json, write_json
 
 with logged(snakemake.log[0]):
     inp, out, p = snakemake.input, snakemake.output, snakemake.params
-    level = (snakemake.config.get("verdicts") or {}).get("level", 0.95)
+    level = p.level
     cont = snakemake.config["contamination"]
     curves, neurons = pd.read_parquet(inp.curves), pd.read_parquet(inp.neurons)
     numerical = read_json(inp.setting)
@@ -26,8 +26,8 @@ with logged(snakemake.log[0]):
                   "Features and Fail to Generalize\", ICML 2024"),
         "numerical": findings.numerical_findings(
             curves, numerical["linear_decay_factor"], numerical["iterations"],
-            thresholds={k: v for k, v in (p.thresholds or {}).items() if k in findings.NUMERICAL_THRESHOLDS},
-            level=p.level),
+            thresholds=p.thresholds,
+            level=level),
         "risk_note": ("The paper's \"risk\" is the hinge risk (classification); the spheres' risks are logistic "
                       "risks (the released script's loss), the regression's the squared Euclidean distance to "
                       "y·z_core (our reading of App. F.1), reported beside the zero predictor's. The 0-1 error "
@@ -44,7 +44,7 @@ with logged(snakemake.log[0]):
     if "channels" in inp.keys():
         channels = pd.read_parquet(inp.channels)
         summary["deep"] = findings.deep_findings(channels, pd.read_csv(inp.accuracy),
-                                                 (cont.get("deep") or {}).get("thresholds"), level)
+                                                 cont["deep"]["thresholds"], level)
         save(*F.fig4(channels), out.fig4, out.fig4_csv)
         save(*F.fig5(channels), out.fig5, out.fig5_csv)
         save(*F.fig15(channels), out.fig15, out.fig15_csv)
@@ -53,13 +53,13 @@ with logged(snakemake.log[0]):
         seeds = sorted({int(k.split("/")[0][1:]) for k in features.files if k.startswith("s")})
         head = cont["headline"]
         table = headline.headline_table(features, seeds, head["probe_c"])
-        summary["headline"] = findings.headline_findings(table, pd.read_csv(inp.heads), head.get("thresholds"), level,
+        summary["headline"] = findings.headline_findings(table, pd.read_csv(inp.heads), head["thresholds"], level,
                                                          head["line_scale"])
         summary["headline"]["student_seeds"] = p.student_seeds
         save(*F.fig1(table, head["line_scale"]), out.fig1, out.fig1_csv)
     if "padding" in inp.keys():
         measures = pd.read_parquet(inp.padding)
-        summary["padding"] = findings.padding_findings(measures, p.padding.get("thresholds"), level)
+        summary["padding"] = findings.padding_findings(measures, p.padding["thresholds"], level)
         summary["padding"]["recipe"] = {"pad": p.recipe["pad"], "pad_color": p.recipe["pad_color"],
                                         "pad_mode": p.recipe.get("pad_mode", "crop"),
                                         "adversarial": bool(p.recipe.get("adv_steps")),

@@ -13,6 +13,17 @@ def repo_root() -> Path:
     return ROOT
 
 
+@pytest.fixture
+def one_thread():
+    """PyTorch on one thread for the test (restored after), so sums run in one order."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def world_splits(**world):
     """(train, test) Splits of a synthetic world with these WorldConfig settings."""
     from featurelab.data.prepared import Split

@@ -21,12 +21,7 @@ PRE = {"epochs": 3, "temperature": 0.5, "projection_dim": 16, "batch_size": 32, 
 RECIPE = Recipe.from_dict({"lr": 0.05, "batch_size": 32, "max_epochs": 3, "stop_at_train_acc": None, "simclr": PRE})
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # bitwise comparisons: one float order
 
 
 @pytest.fixture(scope="module")

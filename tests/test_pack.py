@@ -25,12 +25,7 @@ RECIPE = Recipe(lr=0.05, batch_size=32, max_epochs=2, stop_at_train_acc=None, ch
 SEEDS = [3, 4, 5]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # bitwise comparisons: one float order
 
 
 @pytest.fixture(scope="module")

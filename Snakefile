@@ -31,6 +31,7 @@ include: "rules/width.smk"
 include: "rules/toy.smk"
 include: "rules/contamination.smk"
 include: "rules/diversity.smk"
+include: "rules/controls.smk"
 include: "rules/findings.smk"
 
 

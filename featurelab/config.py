@@ -146,6 +146,9 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     out += _toy_problems(config)
     out += _contamination_problems(config)
     out += _diversity_problems(config)
+    out += P.control_problems(config)
+    out += [f"ensembles.{n}: the name prefix ctl_ belongs to the controls' ensembles" for n in config["ensembles"]
+            if n.startswith("ctl_")]
     return out
 
 

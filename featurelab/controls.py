@@ -37,7 +37,7 @@ def register(name: str, study: str, target: str) -> None:
 register("o4", "interaction", "featurelab.interaction.controls:decide_o4")
 register("theory", "theory", "featurelab.theory.controls:decide_estimator")
 register("gde", "gde", "featurelab.gde.controls:decide_gde")
-register("width", "width", "featurelab.width.controls:decide_width")
+register("width_only", "width", "featurelab.width.controls:decide_width")
 register("padding", "contamination", "featurelab.contamination.controls:decide_padding")
 register("diversity", "diversity", "featurelab.diversity.controls:decide_diversity")
 
@@ -92,3 +92,69 @@ def control_result(name: str, study: str, finding: str, mechanism: str, source: 
             "source": source, "design": design, "on": dict(on), "off": dict(off),
             "expected": {"on": "holds", "off": "fails or undecided"}, "passes": passes,
             "sizes": dict(sizes), "seeds": dict(seeds), **dict(extra or {})}
+
+
+def parts_from_files(info: Mapping[str, Any], files: Mapping[str, Any]) -> dict[str, dict[str, Part]]:
+    """The arms of a control from the rule's inputs (``<arm>__<part>__<kind>``, see
+    :meth:`featurelab.plan.Plan.control_inputs`) and its info (:meth:`Plan.control_info`)."""
+    from .files import read_json
+
+    def paths(v: Any) -> list[Path]:
+        return [Path(v)] if isinstance(v, (str, Path)) else [Path(x) for x in v]
+
+    out: dict[str, dict[str, Part]] = {}
+    states = list(info.get("states") or [])
+    for arm in ARMS:
+        out[arm] = {}
+        for name, p in info["parts"].get(arm, {}).items():
+            key = f"{arm}__{name}"
+            n = len(p["models"])
+            features: list[dict[str, Path]] = []
+            if f"{key}__features" in files:
+                fs = paths(files[f"{key}__features"])  # state-major, then member-major, splits in order
+                splits = ("train", "val", "test")
+                features = [{f"{st}/{sp}": fs[(si * n + i) * len(splits) + j]
+                             for si, st in enumerate(states) for j, sp in enumerate(splits)} for i in range(n)]
+            world = read_json(files[f"{key}__world"]) if f"{key}__world" in files else None
+            out[arm][name] = Part(
+                name=name, dataset=p["dataset"], models=list(p["models"]),
+                activations=paths(files[f"{key}__activations"]) if f"{key}__activations" in files else [],
+                weights=paths(files[f"{key}__weights"]) if f"{key}__weights" in files else [],
+                features=features,
+                test_truth=Path(files[f"{key}__truth"]) if f"{key}__truth" in files else None,
+                world=world, info=dict(p.get("info") or {}))
+    return out
+
+
+def controls_summary(results: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """``{"controls": {name: result}, "passed": k, "decided": n}``: the controls' summary,
+    whose ``on``/``off`` verdicts the Findings table lists."""
+    decided = [r for r in results if r.get("passes") is not None]
+    return {"controls": {r["control"]: dict(r) for r in results},
+            "passed": sum(bool(r["passes"]) for r in decided), "decided": len(decided), "total": len(results)}
+
+
+def controls_table(results: list[Mapping[str, Any]], markdown: bool = False) -> Any:
+    """One row per control: study, finding, mechanism, the verdict with the mechanism on and
+    off (estimate and interval), passes; as a DataFrame, or Markdown with ``markdown``."""
+    import pandas as pd
+
+    def cell(v: Mapping[str, Any]) -> str:
+        est, lo, hi = v.get("estimate"), v.get("lo"), v.get("hi")
+        num = "" if est is None else f"{est:.4g}" + ("" if lo is None or hi is None else f" [{lo:.4g}, {hi:.4g}]")
+        return f"{v.get('verdict')} ({num})" if num else str(v.get("verdict"))
+
+    rows = [{"control": r["control"], "study": r["study"], "finding": r["finding"], "mechanism": r["mechanism"],
+             "on": cell(r["on"]), "off": cell(r["off"]),
+             "passes": {True: "yes", False: "no", None: "no verdict"}[r.get("passes")]} for r in results]
+    table = pd.DataFrame(rows, columns=["control", "study", "finding", "mechanism", "on", "off", "passes"])
+    if not markdown:
+        return table
+    lines = ["| control | study | finding | mechanism | on (planted) | off (absent) | passes |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.control} | {r.study} | {r.finding} | {r.mechanism} | {r.on} | {r.off} | **{r.passes}** |"
+              for r in table.itertuples(index=False)]
+    decided = table[table["passes"] != "no verdict"]
+    lines += ["", f"{int((decided['passes'] == 'yes').sum())} of {len(decided)} decided controls pass "
+              f"({len(table)} in all)"]
+    return "\n".join(lines) + "\n"

@@ -22,6 +22,9 @@ from featurelab.plan import (
     SUPERCLASS_DATASET,
     WIDTH_SPLITS,
     Plan,
+    control_datasets,
+    control_world,
+    control_world_dataset,
     diversity_base_dataset,
     diversity_eval_world,
     diversity_world,
@@ -44,7 +47,7 @@ DOWNLOADS = {
     for dataset, files in RAW_FILES.items()
 }
 # base datasets a derived dataset (<base>__super<k>, __blue<g>, __holdout<n>) is made from
-DERIVABLE = "|".join(("synthetic_gde", *BASE_DATASETS))
+DERIVABLE = "|".join(("synthetic_gde", *BASE_DATASETS, *control_datasets(config)))
 # models that train in packs (rules/train.smk): their groups, as regular expressions (all,
 # those whose activations and those whose width-study features a study reads); the others
 # train and are extracted one model per job (SOLO_MODEL)
@@ -53,7 +56,7 @@ PACKED, PACKED_ACTIVATIONS, PACKED_FEATURES = (
     for kind in (None, "activations", "features")
 )
 SOLO_MODEL = f"(?!(?:{PACKED})-s\\d+(?:/|$)){MODEL_ID}"
-PACK_ID = r"[A-Za-z0-9_.-]+-[pd]\d+"
+PACK_ID = r"[A-Za-z0-9_.-]+-[pdc]\d+"
 
 
 wildcard_constraints:
@@ -714,13 +717,38 @@ def study_targets():
 
 
 def all_targets():
-    """Every study's outputs and the Findings table of their verdicts."""
-    return study_targets() + ["results/findings.csv"]
+    """Every study's outputs, the controls and the Findings table of their verdicts."""
+    return study_targets() + control_targets() + ["results/findings.csv"]
+
+
+# ---------------------------------------------------------------- the controls
+
+# the named worlds the enabled controls train on, and the worlds derived from them
+CONTROL_WORLD_NAMES = [d[len("synthetic__ctl") :] for d in control_datasets(config)]
+CONTROL_DERIVED = PLAN.control_derived()
+
+
+def control_derived_outputs(dataset, derived):
+    files = ["train.npz", "test.npz"]
+    if derived["kind"] == "blue":
+        files.append("blue_thresholds.json")
+    return {f.split(".")[0]: f"resources/prepared/{dataset}/{f}" for f in files}
+
+
+def control_inputs(wildcards):
+    return PLAN.control_inputs(wildcards.control)
+
+
+def control_targets():
+    if not PLAN.control_names():
+        return []
+    return ["results/controls/summary.json"]
 
 
 def findings_inputs():
-    """Every study summary the default target makes: the inputs of the Findings table."""
-    return [t for t in study_targets() if t.endswith("summary.json")]
+    """Every study summary the default target makes, and the controls' summary: the inputs
+    of the Findings table."""
+    return [t for t in study_targets() + control_targets() if t.endswith("summary.json")]
 
 
 def interaction_targets(name):

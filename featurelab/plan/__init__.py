@@ -93,6 +93,17 @@ from .studies import (
     width_denominators,
     width_ensembles,
 )
+from .controls import (
+    ARM_KEYS,
+    CONTROLS,
+    control_datasets,
+    control_ensemble,
+    control_ensembles,
+    control_problems,
+    control_world,
+    control_world_dataset,
+    enabled_controls,
+)
 from .zoo import MODEL_ID, Ensemble, Model, pack_plan
 
 
@@ -112,18 +123,23 @@ class Plan:
         self.ensembles: dict[str, Ensemble] = {**self.user, **self.gde, **self.width, **self.contamination}
         self.diversity = diversity_ensembles(config, self.ensembles)
         self.ensembles.update(self.diversity)
+        self.controls = control_ensembles(config)
+        self.ensembles.update(self.controls)
         self.models: dict[str, Model] = {}
         for ens in self.ensembles.values():
             for m in ens.models:
                 self.models.setdefault(m.id, m)
         self.layers: list[str] = list(config["extract"]["layers"])
         self.splits: list[str] = list(config["extract"]["splits"])
-        # the diversity study's own models pack apart: adding them never changes another study's pack
-        shared = {m.id for e in self.ensembles.values() if e.study != "diversity" for m in e.models}
+        # the diversity study's and the controls' own models pack apart: adding them never
+        # changes another study's pack
+        shared = {m.id for e in self.ensembles.values() if e.study not in ("diversity", "controls") for m in e.models}
+        div = {m.id for e in self.diversity.values() for m in e.models} - shared
         packable = [m for m in self.models.values() if self.packable(m)]
         self.packs: dict[str, list[str]] = {
             **pack_plan([m for m in packable if m.id in shared], config["train"]["pack"]),
-            **pack_plan([m for m in packable if m.id not in shared], config["train"]["pack"], prefix="d")}
+            **pack_plan([m for m in packable if m.id in div], config["train"]["pack"], prefix="d"),
+            **pack_plan([m for m in packable if m.id not in shared | div], config["train"]["pack"], prefix="c")}
         self.pack_of: dict[str, str] = {m: p for p, ms in self.packs.items() for m in ms}
         self.toy = toy_conditions(config)
 
@@ -189,8 +205,10 @@ class Plan:
         return [n for n, e in self.ensembles.items() if any(m.id == model_id for m in e.models)]
 
     def feature_models(self) -> list[str]:
-        """Models whose penultimate features the width study reads."""
-        return list(dict.fromkeys(m.id for e in self.width.values() for m in e.models))
+        """Models whose penultimate features the width study reads (and a control that reads them)."""
+        wanted = [*self.width.values(), *(e for e in self.controls.values()
+                                          if self.config["controls"][e.info["control"]]["features"])]
+        return list(dict.fromkeys(m.id for e in wanted for m in e.models))
 
     def activation_models(self) -> list[str]:
         """Models whose activations (extract.layers × extract.splits) are written: the members
@@ -241,7 +259,8 @@ class Plan:
 
     def has_truth(self, name: str) -> bool:
         """Whether ensemble ``name`` trains on a synthetic world, whose ground truth is known."""
-        return self.ensembles[name].dataset in ("synthetic", "synthetic_gde")
+        ds = self.ensembles[name].dataset
+        return ds in ("synthetic", "synthetic_gde") or (ds.startswith("synthetic__ctl") and ds.count("__") == 1)
 
     def variant_files(self, name: str, variant: str) -> list[str]:
         """The members' activation files (or, for an epoch variant, their epoch folders)."""
@@ -424,11 +443,76 @@ class Plan:
             return None
         return self.ensembles[start["ensemble"]].models[int(start.get("member", 0))].id
 
+    # ---- the controls
+    def control_names(self) -> list[str]:
+        """The enabled controls, in report order."""
+        return enabled_controls(self.config)
+
+    def control_parts(self, control: str) -> dict[str, dict[str, Ensemble]]:
+        """``{"on": {part: Ensemble}, "off": {...}}`` of one control."""
+        out: dict[str, dict[str, Ensemble]] = {arm: {} for arm in ARM_KEYS.values()}
+        for e in self.controls.values():
+            if e.info["control"] == control:
+                out[e.info["arm"]][e.info["part"]] = e
+        return out
+
+    def control_inputs(self, control: str) -> dict[str, list[str] | str]:
+        """The files one control's decision reads, by ``<arm>__<part>__<kind>``: the members'
+        activations of the control's layer on the test split, their weights (``weights``),
+        their width-study features (``features``, trained and at initialisation, train/val/test
+        each), and the test split's ground truth and the world of a part on a synthetic world
+        (not derived)."""
+        ctl = self.config["controls"][control]
+        out: dict[str, list[str] | str] = {}
+        for arm, parts in self.control_parts(control).items():
+            for part, e in parts.items():
+                key = f"{arm}__{part}"
+                out[f"{key}__activations"] = self.activation_files(e.name, ctl["layer"], "test")
+                if ctl["weights"]:
+                    out[f"{key}__weights"] = [f"results/zoo/{m}/model.pt" for m in self.ensemble_models(e.name)]
+                if ctl["features"]:
+                    out[f"{key}__features"] = [f for st in self.width_states() for f in self.feature_files(e.name, st)]
+                if e.dataset.count("__") <= 1:
+                    out[f"{key}__truth"] = f"resources/prepared/{e.dataset}/test_truth.parquet"
+                    out[f"{key}__world"] = f"resources/prepared/{e.dataset}/world.json"
+        return out
+
+    def control_derived(self) -> dict[str, dict[str, Any]]:
+        """The derived worlds the enabled controls train on: ``{dataset: {"base", "kind"
+        ("super" or "blue"), "k" or "group", "n_groups"}}``; a blue group's thresholds cut the
+        base's training split into ``settings.blue_groups`` groups (default 5, the paper's)."""
+        out: dict[str, dict[str, Any]] = {}
+        for e in self.controls.values():
+            d = e.info.get("derived")
+            if not d:
+                continue
+            base = e.dataset[: -len(d) - 2]
+            if d.startswith("super"):
+                out[e.dataset] = {"base": base, "kind": "super", "k": int(d[5:])}
+            else:
+                n = int(self.config["controls"][e.info["control"]]["settings"].get("blue_groups", 5))
+                g = int(d[4:])
+                if not 1 <= g <= n:
+                    raise ValueError(f"controls.{e.info['control']}: part {e.info['part']} asks for blue group {g} "
+                                     f"of {n} (settings.blue_groups)")
+                out[e.dataset] = {"base": base, "kind": "blue", "group": g, "n_groups": n}
+        return out
+
+    def control_info(self, control: str) -> dict[str, Any]:
+        """What the decision needs beside the files: every part's models and settings, the
+        control's settings, the width states of its features."""
+        ctl = self.config["controls"][control]
+        return {"control": control, "settings": ctl["settings"], "layer": ctl["layer"],
+                "states": self.width_states() if ctl["features"] else [],
+                "parts": {arm: {part: {"dataset": e.dataset, "models": self.ensemble_models(e.name), "info": e.info}
+                                for part, e in parts.items()}
+                          for arm, parts in self.control_parts(control).items()}}
+
     # ---- checks
     def name_problems(self) -> list[str]:
         """User ensembles that would collide with a generated one or a results folder."""
         return name_problems(self.config)
 
 
-__all__ = ["ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
+__all__ = ["ARM_KEYS", "CONTROLS", "control_datasets", "control_ensemble", "control_ensembles", "control_problems", "control_world", "control_world_dataset", "enabled_controls", "ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
            "diversity_eval_world", "diversity_world", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_dataset", "world_of"]

@@ -163,6 +163,12 @@ def world_of(config: dict[str, Any], dataset: str) -> dict[str, Any] | None:
         return config["data"]["synthetic"]
     if dataset == "synthetic_gde":
         return gde_world(config)
+    ctl_base, ctl_sep, ctl_name = dataset.partition("__ctl")
+    if ctl_sep and ctl_base == "synthetic" and "__" not in ctl_name \
+            and ctl_name in ((config.get("controls") or {}).get("worlds") or {}):
+        from .controls import control_world
+
+        return control_world(config, ctl_name)
     base, sep, name = dataset.partition("__world")
     worlds = (config.get("diversity") or {}).get("worlds") or {}
     if sep and base in ("synthetic", "synthetic_gde") and name in worlds:

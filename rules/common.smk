@@ -748,7 +748,9 @@ def control_targets():
 def findings_inputs():
     """Every study summary the default target makes, and the controls' summary: the inputs
     of the Findings table."""
-    return [t for t in study_targets() + control_targets() if t.endswith("summary.json")]
+    return [
+        t for t in study_targets() + control_targets() if t.endswith("summary.json")
+    ]
 
 
 def interaction_targets(name):

@@ -126,6 +126,17 @@ def parts_from_files(info: Mapping[str, Any], files: Mapping[str, Any]) -> dict[
     return out
 
 
+def with_controls(summary: dict[str, Any], files: Any) -> dict[str, Any]:
+    """``summary`` with its study's control results under ``controls`` (``{name: result}``),
+    when the config enabled any (``files``: their JSON files); unchanged otherwise."""
+    from .files import read_json
+
+    files = [files] if isinstance(files, (str, Path)) else list(files or [])
+    if files:
+        summary["controls"] = {r["control"]: r for r in map(read_json, files)}
+    return summary
+
+
 def controls_summary(results: list[Mapping[str, Any]]) -> dict[str, Any]:
     """``{"controls": {name: result}, "passed": k, "decided": n}``: the controls' summary,
     whose ``on``/``off`` verdicts the Findings table lists."""

@@ -11,6 +11,7 @@ from snakemake.exceptions import WorkflowError
 
 from featurelab.architecture import LAYERS as ALL_LAYERS
 from featurelab.config import ConfigError, validate_config
+from featurelab.controls import REGISTRY as CONTROL_REGISTRY
 from featurelab.data.sources import RAW_FILES
 from featurelab.plan import (
     BASE_DATASETS,
@@ -726,6 +727,7 @@ def all_targets():
 # the named worlds the enabled controls train on, and the worlds derived from them
 CONTROL_WORLD_NAMES = [d[len("synthetic__ctl") :] for d in control_datasets(config)]
 CONTROL_DERIVED = PLAN.control_derived()
+CONTROL_STUDIES = {name: study for name, (study, _) in CONTROL_REGISTRY.items()}
 
 
 def control_derived_outputs(dataset, derived):
@@ -737,6 +739,15 @@ def control_derived_outputs(dataset, derived):
 
 def control_inputs(wildcards):
     return PLAN.control_inputs(wildcards.control)
+
+
+def study_controls(study):
+    """The result files of the enabled controls of one study (its summary carries them)."""
+    return [
+        f"results/controls/{c}.json"
+        for c in PLAN.control_names()
+        if CONTROL_STUDIES[c] == study
+    ]
 
 
 def control_targets():

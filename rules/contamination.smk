@@ -153,6 +153,7 @@ rule contamination_padding:
 rule contamination_report:
     input:
         unpack(contamination_report_inputs),
+        controls=study_controls("contamination"),
     output:
         **contamination_report_outputs(),
     log:

@@ -75,6 +75,7 @@ rule diversity_outputs:
 rule diversity_analysis:
     input:
         unpack(diversity_analysis_inputs),
+        controls=study_controls("diversity"),
     output:
         **{t: f"results/diversity/{t}.csv" for t in DIVERSITY_TABLES},
         summary="results/diversity/summary.json",

@@ -30,6 +30,7 @@ if PLAN.gde_derived_datasets():
 rule gde_tables:
     input:
         unpack(gde_condition_members),
+        controls=study_controls("gde"),
         blue_groups=gde_blue_group_info,
     output:
         table=report(

@@ -32,6 +32,7 @@ rule interaction_tensors:
 rule interaction_figures:
     input:
         unpack(interaction_figure_inputs),
+        controls=study_controls("interaction"),
     output:
         **interaction_figure_outputs(),
         summary="results/interaction/{ensemble}/summary.json",

@@ -54,6 +54,7 @@ rule width_report:
     # every architecture's figures and tables, Table 3 over them, the N_f/N_p table, the summary
     input:
         unpack(width_report_inputs),
+        controls=study_controls("width"),
     output:
         **width_report_outputs(),
         counts=report(

@@ -13,6 +13,7 @@ import pandas as pd
 from featurelab.contamination import figures as F
 from featurelab.contamination import findings, headline
 from featurelab.figures import save
+from featurelab.controls import with_controls
 from featurelab.files import read_json, write_json
 
 with logged(snakemake.log[0]):
@@ -68,5 +69,5 @@ with logged(snakemake.log[0]):
         f = np.load(inp.filters)
         save(*F.fig13_filters(f["images"], f["kind"], f["channel"], f["gap"]), out.fig13_filters,
              out.fig13_filters_csv)
-    write_json(out.summary, summary)
+    write_json(out.summary, with_controls(summary, inp.controls))
     log(f"summary: {out.summary}")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from featurelab.activations import read_activations
 from featurelab.diversity.study import analyse
+from featurelab.controls import with_controls
 from featurelab.files import read_json, write_json
 
 with logged(snakemake.log[0]):
@@ -33,7 +34,7 @@ with logged(snakemake.log[0]):
                                greedy_start=p.greedy_start, rule=p.rule, level=p.level, log=log)
     for name, df in tables.items():
         df.to_csv(out[name], index=False)
-    write_json(out.summary, {
+    write_json(out.summary, with_controls({
         "paper": ("Gontijo-Lopes, Dauphin, Cubuk, \"No One Representation to Rule Them All: Overlapping Features "
                   "of Training Methods\", ICLR 2022"),
         "settings": {**{k: p.settings[k] for k in ("ensemble", "base", "window", "heldout", "test", "bootstrap", "seed",
@@ -41,5 +42,5 @@ with logged(snakemake.log[0]):
                      "rule_of_selection": p.rule["text"], "level": p.level},
         **findings,
         "seconds": round(time.perf_counter() - t0, 1),
-    })
+    }, inp.controls))
     log(f"diversity analysis of {len(p.pool)} models in {time.perf_counter() - t0:.1f} s")

@@ -12,6 +12,7 @@ import json
 from featurelab.activations import read_ensemble
 from featurelab.data.paper_numbers import paper_table
 from featurelab.figures import save
+from featurelab.controls import with_controls
 from featurelab.files import read_json, write_json
 from featurelab.gde import figures as F
 from featurelab.gde.summary import study_tables
@@ -29,6 +30,6 @@ with logged(snakemake.log[0]):
     Path(o.latex).write_text(format_latex(table, paper))
     save(*F.fig_accuracy_vs_agreement(table, paper), o.figure, o.figure_csv)
     save(*F.fig_calibration(bins), o.calibration, o.calibration_csv)
-    write_json(o.summary, summary)
+    write_json(o.summary, with_controls(summary, snakemake.input.controls))
     log(Path(o.markdown).read_text())
     log(json.dumps(read_json(o.summary)["blue_groups"], indent=1))

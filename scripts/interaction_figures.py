@@ -11,6 +11,7 @@ import json
 
 from featurelab.data.prepared import load_split
 from featurelab.figures import save
+from featurelab.controls import with_controls
 from featurelab.files import read_json, write_json
 from featurelab.interaction import Tensor, incidence_matrix
 from featurelab.interaction import figures as F
@@ -53,5 +54,5 @@ with logged(snakemake.log[0]):
 
     truth = read_json(inp.truth) if "truth" in inp.keys() else None
     summary = ensemble_summary(snakemake.wildcards.ensemble, variants, truth)
-    write_json(o.summary, summary)
+    write_json(o.summary, with_controls(summary, inp.controls))
     log(json.dumps({k: summary[k] for k in ("M", "N", "K", "T", "gamma_corr")}, default=str))

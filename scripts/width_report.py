@@ -13,6 +13,7 @@ import json
 import pandas as pd
 
 from featurelab.figures import save
+from featurelab.controls import with_controls
 from featurelab.files import read_json, write_json
 from featurelab.width import figures as W
 from featurelab.width import tables as T
@@ -51,6 +52,6 @@ with logged(snakemake.log[0]):
     table3.to_csv(out.table3, index=False)
     Path(out.table3_md).write_text(T.to_markdown(table3))
     log(f"Table 3:\n{T.to_markdown(table3)}")
-    write_json(out.summary, {"settings": p.settings, "member_counts": counts.to_dict("records"),
-                             "findings": {a: read_json(out[f"{a}__findings"]) for a in p.archs},
-                             "table3": table3.to_dict("records")})
+    write_json(out.summary, with_controls({"settings": p.settings, "member_counts": counts.to_dict("records"),
+                                           "findings": {a: read_json(out[f"{a}__findings"]) for a in p.archs},
+                                           "table3": table3.to_dict("records")}, inp.controls))

@@ -181,9 +181,15 @@ def _basis(stats: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for s in stats:
         level = f"{100 * s.get('level', LEVEL):g}%"
-        if s.get("method") == "bootstrap":
+        method = s.get("method")
+        if method == "bootstrap":
             parts.append(f"{level} percentile bootstrap interval ({s.get('draws')} resamples"
                          + (f", {s['n']} replicates" if s.get("n") else "") + ")")
+        elif method in ("fisher_z", "fisher_z_spearman"):
+            parts.append(f"{level} Fisher-z interval of a {'Spearman' if method.endswith('spearman') else 'Pearson'} "
+                         f"correlation over {s.get('n')} points")
+        elif method == "clopper_pearson":
+            parts.append(f"{level} Clopper-Pearson interval of a share of {s.get('n')}")
         else:
             parts.append(f"{level} Student-t interval over {s.get('n')} replicates")
     return "; ".join(dict.fromkeys(parts))

@@ -130,3 +130,15 @@ def test_findings_table_and_markdown():
     md = findings_markdown(t)
     assert "| gde | x | 0.11 | [" in md and "**no verdict**" in md
     assert "holds: 1, no verdict: 1 (of 2 verdicts)" in md
+
+
+def test_the_basis_names_the_interval_it_rests_on():
+    from featurelab.verdicts import correlation_interval, proportion_interval, t_interval, verdict
+
+    assert verdict("r > 0", (correlation_interval(0.5, 40), ">", 0.0))["basis"] == \
+        "95% Fisher-z interval of a Spearman correlation over 40 points"
+    assert "Pearson" in verdict("r > 0", (correlation_interval(0.5, 40, spearman=False), ">", 0.0))["basis"]
+    assert verdict("k/n > .5", (proportion_interval(9, 10), ">", 0.5))["basis"] == \
+        "95% Clopper-Pearson interval of a share of 10"
+    assert verdict("m > 0", (t_interval([1.0, 2.0, 3.0]), ">", 0.0))["basis"] == \
+        "95% Student-t interval over 3 replicates"

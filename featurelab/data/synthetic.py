@@ -19,6 +19,20 @@ Blue tie (used by the gde study): every image draws a *blue level*
 (``f = blue_tie.rare_pool_min_fraction``, at least ``n_r``). Bluer images then draw
 from a larger rare pool, which is what Jiang, Baek, Kolter (2024) argues breaks GDE.
 
+Look-alike rare motifs (the gde control; off by default): when ``lookalike.enabled``, rare
+motif ``j`` of class ``c`` is a near copy of dominant motif ``j mod t_d`` of class
+``(c + 1) mod C``: the same colour and the same mask with exactly ``lookalike.flips`` pixels
+flipped (chosen at random from a stream of its own, ``[seed, 0, 1]``, redrawn until the copy
+is distinct from every other motif and has at least 3 pixels on). It changes the motif bank,
+so both splits (every image that carries a rare motif) change; the random streams of the
+splits do not, so labels, dominant/rare, blue levels, positions and noise stay those of the
+same world without it. Jiang, Baek, Kolter (2024) §5: "two models that share some features
+but both do not have the features in the data point [...] agree with probability ζ" (the
+guess is not independent: §5.2 takes ζ = 0.9); a rare point whose motifs look like another
+class's dominant ones is one every network without its rare features misreads the same way,
+as that class: the shared wrong answer that GDE needs (agreement − accuracy = P(both wrong,
+same answer) − P(exactly one right)/2).
+
 Background shift (Zhang et al., "Feature Contamination", ICML 2024, Def. 3.1 in image
 form): the ``shifted`` split is the test split with every background drawn from a
 disjoint colour range (red and green shares in :data:`SHIFTED_RG` instead of
@@ -67,6 +81,14 @@ class BlueTie:
 
 
 @dataclass(frozen=True)
+class Lookalike:
+    """Rare motifs of class c made near copies of class c+1's dominant motifs (module doc)."""
+
+    enabled: bool = False
+    flips: int = 3
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     """Parameters of the feature world; the names follow Jiang, Baek, Kolter (2024) §5."""
 
@@ -86,15 +108,20 @@ class WorldConfig:
     seed: int = 0
     draw: int = 0
     blue_tie: BlueTie = field(default_factory=BlueTie)
+    lookalike: Lookalike = field(default_factory=Lookalike)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WorldConfig":
         d = dict(d)
         bt = d.pop("blue_tie", {}) or {}
+        la = d.pop("lookalike", {}) or {}
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown synthetic-world keys: {sorted(unknown)}")
-        return cls(blue_tie=BlueTie(**bt), **d)
+        bad = set(la) - set(Lookalike.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"unknown synthetic-world keys: {sorted('lookalike.' + k for k in bad)}")
+        return cls(blue_tie=BlueTie(**bt), lookalike=Lookalike(**la), **d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +155,12 @@ class WorldConfig:
         need(0.0 <= self.noise <= 1.0, f"noise must lie in [0, 1], got {self.noise}")
         need(0.0 < self.blue_tie.rare_pool_min_fraction <= 1.0,
              "blue_tie.rare_pool_min_fraction must lie in (0, 1]")
+        la = self.lookalike
+        need(isinstance(la.enabled, bool), f"lookalike.enabled must be true or false, got {la.enabled!r}")
+        need(isinstance(la.flips, int) and not isinstance(la.flips, bool)
+             and 1 <= la.flips <= self.motif_size ** 2 // 2,
+             f"lookalike.flips must be an integer in [1, {self.motif_size ** 2 // 2}] (pixels of a "
+             f"{self.motif_size}×{self.motif_size} motif flipped), got {la.flips!r}")
 
 
 def class_names(cfg: WorldConfig) -> list[str]:
@@ -161,6 +194,44 @@ def motif_bank(cfg: WorldConfig) -> tuple[np.ndarray, np.ndarray]:
     hue = rng.random(n)
     sat = 0.6 + 0.4 * rng.random(n)
     colours = _hsv_to_rgb(hue, sat, np.ones(n))
+    if cfg.lookalike.enabled:
+        masks, colours = _lookalike(cfg, masks, colours)
+    return masks, colours
+
+
+def lookalike_source(cfg: WorldConfig, motif_id: np.ndarray | int) -> np.ndarray:
+    """The global id of the dominant motif a rare motif copies under ``lookalike``: rare
+    motif ``j`` (local id ``t_d + j``) of class ``c`` copies dominant motif ``j mod t_d`` of
+    class ``(c + 1) mod C``."""
+    mid = np.asarray(motif_id)
+    c, local = mid // cfg.motifs_per_class, mid % cfg.motifs_per_class
+    if np.any(local < cfg.t_d):
+        raise ValueError("only rare motifs have a look-alike source")
+    return ((c + 1) % cfg.num_classes) * cfg.motifs_per_class + (local - cfg.t_d) % cfg.t_d
+
+
+def _lookalike(cfg: WorldConfig, masks: np.ndarray, colours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Replace every rare motif by its look-alike (module doc): the source's colour and mask
+    with ``flips`` pixels flipped, distinct from every other motif, at least 3 pixels on."""
+    rng = np.random.default_rng([cfg.seed, 0, 1])
+    masks, colours = masks.copy(), colours.copy()
+    s2, k = cfg.motif_size ** 2, cfg.lookalike.flips
+    rare = [c * cfg.motifs_per_class + cfg.t_d + j for c in range(cfg.num_classes) for j in range(cfg.t_r)]
+    rare_set = set(rare)
+    seen = {np.packbits(m).tobytes() for i, m in enumerate(masks) if i not in rare_set}
+    for gid in rare:
+        src = int(lookalike_source(cfg, gid))
+        for _ in range(10000):
+            flat = masks[src].reshape(-1).copy()
+            flat[rng.choice(s2, size=k, replace=False)] ^= True
+            key = np.packbits(flat).tobytes()
+            if flat.sum() >= 3 and key not in seen:
+                break
+        else:  # pragma: no cover - needs a bank far denser than any 6-px world
+            raise ValueError(f"lookalike: no distinct copy of motif {src} with {k} flips")
+        seen.add(key)
+        masks[gid] = flat.reshape(masks[src].shape)
+        colours[gid] = colours[src]
     return masks, colours
 
 

@@ -11,6 +11,8 @@ module                   what it holds
 :mod:`.tables`           Tables 1-2 (CSV, Markdown, LaTeX) and the conditions' names
 :mod:`.summary`          one row per condition and the summary's comparisons and verdicts
 :mod:`.figures`          accuracy against agreement, calibration, Fig 5b
+:mod:`.design`           the closed-form design of a world in which GDE holds (the control)
+:mod:`.controls`         the gde control's decision
 =======================  ==============================================================
 """
 from .._lazy import lazy_exports
@@ -20,7 +22,9 @@ _WHERE = {
                      "blue_intensity", "blue_thresholds", "blue_groups", "blue_group_split", "blue_group_info", "fraction_size"],
                     "datasets"),
     **dict.fromkeys(["pairwise_agreement", "ensemble_metrics", "class_count_free_difference",
-                     "difference_standard_error", "range_ratio_interval"], "metrics"),
+                     "difference_standard_error", "range_ratio_interval", "pair_differences"], "metrics"),
+    **dict.fromkeys(["world_params", "capacity_from_accuracy", "gde_design"], "design"),
+    "decide_gde": "controls",
     "calibration": "calibration_bins",
     **dict.fromkeys(["METRIC_COLUMNS", "results_table", "format_markdown", "format_latex", "superclass_condition",
                      "blue_condition", "parse_condition", "condition_label"], "tables"),

@@ -90,6 +90,17 @@ def ensemble_metrics(predictions: np.ndarray, labels: np.ndarray, ddof: int = 1)
     }
 
 
+def pair_differences(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """agr_ij − (acc_i + acc_j)/2 for each of the M(M−1)/2 pairs i < j (the replicates of
+    GDE's check on one ensemble; their mean is agreement − accuracy). In the guessing story
+    it is P(both wrong, same answer) − P(exactly one right)/2 of the pair, exactly."""
+    p, y = _predictions(predictions, labels)
+    right = p == y[None, :]
+    iu, ju, same = _pairs(p)
+    acc = right.mean(axis=1)
+    return same.mean(axis=1) - (acc[iu] + acc[ju]) / 2.0
+
+
 def class_count_free_difference(difference: Any, num_classes: Any) -> np.ndarray:
     """Agreement − accuracy with the class count divided out: ``difference / (1 − 1/K)``.
 

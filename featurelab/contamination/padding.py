@@ -156,3 +156,39 @@ def visualize_channels(model: Any, stage: int, channels: Sequence[int], size: in
         hook.remove()
     pixels = torch.sigmoid(theta).detach().permute(0, 2, 3, 1).cpu().numpy()
     return np.clip(np.rint(pixels * 255.0), 0, 255).astype(np.uint8)
+
+
+def padding_measures(nets: dict[str, list[tuple[str, Any]]], images: np.ndarray, labels: np.ndarray, pad: int,
+                     colour: Sequence[int], other: Sequence[int], grey: Sequence[int], mode: str = "resize",
+                     device: Any = "cpu") -> "pd.DataFrame":
+    """The padding experiment's measures, one row each (the rows
+    :func:`featurelab.contamination.findings.padding_findings` reads): for every network
+    (``nets``: kind -> [(model id, model.pt path)], member = its place in the list), its accuracy
+    on ``images`` unpadded (``none``), padded with ``colour`` (``training colour``) and with
+    ``other`` (``other colour``), and each stage's channel responses to pure ``colour``
+    (``padding colour``), ``grey`` and ``other``."""
+    import pandas as pd
+    import torch
+
+    from ..training.inputs import to_input
+    from ..training.solo import evaluate, load_member
+
+    size = images.shape[1]
+    tests = {"none": images, "training colour": pad_test_images(images, pad, colour, mode),
+             "other colour": pad_test_images(images, pad, other, mode)}
+    rows: list[dict[str, Any]] = []
+    for kind, models in nets.items():
+        for i, (model_id, path) in enumerate(models):
+            model, payload = load_member(path, device)
+            mean, std = payload["mean"], payload["std"]
+            y = torch.as_tensor(labels, device=device)
+            for t, imgs in tests.items():
+                rows.append({"kind": kind, "member": i, "model": model_id, "measure": "accuracy", "test": t,
+                             "stage": 0, "channel": -1,
+                             "value": evaluate(model, to_input(imgs, mean, std, device), y)})
+            responses = colour_response(model, [list(colour), list(grey), list(other)], size, mean, std, device)
+            for s, r in enumerate(responses, start=1):
+                for which, row in zip(("padding colour", "grey", "other colour"), r):
+                    rows += [{"kind": kind, "member": i, "model": model_id, "measure": "response", "test": which,
+                              "stage": s, "channel": c, "value": float(v)} for c, v in enumerate(row)]
+    return pd.DataFrame(rows)

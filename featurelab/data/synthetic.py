@@ -40,6 +40,17 @@ disjoint colour range (red and green shares in :data:`SHIFTED_RG` instead of
 only the background pixels change, so the core features (motifs) are intact and the
 background, which carries no label information, is out of distribution.
 
+Train-only frequency shift (Gontijo-Lopes, Dauphin, Cubuk, "No One Representation to Rule
+Them All: Overlapping Features of Training Methods", ICLR 2022, §3-4: models trained on
+different data, the Dataset category, "specialize" on different features and make the most
+uncorrelated errors): ``train_only.frequent_offset`` = k rotates, in the train split only,
+which of a class's motifs are frequent: a dominant training image draws its motifs from local
+ids ``k .. k+t_d−1`` and a rare one from the next ``t_r`` (mod ``t_d+t_r``, in that order, so a
+rare pool cut by the blue tie keeps the first of them); ``train_only.draw`` = d > 0 draws the
+train split from a stream of its own (another sample of the same distribution). The test and
+val splits are the world's own, bit for bit, so models trained on shifted worlds are scored on
+the same test points; both keys 0 (the default) leave the train split unchanged too.
+
 Everything is a pure function of the config and the seed: the motif bank comes from
 ``seed``, the train split from ``seed + 1`` and the test split (and its shifted copy) from
 ``seed + 2``. ``draw`` > 0 is another sample of the same world: the motif bank (the
@@ -72,6 +83,8 @@ ID_RG = (0.15, 0.60)
 SHIFTED_RG = (0.70, 0.95)
 # the same ranges as (low, width), written out so that an ID background is 0.15 + 0.45·u exactly
 _ID_LOW_WIDTH, _SHIFTED_LOW_WIDTH = (0.15, 0.45), (0.70, 0.25)
+#: Marks the train split's own stream of ``train_only.draw`` (apart from every ``draw``'s).
+_TRAIN_ONLY_STREAM = 7_919
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,14 @@ class Lookalike:
 
     enabled: bool = False
     flips: int = 3
+
+
+@dataclass(frozen=True)
+class TrainOnly:
+    """Changes to the train split alone (the diversity control's Dataset worlds)."""
+
+    frequent_offset: int = 0
+    draw: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,19 +130,22 @@ class WorldConfig:
     draw: int = 0
     blue_tie: BlueTie = field(default_factory=BlueTie)
     lookalike: Lookalike = field(default_factory=Lookalike)
+    train_only: TrainOnly = field(default_factory=TrainOnly)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WorldConfig":
         d = dict(d)
         bt = d.pop("blue_tie", {}) or {}
         la = d.pop("lookalike", {}) or {}
+        to = d.pop("train_only", {}) or {}
         unknown = set(d) - set(cls.__dataclass_fields__)
+        unknown |= {f"train_only.{k}" for k in set(to) - set(TrainOnly.__dataclass_fields__)}
         if unknown:
             raise ValueError(f"unknown synthetic-world keys: {sorted(unknown)}")
         bad = set(la) - set(Lookalike.__dataclass_fields__)
         if bad:
             raise ValueError(f"unknown synthetic-world keys: {sorted('lookalike.' + k for k in bad)}")
-        return cls(blue_tie=BlueTie(**bt), lookalike=Lookalike(**la), **d)
+        return cls(blue_tie=BlueTie(**bt), lookalike=Lookalike(**la), train_only=TrainOnly(**to), **d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,6 +185,10 @@ class WorldConfig:
              and 1 <= la.flips <= self.motif_size ** 2 // 2,
              f"lookalike.flips must be an integer in [1, {self.motif_size ** 2 // 2}] (pixels of a "
              f"{self.motif_size}×{self.motif_size} motif flipped), got {la.flips!r}")
+        off, tdraw = self.train_only.frequent_offset, self.train_only.draw
+        need(isinstance(off, int) and 0 <= off < self.motifs_per_class,
+             f"train_only.frequent_offset must be an integer in [0, {self.motifs_per_class}), got {off!r}")
+        need(isinstance(tdraw, int) and tdraw >= 0, f"train_only.draw must be an integer ≥ 0, got {tdraw!r}")
 
 
 def class_names(cfg: WorldConfig) -> list[str]:
@@ -276,7 +304,12 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
         split, background = "test", "shifted"
     stream = split
     n = {"train": cfg.n_train, "test": cfg.n_test, "val": cfg.n_val}[stream]
-    rng = np.random.default_rng([cfg.seed, SPLITS[stream], *([cfg.draw] if cfg.draw else [])])
+    shifted_train = stream == "train" and (cfg.train_only.draw or cfg.train_only.frequent_offset)
+    tail = [cfg.draw] if cfg.draw else []
+    if stream == "train" and cfg.train_only.draw:
+        tail = [cfg.draw, _TRAIN_ONLY_STREAM, cfg.train_only.draw]
+    rng = np.random.default_rng([cfg.seed, SPLITS[stream], *tail])
+    offset = cfg.train_only.frequent_offset if shifted_train else 0
     masks, colours = motif_bank(cfg)
     S, s, g = cfg.image_size, cfg.motif_size, cfg.grid
     cell = S // g
@@ -301,8 +334,9 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
     # motif choice without replacement: rank random keys, invalid slots pushed to the end
     keys = rng.random((n, cfg.t_d + cfg.t_r))
     j = np.arange(cfg.t_d + cfg.t_r)
-    allowed = np.where(dominant[:, None], j[None, :] < cfg.t_d,
-                       (j[None, :] >= cfg.t_d) & (j[None, :] < cfg.t_d + pool[:, None]))
+    r = (j - offset) % cfg.motifs_per_class  # a motif's rank in this split's frequency order
+    allowed = np.where(dominant[:, None], r[None, :] < cfg.t_d,
+                       (r[None, :] >= cfg.t_d) & (r[None, :] < cfg.t_d + pool[:, None]))
     keys = np.where(allowed, keys, 2.0)
     chosen = np.argsort(keys, axis=1)[:, :k_max]  # local ids
     n_motifs = np.where(dominant, cfg.n_d, cfg.n_r)

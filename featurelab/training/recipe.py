@@ -107,7 +107,7 @@ class Recipe:
     reference_size: int | None = None
     augment: str | None = None
     pad: int = 4
-    pad_color: tuple[int, ...] | None = None
+    pad_color: tuple[int, ...] | str | None = None   # "random": a colour per image and epoch
     label_smoothing: float = 0.0
     mixup: float = 0.0
     stop_at_heldout_acc: float | None = None
@@ -142,7 +142,10 @@ class Recipe:
             raise ValueError(f"unknown training-recipe keys: {sorted(unknown)}")
         if "checkpoint_epochs" in d:
             d["checkpoint_epochs"] = tuple(int(e) for e in d["checkpoint_epochs"] or ())
-        if d.get("pad_color") is not None:
+        if isinstance(d.get("pad_color"), str):
+            if d["pad_color"] != "random":
+                raise ValueError(f"pad_color must be a colour (0-255 per channel) or 'random', not {d['pad_color']!r}")
+        elif d.get("pad_color") is not None:
             d["pad_color"] = tuple(int(c) for c in d["pad_color"])
         if d.get("augment") not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, not {d['augment']!r}")
@@ -216,7 +219,8 @@ class Recipe:
         if self.simclr is not None:
             d["simclr"] = {**asdict(self.simclr), "crop_scale": list(self.simclr.crop_scale)}
         if self.augment:
-            d.update(augment=self.augment, pad=self.pad, pad_color=list(self.pad_color or ()))
+            d.update(augment=self.augment, pad=self.pad,
+                     pad_color=self.pad_color if isinstance(self.pad_color, str) else list(self.pad_color or ()))
         return d
 
 

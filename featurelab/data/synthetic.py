@@ -19,6 +19,18 @@ Blue tie (used by the gde study): every image draws a *blue level*
 (``f = blue_tie.rare_pool_min_fraction``, at least ``n_r``). Bluer images then draw
 from a larger rare pool, which is what Jiang, Baek, Kolter (2024) argues breaks GDE.
 
+Rare slice (the interaction study's O.4 control): ``rare_slice: {count: G, index: g}``
+with G > 1 makes the *training* split's rare images draw their motifs only from slice g
+of their class's rare motifs, the rare motifs of local rare index r (0 ≤ r < t_r) with
+r mod G = g (interleaved, so that the blue tie's pools, which are prefixes, hold every
+slice alike). Models of one slice then learn the same rare motifs and models of
+different slices disjoint ones: features shared by construction. Jiang, Baek, Kolter
+(2024) §4, Observation 4 ("Models with similar features make similar mistakes"): the
+shared error of a pair rises with the number of features the pair shares. Off by default
+(G = 1); the test, validation and shifted splits never change (the same random stream,
+the same draws: only which rare motifs a training image may carry changes), so every
+member of every slice is evaluated on the base world's test points.
+
 Background shift (Zhang et al., "Feature Contamination", ICML 2024, Def. 3.1 in image
 form): the ``shifted`` split is the test split with every background drawn from a
 disjoint colour range (red and green shares in :data:`SHIFTED_RG` instead of
@@ -67,6 +79,18 @@ class BlueTie:
 
 
 @dataclass(frozen=True)
+class RareSlice:
+    """Train-only rare-motif slice (off when ``count`` = 1): see the module docstring."""
+
+    count: int = 1
+    index: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.count > 1
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     """Parameters of the feature world; the names follow Jiang, Baek, Kolter (2024) §5."""
 
@@ -86,15 +110,20 @@ class WorldConfig:
     seed: int = 0
     draw: int = 0
     blue_tie: BlueTie = field(default_factory=BlueTie)
+    rare_slice: RareSlice = field(default_factory=RareSlice)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WorldConfig":
         d = dict(d)
         bt = d.pop("blue_tie", {}) or {}
+        rs = d.pop("rare_slice", {}) or {}
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown synthetic-world keys: {sorted(unknown)}")
-        return cls(blue_tie=BlueTie(**bt), **d)
+        bad = set(rs) - set(RareSlice.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"unknown rare_slice keys: {sorted(bad)} (known: count, index)")
+        return cls(blue_tie=BlueTie(**bt), rare_slice=RareSlice(**rs), **d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +157,14 @@ class WorldConfig:
         need(0.0 <= self.noise <= 1.0, f"noise must lie in [0, 1], got {self.noise}")
         need(0.0 < self.blue_tie.rare_pool_min_fraction <= 1.0,
              "blue_tie.rare_pool_min_fraction must lie in (0, 1]")
+        rs = self.rare_slice
+        need(isinstance(rs.count, int) and rs.count >= 1, f"rare_slice.count must be an integer ≥ 1, got {rs.count!r}")
+        need(isinstance(rs.index, int) and 0 <= rs.index < max(rs.count, 1),
+             f"rare_slice.index must lie in [0, count={rs.count}), got {rs.index!r}")
+        if rs.count > 1:
+            need(self.t_r // rs.count >= self.n_r,
+                 f"rare_slice.count={rs.count} leaves slices of {self.t_r // rs.count} of the t_r={self.t_r} rare "
+                 f"motifs, fewer than the n_r={self.n_r} a rare image carries")
 
 
 def class_names(cfg: WorldConfig) -> list[str]:
@@ -232,6 +269,13 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
     j = np.arange(cfg.t_d + cfg.t_r)
     allowed = np.where(dominant[:, None], j[None, :] < cfg.t_d,
                        (j[None, :] >= cfg.t_d) & (j[None, :] < cfg.t_d + pool[:, None]))
+    if stream == "train" and cfg.rare_slice.enabled:
+        # train-only: a rare image's motifs come from its slice alone (every local rare index
+        # r = j - t_d with r mod G = g); the pool of the blue tie does not apply to them
+        r = j - cfg.t_d
+        in_slice = (j >= cfg.t_d) & (r % cfg.rare_slice.count == cfg.rare_slice.index)
+        allowed = np.where(dominant[:, None], allowed, in_slice[None, :])
+        pool = np.where(dominant, pool, int(in_slice.sum()))
     keys = np.where(allowed, keys, 2.0)
     chosen = np.argsort(keys, axis=1)[:, :k_max]  # local ids
     n_motifs = np.where(dominant, cfg.n_d, cfg.n_r)

@@ -32,6 +32,17 @@ guess is not independent: §5.2 takes ζ = 0.9); a rare point whose motifs look 
 class's dominant ones is one every network without its rare features misreads the same way,
 as that class: the shared wrong answer that GDE needs (agreement − accuracy = P(both wrong,
 same answer) − P(exactly one right)/2).
+Rare slice (the interaction study's O.4 control): ``rare_slice: {count: G, index: g}``
+with G > 1 makes the *training* split's rare images draw their motifs only from slice g
+of their class's rare motifs, the rare motifs of local rare index r (0 ≤ r < t_r) with
+r mod G = g (interleaved, so that the blue tie's pools, which are prefixes, hold every
+slice alike). Models of one slice then learn the same rare motifs and models of
+different slices disjoint ones: features shared by construction. Jiang, Baek, Kolter
+(2024) §4, Observation 4 ("Models with similar features make similar mistakes"): the
+shared error of a pair rises with the number of features the pair shares. Off by default
+(G = 1); the test, validation and shifted splits never change (the same random stream,
+the same draws: only which rare motifs a training image may carry changes), so every
+member of every slice is evaluated on the base world's test points.
 
 Background shift (Zhang et al., "Feature Contamination", ICML 2024, Def. 3.1 in image
 form): the ``shifted`` split is the test split with every background drawn from a
@@ -110,6 +121,18 @@ class TrainOnly:
 
 
 @dataclass(frozen=True)
+class RareSlice:
+    """Train-only rare-motif slice (off when ``count`` = 1): see the module docstring."""
+
+    count: int = 1
+    index: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.count > 1
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     """Parameters of the feature world; the names follow Jiang, Baek, Kolter (2024) §5."""
 
@@ -131,6 +154,7 @@ class WorldConfig:
     blue_tie: BlueTie = field(default_factory=BlueTie)
     lookalike: Lookalike = field(default_factory=Lookalike)
     train_only: TrainOnly = field(default_factory=TrainOnly)
+    rare_slice: RareSlice = field(default_factory=RareSlice)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WorldConfig":
@@ -138,6 +162,7 @@ class WorldConfig:
         bt = d.pop("blue_tie", {}) or {}
         la = d.pop("lookalike", {}) or {}
         to = d.pop("train_only", {}) or {}
+        rs = d.pop("rare_slice", {}) or {}
         unknown = set(d) - set(cls.__dataclass_fields__)
         unknown |= {f"train_only.{k}" for k in set(to) - set(TrainOnly.__dataclass_fields__)}
         if unknown:
@@ -145,7 +170,11 @@ class WorldConfig:
         bad = set(la) - set(Lookalike.__dataclass_fields__)
         if bad:
             raise ValueError(f"unknown synthetic-world keys: {sorted('lookalike.' + k for k in bad)}")
-        return cls(blue_tie=BlueTie(**bt), lookalike=Lookalike(**la), train_only=TrainOnly(**to), **d)
+        bad = set(rs) - set(RareSlice.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"unknown rare_slice keys: {sorted(bad)} (known: count, index)")
+        return cls(blue_tie=BlueTie(**bt), lookalike=Lookalike(**la), train_only=TrainOnly(**to),
+                   rare_slice=RareSlice(**rs), **d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,6 +218,14 @@ class WorldConfig:
         need(isinstance(off, int) and 0 <= off < self.motifs_per_class,
              f"train_only.frequent_offset must be an integer in [0, {self.motifs_per_class}), got {off!r}")
         need(isinstance(tdraw, int) and tdraw >= 0, f"train_only.draw must be an integer ≥ 0, got {tdraw!r}")
+        rs = self.rare_slice
+        need(isinstance(rs.count, int) and rs.count >= 1, f"rare_slice.count must be an integer ≥ 1, got {rs.count!r}")
+        need(isinstance(rs.index, int) and 0 <= rs.index < max(rs.count, 1),
+             f"rare_slice.index must lie in [0, count={rs.count}), got {rs.index!r}")
+        if rs.count > 1:
+            need(self.t_r // rs.count >= self.n_r,
+                 f"rare_slice.count={rs.count} leaves slices of {self.t_r // rs.count} of the t_r={self.t_r} rare "
+                 f"motifs, fewer than the n_r={self.n_r} a rare image carries")
 
 
 def class_names(cfg: WorldConfig) -> list[str]:
@@ -337,6 +374,13 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
     r = (j - offset) % cfg.motifs_per_class  # a motif's rank in this split's frequency order
     allowed = np.where(dominant[:, None], r[None, :] < cfg.t_d,
                        (r[None, :] >= cfg.t_d) & (r[None, :] < cfg.t_d + pool[:, None]))
+    if stream == "train" and cfg.rare_slice.enabled:
+        # train-only: a rare image's motifs come from its slice alone (every local rare index
+        # r = j - t_d with r mod G = g); the pool of the blue tie does not apply to them
+        r = j - cfg.t_d
+        in_slice = (j >= cfg.t_d) & (r % cfg.rare_slice.count == cfg.rare_slice.index)
+        allowed = np.where(dominant[:, None], allowed, in_slice[None, :])
+        pool = np.where(dominant, pool, int(in_slice.sum()))
     keys = np.where(allowed, keys, 2.0)
     chosen = np.argsort(keys, axis=1)[:, :k_max]  # local ids
     n_motifs = np.where(dominant, cfg.n_d, cfg.n_r)

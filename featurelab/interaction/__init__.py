@@ -11,6 +11,7 @@ module                   what it holds
 :mod:`.figures`          Figs 2a-c, 3a-c, 8 (numbers)
 :mod:`.images`           Figs 1, 9, 10, 11 (test images)
 :mod:`.findings`         O.1-O.4 as numbers with verdicts, ground-truth recovery, summary
+:mod:`.controls`         the O.4 control: members sharing rare features by construction
 =======================  ==============================================================
 
 The maths and I/O names are importable from here (``featurelab.interaction.cluster_features``).
@@ -21,10 +22,13 @@ _WHERE = {
     **dict.fromkeys(["TRIPLET_COLUMNS", "pca_project", "correlation_tensor", "gamma_corr", "cluster_features",
                      "cluster_features_loops", "numerical_rank", "normalize_columns", "gamma_data",
                      "interaction_tensor", "interaction_tensor_loops", "omega_to_dense", "OmegaFile",
-                     "InteractionResult", "build_interaction"], "tensor"),
+                     "InteractionResult", "build_interaction", "k_share", "k_retaining_accuracy", "linear_head",
+                     "projected_accuracy", "correlation_noise_floor", "cluster_seeds", "seed_shares",
+                     "cluster_features_in_order"], "tensor"),
     **dict.fromkeys(["confidence", "features_per_point", "feature_frequency", "models_per_feature",
                      "model_feature_matrix", "shared_features", "shared_error", "mantel_test", "similarity",
-                     "incidence_matrix", "similarity_matrix"], "measures"),
+                     "incidence_matrix", "similarity_matrix", "model_orders",
+                     "shared_features_over_orders"], "measures"),
     **dict.fromkeys(["write_omega", "read_omega", "build_variant", "Tensor"], "io"),
 }
 __all__ = sorted(_WHERE)

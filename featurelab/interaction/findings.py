@@ -106,6 +106,24 @@ def observations(conf: np.ndarray, nfeat: np.ndarray, freq: np.ndarray, n_models
     return out
 
 
+def o4_verdict(shared_feat: np.ndarray, shared_err: np.ndarray, alpha: float = 1 - LEVEL, *,
+               rho: float | None = None, p_greater: float | None = None, permutations: int = 9999,
+               seed: int = 0) -> dict[str, Any]:
+    """O.4 as a verdict: Spearman rho of (shared features, shared error) over the pairs i < j
+    and the one-sided Mantel tests (:func:`featurelab.interaction.mantel_test`) both ways at
+    ``alpha``: holds when rho is significantly positive, fails when significantly negative.
+    ``rho`` / ``p_greater`` skip recomputing what the caller has."""
+    if rho is None or p_greater is None:
+        rho, p_greater, _ = mantel_test(shared_feat, shared_err, permutations=permutations, seed=seed)
+    if np.isfinite(rho):
+        _, p_less, _ = mantel_test(shared_feat, -np.asarray(shared_err, dtype=np.float64),
+                                   permutations=permutations, seed=seed)
+    else:
+        p_less = math.nan
+    return pvalue_verdict("O.4: Spearman rho(shared features, shared error) over model pairs > 0", rho, p_greater,
+                          p_less, alpha, test="Mantel permutation test (models relabelled)")
+
+
 def _long_tail_stats(f: np.ndarray) -> tuple[float, float]:
     """(skewness, top-10 % share / uniform share) of one sample of feature frequencies."""
     T, total = f.size, f.sum()
@@ -134,12 +152,7 @@ def _observation_verdicts(f, r2, conf, nfeat, r3, freq, n_models, r4, mantel_p, 
                  (correlation_interval(r2, n_ok(conf, nfeat), level), "<", 0.0))
     o3 = verdict("O.3: Spearman rho(feature frequency, models holding it) > 0",
                  (correlation_interval(r3, n_ok(freq, n_models), level), ">", 0.0))
-    if np.isfinite(r4):
-        _, p_less, _ = mantel_test(shared_feat, -np.asarray(shared_err, dtype=np.float64))
-    else:
-        p_less = math.nan
-    o4 = pvalue_verdict("O.4: Spearman rho(shared features, shared error) over model pairs > 0", r4, mantel_p,
-                        p_less, alpha, test="Mantel permutation test (models relabelled)")
+    o4 = o4_verdict(shared_feat, shared_err, alpha, rho=r4, p_greater=mantel_p)
     return {"o1_long_tail": o1, "o2_confidence_falls_with_nfeat": o2, "o3_models_rise_with_frequency": o3,
             "o4_shared_error_rises_with_shared_features": o4}
 

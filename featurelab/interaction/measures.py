@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.stats
 
-from .tensor import _check_range, _triplet_arrays
+from .tensor import _check_lambda, _check_range, _triplet_arrays, cluster_features_in_order
 
 
 def confidence(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -81,6 +81,42 @@ def shared_features(clusters: np.ndarray, T: int | None = None) -> np.ndarray:
     """
     h = model_feature_matrix(clusters, T).astype(np.int64)
     return h @ h.T
+
+
+def model_orders(m: int, kind: Literal["cyclic", "random"] = "cyclic", n: int | None = None,
+                 seed: int = 0) -> np.ndarray:
+    """(R, M) orders of the M models for Algorithm 1: ``cyclic``, the M rotations
+    (k, k+1, …, M−1, 0, …, k−1) (every model first once; R = M, ``n`` ignored); ``random``,
+    the identity and ``n`` − 1 random permutations (numpy, ``seed``)."""
+    m = int(m)
+    if m < 1:
+        raise ValueError(f"need at least one model, got {m}")
+    if kind == "cyclic":
+        return (np.arange(m)[None, :] + np.arange(m)[:, None]) % m
+    if kind == "random":
+        r = int(n if n is not None else m)
+        if r < 1:
+            raise ValueError(f"need at least one order, got n={n}")
+        rng = np.random.default_rng(seed)
+        return np.vstack([np.arange(m)] + [rng.permutation(m) for _ in range(r - 1)])
+    raise ValueError(f"kind must be 'cyclic' or 'random', got {kind!r}")
+
+
+def shared_features_over_orders(abs_corr: np.ndarray, gamma: float, orders: np.ndarray) -> np.ndarray:
+    """Order-averaged shared features: the mean over the model ``orders`` (see
+    :func:`model_orders`) of :func:`shared_features` of Algorithm 1 run in that order
+    (:func:`featurelab.interaction.cluster_features_in_order`), an (M, M) float64 matrix in
+    the original model labels. Algorithm 1 visits the models in order, so the first model
+    seeds a cluster for each of its features and claims the others' matching ones; averaging
+    over orders (all rotations: every model first once) removes that privilege."""
+    lam = _check_lambda(abs_corr)
+    o = np.asarray(orders, dtype=np.int64)
+    if o.ndim != 2 or o.shape[1] != lam.shape[0] or o.shape[0] < 1:
+        raise ValueError(f"orders must be (R ≥ 1, M={lam.shape[0]}), got shape {o.shape}")
+    total = np.zeros((lam.shape[0], lam.shape[0]))
+    for order in o:
+        total += shared_features(cluster_features_in_order(lam, gamma, order))
+    return total / o.shape[0]
 
 
 def shared_error(predictions: np.ndarray, labels: np.ndarray,

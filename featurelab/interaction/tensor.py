@@ -15,6 +15,14 @@ For M models evaluated on the same N points:
 6. :func:`interaction_tensor` — the sparse triplets of ``Ω[m, n, t]``, and
    :func:`omega_to_dense`.
 
+Choosing K and guarding γcorr (the O.4 control): :func:`k_retaining_accuracy` is the paper's
+rule for K (App. E.2: the fewest principal components on which the linear layer classifies
+about as accurately as on the whole representation), :func:`k_share` the paper's K as a share
+of the width (50 of 512), and :func:`correlation_noise_floor` the |corr| that independent
+columns reach by chance, a floor under γcorr (:func:`gamma_corr` ``floor``). Algorithm 1's
+order: :func:`cluster_seeds` says which features opened clusters, :func:`seed_shares` the share
+of seeds per model, :func:`cluster_features_in_order` runs it over the models in another order.
+
 :func:`build_interaction` runs steps 1-6. Triplets are a :class:`pandas.DataFrame` with
 int32 columns ``model``, ``point`` and ``feature`` (deduplicated, sorted by model, point,
 feature); functions taking triplets also accept any mapping with those three keys.
@@ -142,12 +150,15 @@ def correlation_tensor(proj: np.ndarray) -> np.ndarray:
 
 
 def gamma_corr(abs_corr: np.ndarray, percentile: float = 90.0,
-               fixed: float | None = None) -> float:
+               fixed: float | None = None, floor: float | None = None) -> float:
     """Correlation threshold γcorr (Algorithm 1's threshold).
 
     Default: the ``percentile``-th percentile (numpy's linear interpolation) of all
     M·M·K·K entries of Λ, the diagonal blocks and self-correlations included. With
     ``fixed`` (e.g. 0.5 or 0.7, paper App. F.10) that value is returned unchanged.
+    With ``floor`` (e.g. :func:`correlation_noise_floor`) the percentile is raised to at
+    least ``floor``: when most of the K components are noise the 90th percentile of Λ is
+    itself a chance correlation, and every feature would cluster with noise.
     """
     if fixed is not None:
         g = float(fixed)
@@ -156,7 +167,111 @@ def gamma_corr(abs_corr: np.ndarray, percentile: float = 90.0,
         return g
     if not 0 <= percentile <= 100:
         raise ValueError(f"percentile must lie in [0, 100], got {percentile}")
-    return float(np.percentile(np.asarray(abs_corr, dtype=np.float64), percentile))
+    g = float(np.percentile(np.asarray(abs_corr, dtype=np.float64), percentile))
+    if floor is not None:
+        f = float(floor)
+        if not 0 <= f < 1:
+            raise ValueError(f"gamma_corr floor must lie in [0, 1), got {floor}")
+        g = max(g, f)
+    return g
+
+
+def correlation_noise_floor(n: int, tests: int, alpha: float = 0.05) -> float:
+    """The |Pearson r| that ``tests`` pairs of independent columns over ``n`` points exceed
+    by chance with probability about ``alpha`` in all (family-wise, Bonferroni):
+    ``tanh(z_{1 − α/(2·tests)} / sqrt(n − 3))`` (Fisher's z, r ≈ N(atanh ρ, 1/(n − 3))).
+
+    For Λ, ``tests`` = M(M − 1)/2 · K², the pairs of components of two different models:
+    a γcorr below this floor lets chance correlations merge features. N = 1000, M = 20,
+    K = 10: 0.148. One test at α = 0.1 (the 90th percentile of the |r| of noise):
+    1.645 / sqrt(997) ≈ 0.052.
+    """
+    import scipy.stats
+
+    n, tests = int(n), int(tests)
+    if n < 4:
+        raise ValueError(f"the noise floor needs n ≥ 4 points, got {n}")
+    if tests < 1:
+        raise ValueError(f"tests must be ≥ 1, got {tests}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    z = scipy.stats.norm.isf(alpha / (2.0 * tests))
+    return float(np.tanh(z / np.sqrt(n - 3.0)))
+
+
+def k_share(d: int, share: float = 50 / 512) -> int:
+    """K as a share of the layer's width d: ``max(1, round(share · d))``; the paper's 50 of
+    ResNet18's 512 dimensions (App. E) by default (d = 64 → 6)."""
+    d = int(d)
+    if d < 1:
+        raise ValueError(f"d must be ≥ 1, got {d}")
+    if not 0 < share <= 1:
+        raise ValueError(f"share must lie in (0, 1], got {share}")
+    return max(1, min(d, int(round(share * d))))
+
+
+def linear_head(acts: np.ndarray, logits: np.ndarray, rtol: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """The final linear layer ``logits = acts · W + b`` recovered from one model's
+    activations and logits by least squares: (W (d, C), b (C,)). Raises ValueError when the
+    logits are not an affine function of the activations (relative residual above ``rtol``:
+    the layer is not the one the linear layer reads)."""
+    a = np.asarray(acts, dtype=np.float64)
+    lg = np.asarray(logits, dtype=np.float64)
+    if a.ndim != 2 or lg.ndim != 2 or a.shape[0] != lg.shape[0]:
+        raise ValueError(f"activations (N, d) and logits (N, C) needed, got {a.shape} and {lg.shape}")
+    x = np.c_[a, np.ones(a.shape[0])]
+    coef, *_ = np.linalg.lstsq(x, lg, rcond=None)
+    resid = np.linalg.norm(x @ coef - lg) / max(np.linalg.norm(lg - lg.mean(0)), 1e-300)
+    if not resid <= rtol:
+        raise ValueError(f"the logits are not affine in these activations (relative residual {resid:.3g} > "
+                         f"{rtol:g}): the paper's K rule needs the layer the linear classifier reads (penultimate)")
+    return coef[:-1], coef[-1]
+
+
+def projected_accuracy(acts: np.ndarray, logits: np.ndarray, labels: np.ndarray, k: int) -> tuple[float, float]:
+    """(accuracy of the linear head on the whole representation, on its projection on the
+    top-``k`` principal directions, ``φ V_k V_kᵀ``), the directions of :func:`pca_project`
+    (no centring)."""
+    a = np.asarray(acts, dtype=np.float64)
+    y = np.asarray(labels)
+    w, b = linear_head(a, logits)
+    _, _, vt = np.linalg.svd(a, full_matrices=False)
+    v = vt[:int(k)].T
+    full = float(np.mean((a @ w + b).argmax(1) == y))
+    proj = float(np.mean(((a @ v) @ (v.T @ w) + b).argmax(1) == y))
+    return full, proj
+
+
+def k_retaining_accuracy(acts_list: Sequence[np.ndarray], logits_list: Sequence[np.ndarray], labels: np.ndarray,
+                         tolerance: float = 0.01, k_max: int | None = None) -> int:
+    """The paper's rule for K (App. E.2): "the number where after projecting every activation
+    vector onto the principal components, the linear layer can classify the projected
+    representation with approximately the same accuracy as the representation before
+    projection". The smallest K at which every model's head, read off its logits by
+    :func:`linear_head`, classifies the projection ``φ V_K V_Kᵀ`` within ``tolerance`` of its
+    accuracy on φ (one K for the ensemble: Λ needs one). Searched up to ``k_max`` (default:
+    the narrowest width); returns that bound when no smaller K retains the accuracy.
+    """
+    if len(acts_list) == 0 or len(acts_list) != len(logits_list):
+        raise ValueError("need one logits array per model's activations, and at least one model")
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"tolerance must lie in [0, 1), got {tolerance}")
+    y = np.asarray(labels)
+    top = min(np.shape(a)[1] for a in acts_list) if k_max is None else int(k_max)
+    need = 1
+    for a, lg in zip(acts_list, logits_list):
+        a = np.asarray(a, dtype=np.float64)
+        w, b = linear_head(a, lg)
+        full = float(np.mean((a @ w + b).argmax(1) == y))
+        _, _, vt = np.linalg.svd(a, full_matrices=False)
+        vw = vt @ w  # (d, C): the head read through each principal direction
+        k_m = top
+        for k in range(need, top + 1):
+            if float(np.mean(((a @ vt[:k].T) @ vw[:k] + b).argmax(1) == y)) >= full - tolerance:
+                k_m = k
+                break
+        need = max(need, k_m)
+    return int(need)
 
 
 def _check_lambda(abs_corr: np.ndarray) -> np.ndarray:
@@ -186,6 +301,10 @@ def cluster_features(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
     is the number of seeds, and every cluster keeps at least its seed. NaN entries of Λ
     never claim. Vectorised over (p, q) for each seed: O(M K) seeds × O(M K) work in NumPy.
     """
+    return _cluster(abs_corr, gamma)[0]
+
+
+def _cluster(abs_corr: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray]:
     lam = _check_lambda(abs_corr)
     m, _, k, _ = lam.shape
     g = float(gamma)
@@ -208,7 +327,38 @@ def cluster_features(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
         np.copyto(assign, t, where=claim)
         np.copyto(thr, row, where=claim)
         t += 1
-    return assign.reshape(m, k)
+    return assign.reshape(m, k), np.isinf(thr).reshape(m, k)
+
+
+def cluster_seeds(abs_corr: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cluster_features` and its seeds: (clusters (M, K) int64, seeds (M, K) bool),
+    ``seeds[m, k]`` true iff feature (m, k) opened a cluster (one seed per cluster)."""
+    return _cluster(abs_corr, gamma)
+
+
+def seed_shares(seeds: np.ndarray) -> np.ndarray:
+    """(M,) share of all clusters that each model's features seeded (Algorithm 1's first-model
+    bias: visiting models in order, model 0 seeds a cluster for each of its K features, later
+    models only for what the earlier ones did not claim)."""
+    s = np.asarray(seeds, dtype=bool)
+    if s.ndim != 2:
+        raise ValueError(f"seeds must be (M, K), got shape {s.shape}")
+    total = s.sum()
+    return s.sum(axis=1) / total if total else np.zeros(s.shape[0])
+
+
+def cluster_features_in_order(abs_corr: np.ndarray, gamma: float, order: Sequence[int]) -> np.ndarray:
+    """Algorithm 1 visiting the models in ``order`` (a permutation of 0..M−1) instead of
+    0, 1, …; returns (M, K) cluster ids indexed by the *original* model labels (cluster ids
+    numbered in the order's seed order)."""
+    lam = _check_lambda(abs_corr)
+    o = np.asarray(order, dtype=np.int64)
+    if o.shape != (lam.shape[0],) or not np.array_equal(np.sort(o), np.arange(lam.shape[0])):
+        raise ValueError(f"order must be a permutation of 0..{lam.shape[0] - 1}, got {list(o)}")
+    c = cluster_features(lam[np.ix_(o, o)], gamma)
+    out = np.empty_like(c)
+    out[o] = c
+    return out
 
 
 def cluster_features_loops(abs_corr: np.ndarray, gamma: float) -> np.ndarray:
@@ -428,12 +578,15 @@ class InteractionResult:
 
 def build_interaction(acts_list: Sequence[np.ndarray], k: int = 50, center: bool = False,
                       gamma_corr_fixed: float | None = None, corr_percentile: float = 90,
-                      data_percentile: float = 90, per_model_data: bool = False) -> InteractionResult:
+                      data_percentile: float = 90, per_model_data: bool = False,
+                      gamma_corr_floor_alpha: float | None = None) -> InteractionResult:
     """Build Ω end to end from M models' (N, d_m) activations on the same N points.
 
     PCA (:func:`pca_project`) → Λ (:func:`correlation_tensor`) → γcorr
     (:func:`gamma_corr`) → clusters (:func:`cluster_features`) → normalisation and γdata
     → Ω triplets (:func:`interaction_tensor`). The d_m may differ between models.
+    ``gamma_corr_floor_alpha``: raise the percentile γcorr to at least
+    :func:`correlation_noise_floor` (N, M(M − 1)/2 · K², that α); None: no floor.
     """
     if len(acts_list) == 0:
         raise ValueError("need at least one model's activations")
@@ -442,7 +595,10 @@ def build_interaction(acts_list: Sequence[np.ndarray], k: int = 50, center: bool
         raise ValueError(f"all models must be evaluated on the same points, got N in {sorted(ns)}")
     proj = np.stack([pca_project(a, k, center=center) for a in acts_list])
     lam = correlation_tensor(proj)
-    gc = gamma_corr(lam, corr_percentile, gamma_corr_fixed)
+    m_, n_, k_ = proj.shape
+    floor = (None if gamma_corr_floor_alpha is None or m_ < 2 else
+             correlation_noise_floor(n_, m_ * (m_ - 1) // 2 * k_ * k_, gamma_corr_floor_alpha))
+    gc = gamma_corr(lam, corr_percentile, gamma_corr_fixed, floor=floor)
     clusters = cluster_features(lam, gc)
     normed = normalize_columns(proj)
     gd = gamma_data(normed, data_percentile, per_model=per_model_data)

@@ -527,3 +527,26 @@ def test_o4_stability_script_reads_an_ensemble_and_reports_each_cell(tmp_path, r
     unknown = subprocess.run([sys.executable, str(script), "other", *where], capture_output=True, text=True,
                              timeout=120)
     assert unknown.returncode != 0 and "'other' is not an ensemble" in unknown.stderr
+
+
+def test_choose_k_fixed_auto_by_the_papers_rule_and_the_width_share_where_no_linear_layer_reads():
+    from featurelab.interaction.io import choose_k
+    from featurelab.interaction.tensor import k_retaining_accuracy
+
+    rng = np.random.default_rng(0)
+    n, d, c = 400, 64, 4
+    labels = rng.integers(0, c, n)
+    acts = [rng.normal(size=(n, d)) * 0.1 for _ in range(2)]
+    for a in acts:
+        a[np.arange(n), labels] += 5.0  # the class sits in the first c coordinates
+    w = np.zeros((d, c))
+    w[:c, :c] = np.eye(c)
+    logits = [a @ w for a in acts]
+    base = {"k": "auto", "k_tolerance": 0.01}
+    k, rule = choose_k(acts, logits, labels, base, log=lambda *_: None)
+    assert k == k_retaining_accuracy(acts, logits, labels, tolerance=0.01) and k <= c and rule.startswith("App. E.2")
+    assert choose_k(acts, logits, labels, {**base, "k": 7}) == (7, "fixed")
+    # logits that are no affine function of the layer: the paper's rule is undefined, 50/512 of d
+    nonlinear = [np.tanh(a @ rng.normal(size=(d, c))) ** 2 for a in acts]
+    k, rule = choose_k(acts, nonlinear, labels, base, log=lambda *_: None)
+    assert k == round(50 / 512 * d) == 6 and rule.startswith("50/512")

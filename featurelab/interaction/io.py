@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 
 from ..activations import read_ensemble
 from ..files import write_json
-from .tensor import TRIPLET_COLUMNS, OmegaFile, _check_range, _triplet_arrays, build_interaction, numerical_rank
+from .tensor import (TRIPLET_COLUMNS, OmegaFile, _check_range, _triplet_arrays, build_interaction, k_retaining_accuracy,
+                     k_share, numerical_rank)
 
 META_KEY = b"featurelab"
 
@@ -82,16 +83,38 @@ def read_omega(path: str | os.PathLike) -> OmegaFile:
     return OmegaFile(df, int(md[b"M"]), int(md[b"N"]), int(md[b"T"]), meta)
 
 
+def choose_k(acts: Sequence[np.ndarray], logits: Sequence[np.ndarray] | None, labels: np.ndarray,
+             settings: dict[str, Any], log=print) -> tuple[int, str]:
+    """K for one tensor and the rule that gave it: ``settings["k"]`` when an integer; with
+    ``auto``, the paper's rule (Jiang, Baek, Kolter, App. E.2,
+    :func:`featurelab.interaction.tensor.k_retaining_accuracy` at ``k_tolerance``) when the
+    layer is the one the linear layer reads (its logits an affine function of it), else the
+    share of the layer's width that the paper's 50 is of 512 (:func:`k_share`; our reading
+    for a depth, where App. E.2's rule is undefined)."""
+    if settings["k"] != "auto":
+        return int(settings["k"]), "fixed"
+    try:
+        k = k_retaining_accuracy(acts, logits, labels, tolerance=float(settings.get("k_tolerance", 0.01)))
+        rule = f"App. E.2: the linear layer keeps its accuracy within {settings.get('k_tolerance', 0.01):g}"
+    except ValueError as exc:
+        k = min(k_share(a.shape[1]) for a in acts)
+        rule = "50/512 of the layer's width (the linear layer does not read this layer)"
+        log(f"k auto: {exc}; K = {k}, {rule}")
+    log(f"k auto: K = {k} ({rule})")
+    return int(k), rule
+
+
 def build_variant(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, settings: dict[str, Any],
                   log=print) -> dict[str, Any]:
     """Build Ω from the members' activation files with ``settings``; write the bundle."""
-    ens = read_ensemble(paths)
+    ens = read_ensemble(paths, logits=settings["k"] == "auto")
     acts, preds, labels, metas = ens.activations, ens.predictions, ens.labels, ens.metadata
-    k_asked = int(settings["k"])
+    k_asked, k_rule = choose_k(acts, ens.logits, labels, settings, log)
     k = min([k_asked] + [a.shape[1] for a in acts])
     kwargs = dict(center=settings["center"], gamma_corr_fixed=settings["gamma_corr"],
                   corr_percentile=settings["corr_percentile"], data_percentile=settings["data_percentile"],
-                  per_model_data=settings["gamma_data_pool"] == "per_model")
+                  per_model_data=settings["gamma_data_pool"] == "per_model",
+                  gamma_corr_floor_alpha=settings.get("gamma_corr_floor"))
     try:
         res = build_interaction(acts, k=k, **kwargs)
     except ValueError as exc:
@@ -103,7 +126,7 @@ def build_variant(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike
     if k != k_asked:
         log(f"K = {k} instead of {k_asked}: the layer is narrower than K or rank-deficient")
     gd = np.broadcast_to(np.asarray(res.gamma_data, dtype=np.float64), (res.M,))
-    info = {"M": res.M, "N": res.N, "K_asked": k_asked, "K": res.K, "T": res.T,
+    info = {"M": res.M, "N": res.N, "K_asked": k_asked, "K": res.K, "K_rule": k_rule, "T": res.T,
             "gamma_corr": float(res.gamma_corr), "gamma_data": float(gd.mean()) if settings["gamma_data_pool"] == "all"
             else gd.tolist(), "omega_entries": int(len(res.omega)),
             "settings": settings, "members": [{k: m.get(k) for k in ("model", "seed", "epoch", "layer")} for m in metas]}

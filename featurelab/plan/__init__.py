@@ -238,8 +238,8 @@ class Plan:
         return ["main", *self.interaction["sensitivity"], *self.interaction["depths"]]
 
     def variant_settings(self, variant: str) -> dict[str, Any]:
-        keys = ("layer", "split", "k", "center", "gamma_corr", "corr_percentile", "data_percentile",
-                "gamma_data_pool")
+        keys = ("layer", "split", "k", "k_tolerance", "center", "gamma_corr", "gamma_corr_floor", "corr_percentile",
+                "data_percentile", "gamma_data_pool")
         settings = {k: self.interaction[k] for k in keys}
         if variant in self.interaction["sensitivity"]:
             settings.update(self.interaction["sensitivity"][variant])

@@ -376,7 +376,7 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
                         split_alpha: float | None = 0.05, mass: float = 0.8, threshold: float | None = None,
                         point_threshold: float = 0.5, coverage_correction: bool = True,
                         t_max_factor: float = 10.0, zeta: Union[str, float] = "auto",
-                        zeta_default: float = 0.9) -> dict[str, Any]:
+                        zeta_default: float = 0.9, return_points: bool = False) -> dict[str, Any]:
     """Estimate p_d, c, t_d, t_r, n_d, n_r and a constant ζ from an interaction tensor.
 
     ``triplets``: Ω as (model, point, feature) triplets for M models, N points, T features;
@@ -398,7 +398,11 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
     point_threshold, coverage_correction, t_d_capped, t_r_capped`` and ``adjustments``
     (list of str: every clip or fallback applied). ``labels`` None: all points are one
     class and ζ falls back to ``zeta_default``. ``num_classes``: labels are then taken as
-    0..num_classes−1 (default: the distinct labels, in sorted order).
+    0..num_classes−1 (default: the distinct labels, in sorted order). ``return_points``: add
+    ``point_dominant``, the (N,) bool array of points classified dominant (estimator 2).
+    ``split_alpha``: the one-level check (:func:`one_level_pvalue`) comes before the split
+    rules other than ``"fixed"``; p above it = one level, every observed feature dominant
+    (``None``: always split); ``split_p``, ``split_dof``, ``split_one_level`` report it.
     """
     M, N, T = int(M), int(N), int(T)
     if labels is not None:
@@ -544,8 +548,10 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
         "t_d_capped": bool(cap_d), "t_r_capped": bool(cap_r), "adjustments": adjustments,
     }
     # strict JSON: undefined quantities (e.g. zeta_rate without predictions) become None
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in out.items()}
+    out = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+    if return_points:
+        out["point_dominant"] = dom_p          # (N,) bool array, not JSON: drop before writing
+    return out
 
 
 def params_of(estimates: Mapping[str, Any]) -> closed_forms.Params:

@@ -33,7 +33,14 @@ feature may then be dominant for one class and rare for another. Unobserved pair
    largest gap between consecutive distinct log10 f. ``"mass"``: the most frequent pairs
    that together hold a share ``mass`` (0.8, Pareto) of Σ f (incidences, classes weighted
    equally). ``"fixed"``: f ≥ ``threshold`` (a share of the class's points). Pairs at or
-   above the cut are dominant.
+   above the cut are dominant. *One-level check* (our reading; before every rule but
+   ``"fixed"``): the rules above always cut in two, so on a tensor with one frequency level
+   (e.g. the story at p_d 0.9, c = 10: c_d = c/2, the models hold no rare feature) they cut
+   sampling noise (p̂_d 0.32-0.51 instead of 0.9 on such seeds). :func:`one_level_pvalue`
+   tests one level per class; with p > ``split_alpha`` (0.05) every observed pair is
+   dominant. On trained tensors the features are not class-owned (every (class, feature)
+   pair observed) and a point holds a dozen of them; estimator 2 then calls almost every
+   point dominant (docs/theory.md, "Control: the estimator").
 2. **Dominant vs rare points** (:func:`classify_points`): d(n), r(n) = number of features in
    Ψ(n) dominant / rare for n's class. A point is dominant iff d(n) ≥ 1 and d(n)/(d(n)+r(n))
    > ``point_threshold`` (0.5: "mostly dominant", ties rare). Points with empty Ψ(n) are

@@ -526,13 +526,18 @@ class OmegaFile(NamedTuple):
     meta: dict[str, Any]
 
 
-def _triplet_arrays(triplets: pd.DataFrame | Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+def triplet_arrays(triplets: pd.DataFrame | Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+    """Ω's triplets as three int64 arrays ``(model, point, feature)`` (a DataFrame, a mapping
+    of the three columns, or an :class:`OmegaFile`)."""
     if isinstance(triplets, OmegaFile):
         triplets = triplets.triplets
     try:
         return tuple(np.asarray(triplets[c], dtype=np.int64) for c in TRIPLET_COLUMNS)
     except KeyError as e:
         raise ValueError(f"triplets need the columns {TRIPLET_COLUMNS}") from e
+
+
+_triplet_arrays = triplet_arrays   # the former private name, for the interaction study's modules
 
 
 def _check_range(name: str, a: np.ndarray, size: int) -> None:

@@ -33,7 +33,14 @@ feature may then be dominant for one class and rare for another. Unobserved pair
    largest gap between consecutive distinct log10 f. ``"mass"``: the most frequent pairs
    that together hold a share ``mass`` (0.8, Pareto) of Σ f (incidences, classes weighted
    equally). ``"fixed"``: f ≥ ``threshold`` (a share of the class's points). Pairs at or
-   above the cut are dominant.
+   above the cut are dominant. *One-level check* (our reading; before every rule but
+   ``"fixed"``): the rules above always cut in two, so on a tensor with one frequency level
+   (e.g. the story at p_d 0.9, c = 10: c_d = c/2, the models hold no rare feature) they cut
+   sampling noise (p̂_d 0.32-0.51 instead of 0.9 on such seeds). :func:`one_level_pvalue`
+   tests one level per class; with p > ``split_alpha`` (0.05) every observed pair is
+   dominant. On trained tensors the features are not class-owned (every (class, feature)
+   pair observed) and a point holds a dozen of them; estimator 2 then calls almost every
+   point dominant (docs/theory.md, "Control: the estimator").
 2. **Dominant vs rare points** (:func:`classify_points`): d(n), r(n) = number of features in
    Ψ(n) dominant / rare for n's class. A point is dominant iff d(n) ≥ 1 and d(n)/(d(n)+r(n))
    > ``point_threshold`` (0.5: "mostly dominant", ties rare). Points with empty Ψ(n) are
@@ -85,7 +92,7 @@ import numpy as np
 import pandas as pd
 
 from ..interaction.measures import incidence_matrix, model_feature_matrix
-from ..interaction.tensor import _triplet_arrays
+from ..interaction.tensor import triplet_arrays
 from . import closed_forms
 
 PARAM_NAMES = ("p_d", "c", "t_d", "t_r", "n_d", "n_r")
@@ -149,6 +156,38 @@ def split_features(freq: np.ndarray, rule: str = "otsu", mass: float = 0.8,
         cut = srt[min(k, srt.size - 1)]
     dom = obs & (f >= cut * (1 - 1e-9))
     return dom, float(f[dom].min())
+
+
+def one_level_pvalue(counts: np.ndarray, sizes: np.ndarray) -> tuple[float, int]:
+    """Is there a frequency split at all? (module doc, estimator 1, the one-level check).
+
+    ``counts`` (C, T): class-y points holding feature t; ``sizes`` (C,): class sizes. Under
+    *one* frequency level per class (no dominant/rare split), the observed counts of class y
+    are draws of Binomial(n_y, f_y) with a common f_y; the index of dispersion
+    ``D = Σ_y Σ_t (k_yt − k̄_y)² / (k̄_y (1 − k̄_y/n_y))`` over the observed pairs (k > 0) is
+    then about χ² with ``Σ_y T_y`` degrees of freedom, not ``Σ_y (T_y − 1)``: in the story a
+    point carries exactly n of its class's features, so the counts of a class have a fixed
+    sum, are negatively correlated (ρ = −1/(T_y − 1)) and ``E Σ_t (k_yt − k̄_y)² = T_y σ²``
+    (measured on the story: with T_y − 1 the check rejected one level in 20 % of 40 one-level
+    tensors at α = 0.05). Returns ``(p, dof)``: the upper tail of D (p = 1 without a class of
+    two observed features). Our reading: the paper does not estimate the split.
+    """
+    from scipy.stats import chi2
+
+    k = np.asarray(counts, dtype=np.float64)
+    n = np.asarray(sizes, dtype=np.float64)
+    D, dof = 0.0, 0
+    for y in range(k.shape[0]):
+        ky = k[y][k[y] > 0]
+        if ky.size < 2:
+            continue
+        m = ky.mean()
+        var = m * (1 - m / n[y]) if n[y] > 0 else 0.0
+        if var <= 0:
+            continue
+        D += float(((ky - m) ** 2).sum() / var)
+        dof += ky.size
+    return (float(chi2.sf(D, dof)) if dof else 1.0), dof
 
 
 def class_frequencies(incidence, labels: np.ndarray | None, num_classes: int | None = None
@@ -330,7 +369,7 @@ def _holdings(triplets: Triplets, clusters: np.ndarray | None, M: int, T: int) -
         if h.shape[0] != M:
             raise ValueError(f"clusters has {h.shape[0]} models, expected M = {M}")
         return h
-    mm, _, tt = _triplet_arrays(triplets)
+    mm, _, tt = triplet_arrays(triplets)
     h = np.zeros((M, T), dtype=bool)
     h[mm, tt] = True
     return h
@@ -341,10 +380,10 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
                         predictions: np.ndarray | None = None,
                         labels: np.ndarray | None = None, *,
                         num_classes: int | None = None, split: str = "otsu",
-                        mass: float = 0.8, threshold: float | None = None,
+                        split_alpha: float | None = 0.05, mass: float = 0.8, threshold: float | None = None,
                         point_threshold: float = 0.5, coverage_correction: bool = True,
                         t_max_factor: float = 10.0, zeta: Union[str, float] = "auto",
-                        zeta_default: float = 0.9) -> dict[str, Any]:
+                        zeta_default: float = 0.9, return_points: bool = False) -> dict[str, Any]:
     """Estimate p_d, c, t_d, t_r, n_d, n_r and a constant ζ from an interaction tensor.
 
     ``triplets``: Ω as (model, point, feature) triplets for M models, N points, T features;
@@ -366,7 +405,11 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
     point_threshold, coverage_correction, t_d_capped, t_r_capped`` and ``adjustments``
     (list of str: every clip or fallback applied). ``labels`` None: all points are one
     class and ζ falls back to ``zeta_default``. ``num_classes``: labels are then taken as
-    0..num_classes−1 (default: the distinct labels, in sorted order).
+    0..num_classes−1 (default: the distinct labels, in sorted order). ``return_points``: add
+    ``point_dominant``, the (N,) bool array of points classified dominant (estimator 2).
+    ``split_alpha``: the one-level check (:func:`one_level_pvalue`) comes before the split
+    rules other than ``"fixed"``; p above it = one level, every observed feature dominant
+    (``None``: always split); ``split_p``, ``split_dof``, ``split_one_level`` report it.
     """
     M, N, T = int(M), int(N), int(T)
     if labels is not None:
@@ -388,9 +431,19 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
 
     # ---- per-class frequencies; one split over all observed (class, feature) pairs
     inc = incidence_matrix(triplets, N, T)
-    counts, share, _ = class_frequencies(inc, y, C)
+    counts, share, class_sizes = class_frequencies(inc, y, C)
     observed = counts > 0                                      # (C, T)
-    dom_f, cut = split_features(share, split, mass=mass, threshold=threshold)
+    split_p, split_dof = one_level_pvalue(counts, class_sizes) if split != "fixed" else (math.nan, 0)
+    one_level = split_alpha is not None and split != "fixed" and split_p > split_alpha
+    if one_level:
+        # no evidence of two frequency levels: a forced split would cut sampling noise
+        dom_f = observed.copy()
+        cut = float(share[observed].min()) if observed.any() else math.inf
+        adjustments.append(f"split: the observed frequencies are one level (dispersion test "
+                           f"p = {split_p:.3g} > split_alpha = {split_alpha:g}); every observed "
+                           f"feature counted dominant")
+    else:
+        dom_f, cut = split_features(share, split, mass=mass, threshold=threshold)
     rare_f = observed & ~dom_f
     d, r, dom_p = classify_points(inc, dom_f, observed, y, point_threshold)
     p_obs = float(dom_p.mean()) if N else 0.0
@@ -465,7 +518,7 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
         pr = np.asarray(predictions)
         if pr.shape != (M, N):
             raise ValueError(f"predictions must have shape ({M}, {N}), got {pr.shape}")
-        mm, nn, _ = _triplet_arrays(triplets)
+        mm, nn, _ = triplet_arrays(triplets)
         featureless = np.ones((M, N), dtype=bool)
         featureless[mm, nn] = False
         z = estimate_zeta(pr, labels, max(C, 2), H & observed.any(axis=0)[None, :],
@@ -493,15 +546,19 @@ def estimate_parameters(triplets: Triplets, M: int, N: int, T: int,
         "n_dominant_pairs": int(dom_f.sum()), "n_rare_pairs": int(rare_f.sum()),
         "n_dominant_points": int(dom_p.sum()),
         "n_empty_points": int(((d + r) == 0).sum()), "frequency_cut": float(cut),
-        "split": split, "mass": float(mass),
+        "split": split, "split_alpha": None if split_alpha is None else float(split_alpha),
+        "split_p": float(split_p), "split_dof": int(split_dof), "split_one_level": bool(one_level),
+        "mass": float(mass),
         "threshold": None if threshold is None else float(threshold),
         "point_threshold": float(point_threshold),
         "coverage_correction": bool(coverage_correction),
         "t_d_capped": bool(cap_d), "t_r_capped": bool(cap_r), "adjustments": adjustments,
     }
     # strict JSON: undefined quantities (e.g. zeta_rate without predictions) become None
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in out.items()}
+    out = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+    if return_points:
+        out["point_dominant"] = dom_p          # (N,) bool array, not JSON: drop before writing
+    return out
 
 
 def params_of(estimates: Mapping[str, Any]) -> closed_forms.Params:

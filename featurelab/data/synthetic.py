@@ -26,6 +26,22 @@ disjoint colour range (red and green shares in :data:`SHIFTED_RG` instead of
 only the background pixels change, so the core features (motifs) are intact and the
 background, which carries no label information, is out of distribution.
 
+Co-occurrence classes (the width study's control; Duzgun, Jelassi, Li, "How Does
+Overparameterization Affect Features?", 2024, §4): in the toy setting the label carries an
+"addition" part (single signs) and a "multiplication" part, a product of signs, and only wide
+networks learn the product's features; the concatenations of narrow ones miss them. With
+``cooccurrence.classes = k`` (even, off at 0), the classes ``0 .. k−1`` form ``k/2`` pairs
+``(2p, 2p+1)`` whose images carry exactly two motifs and no others: one of ``a, a'`` (the
+dominant motifs 0 and 1 of class ``2p``) and one of ``b, b'`` (the dominant motifs 0 and 1
+of class ``2p+1``), each side chosen with probability 1/2. Class ``2p`` gets the matched
+pairs ``{a, b}`` or ``{a', b'}``, class ``2p+1`` the crossed ones ``{a, b'}`` or ``{a', b}``:
+with ``x, z = ±1`` for the two choices the class within the pair is the sign of ``x·z``, the
+image form of the toy's product of signs. Each single motif appears in half the images of
+both classes of its pair (it tells the pair, not the class); only the pair tells the class.
+The choices come from a stream of their own (``seed``, the split's stream, 11), so every other
+draw, and the world with ``k = 0``, stay as they were; the ground truth gains a column
+``cooccurrence`` (the image is a pair's). Every split carries it (train, val and test).
+
 Everything is a pure function of the config and the seed: the motif bank comes from
 ``seed``, the train split from ``seed + 1`` and the test split (and its shifted copy) from
 ``seed + 2``. ``draw`` > 0 is another sample of the same world: the motif bank (the
@@ -67,6 +83,14 @@ class BlueTie:
 
 
 @dataclass(frozen=True)
+class Cooccurrence:
+    """Classes ``0 .. classes−1`` (even; 0 = off) whose evidence is a pair of motifs, neither
+    alone (module docstring)."""
+
+    classes: int = 0
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     """Parameters of the feature world; the names follow Jiang, Baek, Kolter (2024) §5."""
 
@@ -86,15 +110,20 @@ class WorldConfig:
     seed: int = 0
     draw: int = 0
     blue_tie: BlueTie = field(default_factory=BlueTie)
+    cooccurrence: Cooccurrence = field(default_factory=Cooccurrence)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WorldConfig":
         d = dict(d)
         bt = d.pop("blue_tie", {}) or {}
+        co = d.pop("cooccurrence", {}) or {}
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown synthetic-world keys: {sorted(unknown)}")
-        return cls(blue_tie=BlueTie(**bt), **d)
+        unknown = set(co) - set(Cooccurrence.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown synthetic-world cooccurrence keys: {sorted(unknown)}")
+        return cls(blue_tie=BlueTie(**bt), cooccurrence=Cooccurrence(**co), **d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +157,14 @@ class WorldConfig:
         need(0.0 <= self.noise <= 1.0, f"noise must lie in [0, 1], got {self.noise}")
         need(0.0 < self.blue_tie.rare_pool_min_fraction <= 1.0,
              "blue_tie.rare_pool_min_fraction must lie in (0, 1]")
+        k = self.cooccurrence.classes
+        need(isinstance(k, int) and not isinstance(k, bool) and k >= 0 and k % 2 == 0,
+             f"cooccurrence.classes must be an even integer ≥ 0, got {k!r}")
+        need(k <= self.num_classes, f"cooccurrence.classes ({k}) must not exceed num_classes ({self.num_classes})")
+        if k:
+            need(self.t_d >= 2, f"cooccurrence needs t_d ≥ 2 (motifs a, a' of a class), got {self.t_d}")
+            need(max(self.n_d, self.n_r) >= 2 and self.grid ** 2 >= 2,
+                 "cooccurrence needs two motifs per image (max(n_d, n_r) ≥ 2 and a grid of ≥ 2 cells)")
 
 
 def class_names(cfg: WorldConfig) -> list[str]:
@@ -235,6 +272,8 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
     keys = np.where(allowed, keys, 2.0)
     chosen = np.argsort(keys, axis=1)[:, :k_max]  # local ids
     n_motifs = np.where(dominant, cfg.n_d, cfg.n_r)
+    pair_ids, in_pair = cooccurrence_motifs(cfg, labels, SPLITS[stream])
+    n_motifs = np.where(in_pair, 2, n_motifs)
     cells = np.argsort(rng.random((n, g * g)), axis=1)[:, :k_max]
     jitter = rng.integers(0, cell - s + 1, size=(n, k_max, 2))
 
@@ -243,7 +282,7 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
     for i in range(n):
         ids, cl = [], []
         for slot in range(n_motifs[i]):
-            gid = labels[i] * cfg.motifs_per_class + chosen[i, slot]
+            gid = pair_ids[i, slot] if in_pair[i] else labels[i] * cfg.motifs_per_class + chosen[i, slot]
             c = cells[i, slot]
             y0 = (c // g) * cell + jitter[i, slot, 0]
             x0 = (c % g) * cell + jitter[i, slot, 1]
@@ -268,7 +307,32 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
         "rare_pool": pool,
         "shifted_background": shift,
     })
+    if cfg.cooccurrence.classes:
+        truth["cooccurrence"] = in_pair
     return images, labels.astype(np.int64), truth
+
+
+def cooccurrence_motifs(cfg: WorldConfig, labels: np.ndarray, stream: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two global motif ids of every image of a co-occurrence class (module docstring):
+    ``(ids (n, 2), in_pair (n,) bool)``; rows of other images are −1. Class ``2p`` carries
+    ``{a, b}`` or ``{a', b'}``, class ``2p+1`` ``{a, b'}`` or ``{a', b}``, with ``a, a'`` the
+    dominant motifs 0, 1 of class ``2p`` and ``b, b'`` those of class ``2p+1``. The choice of
+    ``a`` or ``a'`` comes from the stream (``seed``, ``stream``, 11) (and ``draw``)."""
+    labels = np.asarray(labels)
+    n, k = labels.shape[0], cfg.cooccurrence.classes
+    ids = np.full((n, 2), -1, dtype=np.int64)
+    in_pair = labels < k
+    if not k:
+        return ids, in_pair
+    rng = np.random.default_rng([cfg.seed, stream, 11, *([cfg.draw] if cfg.draw else [])])
+    x = rng.random(n) < 0.5                      # True: a, False: a'
+    z = np.where(labels % 2 == 0, x, ~x)          # matched for class 2p, crossed for 2p+1
+    first = (labels - labels % 2) * cfg.motifs_per_class
+    second = first + cfg.motifs_per_class
+    ids[:, 0] = first + np.where(x, 0, 1)
+    ids[:, 1] = second + np.where(z, 0, 1)
+    ids[~in_pair] = -1
+    return ids, in_pair
 
 
 def motif_kind(cfg: WorldConfig, motif_id: np.ndarray | int) -> np.ndarray:

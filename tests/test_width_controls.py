@@ -88,6 +88,7 @@ def test_decide_width_known_answer(arms):
     assert abs(off["fp"]["base"] - off["fp"]["concat"]) < 0.02
     assert off["conditions"]["fp_gap"]["verdict"] in ("undecided", "fails")
     assert r["sizes"]["on"]["narrow"] == {"members": 4, "width": 0.03125, "features": 8}
+    assert "width 0.5" in r["design"] and "cooccurrence.classes = 4" in r["design"]
 
 
 def test_arm_finding_fsg_matches_the_study_fse(arms):

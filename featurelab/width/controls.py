@@ -176,9 +176,11 @@ def decide_width(arms: Mapping[str, Mapping[str, Part]], settings: Mapping[str, 
                                  "features": results[arm]["features"]["concat"]},
                       "points": results[arm]["points"], "pair_classes": _pair_classes(bp)}
         seeds[arm] = {"base": bp.info.get("seed"), "narrow": np_.info.get("seed")}
-    design = ("docs/width.md, 'Control: width-only features': base ResNet-18 at width 1/2 (two seeds, trained to "
-              "training accuracy 1.0), α = 1/16 (N_f = 16 members of width 1/32 concatenated); on: "
-              "cooccurrence.classes = 6, off: none; percentile bootstrap over the paired evaluation points")
+    on_b, on_n = sizes["on"]["base"], sizes["on"]["narrow"]
+    design = ("docs/width.md, 'Control: width-only features': base ResNet at width "
+              f"{on_b['width']} (two seeds, trained to training accuracy 1.0), {on_n['members']} members of width "
+              f"{on_n['width']} concatenated; on: cooccurrence.classes = {sizes['on']['pair_classes']}, off: "
+              f"{sizes['off']['pair_classes']}; percentile bootstrap over the paired evaluation points")
     return control_result("width", "width", FINDING, MECHANISM, SOURCE, results["on"]["verdict"],
                           results["off"]["verdict"], sizes=sizes, seeds=seeds, design=design,
                           extra={"arms": {a: {k: v for k, v in r.items() if k != "verdict"}

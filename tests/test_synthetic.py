@@ -89,3 +89,88 @@ def test_motifs_are_distinct():
 def test_impossible_worlds_are_refused(bad, key):
     with pytest.raises(ValueError, match=key):
         generate_split(WorldConfig(**{**SMALL, **bad}), "train")
+
+
+# --- co-occurrence classes (the width study's control) ----------------------------------------
+
+def _digest(cfg, split, background="id"):
+    import hashlib
+
+    images, labels, truth = generate_split(cfg, split, background)
+    d = hashlib.sha256()
+    d.update(images.tobytes())
+    d.update(labels.tobytes())
+    d.update(truth.to_json().encode())
+    return d.hexdigest()[:16]
+
+
+def test_default_world_is_bit_for_bit_the_generator_before_cooccurrence():
+    """Digests taken with the generator as it was before the co-occurrence key existed."""
+    cfg = WorldConfig(image_size=24, n_r=4, n_train=200, n_test=100, n_val=50, seed=5)
+    assert {s: _digest(cfg, s) for s in ("train", "test", "val", "shifted")} == {
+        "train": "4995e000f58e8403", "test": "462d7096b353d985", "val": "8ed6d871da262032",
+        "shifted": "112bdaee5105c514"}
+    assert _digest(WorldConfig(n_train=100, n_test=50), "train") == "2dc001970237c7cc"
+    off = WorldConfig.from_dict({"image_size": 24, "n_r": 4, "n_train": 200, "n_test": 100, "n_val": 50,
+                                 "seed": 5, "cooccurrence": {"classes": 0}})
+    assert _digest(off, "train") == "4995e000f58e8403"
+
+
+def test_cooccurrence_changes_only_the_pair_classes():
+    base = dict(image_size=24, n_r=4, n_train=400, n_test=100, seed=2)
+    a = generate_split(WorldConfig(**base), "train")
+    b = generate_split(WorldConfig.from_dict({**base, "cooccurrence": {"classes": 4}}), "train")
+    assert np.array_equal(a[1], b[1])                      # the same labels
+    other = a[1] >= 4
+    assert np.array_equal(a[0][other], b[0][other])         # other classes: the same pixels
+    assert not np.array_equal(a[0][~other], b[0][~other])
+    assert b[2]["cooccurrence"].to_numpy().tolist() == (~other).tolist()
+    assert "cooccurrence" not in a[2]
+
+
+def test_cooccurrence_pixels_match_truth():
+    cfg = WorldConfig.from_dict({**SMALL, "cooccurrence": {"classes": 6}})
+    images, labels, truth = generate_split(cfg, "test")
+    idx = np.flatnonzero(labels < 6)[:25]
+    for i in idx:
+        row = truth.iloc[i]
+        assert len(row["motifs"]) == 2
+        assert find_motifs(images[i], cfg) == sorted(zip(row["motifs"], row["cells"])), f"image {i}"
+
+
+def test_a_single_motif_tells_nothing_the_pair_tells_the_class():
+    """Counts over 6,000 images: within each pair of classes, every single motif falls in
+    both classes about equally (a chi-square test of independence does not reject), while
+    the two motifs together give the class without exception."""
+    from scipy.stats import chi2_contingency
+
+    cfg = WorldConfig.from_dict({"n_train": 6000, "n_test": 10, "seed": 1, "cooccurrence": {"classes": 4}})
+    _, labels, truth = generate_split(cfg, "train")
+    M = cfg.motifs_per_class
+    for p in range(2):
+        rows = truth[truth.label // 2 == p]
+        a, a2, b, b2 = 2 * p * M, 2 * p * M + 1, (2 * p + 1) * M, (2 * p + 1) * M + 1
+        sets = rows.motifs.map(frozenset)
+        cls = rows.label.to_numpy() % 2
+        for m in (a, a2, b, b2):
+            has = sets.map(lambda s: m in s).to_numpy()
+            table = np.array([[np.sum(has & (cls == c)), np.sum(~has & (cls == c))] for c in (0, 1)])
+            assert table.min() > 200
+            assert chi2_contingency(table).pvalue > 1e-3, (m, table)
+            # P(class 2p | m) within 5 sd of 1/2
+            frac = table[0, 0] / table[:, 0].sum()
+            assert abs(frac - 0.5) < 5 * 0.5 / np.sqrt(table[:, 0].sum())
+        for pair, want in (({a, b}, 0), ({a2, b2}, 0), ({a, b2}, 1), ({a2, b}, 1)):
+            hit = sets.map(lambda s: s == pair).to_numpy()
+            assert hit.sum() > 100 and (cls[hit] == want).all()
+        assert sets.map(len).eq(2).all()
+    # the other classes keep their own motifs
+    rest = truth[truth.label >= 4]
+    assert all((motif_class(cfg, np.array(m)) == y).all() for m, y in zip(rest.motifs, rest.label))
+
+
+@pytest.mark.parametrize("co, msg", [({"classes": 3}, "even"), ({"classes": 12}, "exceed"),
+                                     ({"classes": -2}, "even"), ({"k": 2}, "cooccurrence keys")])
+def test_cooccurrence_rejects_bad_settings(co, msg):
+    with pytest.raises(ValueError, match=msg):
+        WorldConfig.from_dict({"cooccurrence": co}).validate()

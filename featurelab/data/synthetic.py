@@ -62,6 +62,22 @@ train split from a stream of its own (another sample of the same distribution). 
 val splits are the world's own, bit for bit, so models trained on shifted worlds are scored on
 the same test points; both keys 0 (the default) leave the train split unchanged too.
 
+Co-occurrence classes (the width study's control; Duzgun, Jelassi, Li, "How Does
+Overparameterization Affect Features?", 2024, §4): in the toy setting the label carries an
+"addition" part (single signs) and a "multiplication" part, a product of signs, and only wide
+networks learn the product's features; the concatenations of narrow ones miss them. With
+``cooccurrence.classes = k`` (even, off at 0), the classes ``0 .. k−1`` form ``k/2`` pairs
+``(2p, 2p+1)`` whose images carry exactly two motifs and no others: one of ``a, a'`` (the
+dominant motifs 0 and 1 of class ``2p``) and one of ``b, b'`` (the dominant motifs 0 and 1
+of class ``2p+1``), each side chosen with probability 1/2. Class ``2p`` gets the matched
+pairs ``{a, b}`` or ``{a', b'}``, class ``2p+1`` the crossed ones ``{a, b'}`` or ``{a', b}``:
+with ``x, z = ±1`` for the two choices the class within the pair is the sign of ``x·z``, the
+image form of the toy's product of signs. Each single motif appears in half the images of
+both classes of its pair (it tells the pair, not the class); only the pair tells the class.
+The choices come from a stream of their own (``seed``, the split's stream, 11), so every other
+draw, and the world with ``k = 0``, stay as they were; the ground truth gains a column
+``cooccurrence`` (the image is a pair's). Every split carries it (train, val and test).
+
 Everything is a pure function of the config and the seed: the motif bank comes from
 ``seed``, the train split from ``seed + 1`` and the test split (and its shifted copy) from
 ``seed + 2``. ``draw`` > 0 is another sample of the same world: the motif bank (the
@@ -133,6 +149,14 @@ class RareSlice:
 
 
 @dataclass(frozen=True)
+class Cooccurrence:
+    """Classes ``0 .. classes−1`` (even; 0 = off) whose evidence is a pair of motifs, neither
+    alone (module docstring)."""
+
+    classes: int = 0
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     """Parameters of the feature world; the names follow Jiang, Baek, Kolter (2024) §5."""
 
@@ -155,6 +179,7 @@ class WorldConfig:
     lookalike: Lookalike = field(default_factory=Lookalike)
     train_only: TrainOnly = field(default_factory=TrainOnly)
     rare_slice: RareSlice = field(default_factory=RareSlice)
+    cooccurrence: Cooccurrence = field(default_factory=Cooccurrence)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "WorldConfig":
@@ -163,6 +188,7 @@ class WorldConfig:
         la = d.pop("lookalike", {}) or {}
         to = d.pop("train_only", {}) or {}
         rs = d.pop("rare_slice", {}) or {}
+        co = d.pop("cooccurrence", {}) or {}
         unknown = set(d) - set(cls.__dataclass_fields__)
         unknown |= {f"train_only.{k}" for k in set(to) - set(TrainOnly.__dataclass_fields__)}
         if unknown:
@@ -173,8 +199,11 @@ class WorldConfig:
         bad = set(rs) - set(RareSlice.__dataclass_fields__)
         if bad:
             raise ValueError(f"unknown rare_slice keys: {sorted(bad)} (known: count, index)")
+        unknown = set(co) - set(Cooccurrence.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown synthetic-world cooccurrence keys: {sorted(unknown)}")
         return cls(blue_tie=BlueTie(**bt), lookalike=Lookalike(**la), train_only=TrainOnly(**to),
-                   rare_slice=RareSlice(**rs), **d)
+                   rare_slice=RareSlice(**rs), cooccurrence=Cooccurrence(**co), **d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -226,6 +255,14 @@ class WorldConfig:
             need(self.t_r // rs.count >= self.n_r,
                  f"rare_slice.count={rs.count} leaves slices of {self.t_r // rs.count} of the t_r={self.t_r} rare "
                  f"motifs, fewer than the n_r={self.n_r} a rare image carries")
+        k = self.cooccurrence.classes
+        need(isinstance(k, int) and not isinstance(k, bool) and k >= 0 and k % 2 == 0,
+             f"cooccurrence.classes must be an even integer ≥ 0, got {k!r}")
+        need(k <= self.num_classes, f"cooccurrence.classes ({k}) must not exceed num_classes ({self.num_classes})")
+        if k:
+            need(self.t_d >= 2, f"cooccurrence needs t_d ≥ 2 (motifs a, a' of a class), got {self.t_d}")
+            need(max(self.n_d, self.n_r) >= 2 and self.grid ** 2 >= 2,
+                 "cooccurrence needs two motifs per image (max(n_d, n_r) ≥ 2 and a grid of ≥ 2 cells)")
 
 
 def class_names(cfg: WorldConfig) -> list[str]:
@@ -384,6 +421,8 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
     keys = np.where(allowed, keys, 2.0)
     chosen = np.argsort(keys, axis=1)[:, :k_max]  # local ids
     n_motifs = np.where(dominant, cfg.n_d, cfg.n_r)
+    pair_ids, in_pair = cooccurrence_motifs(cfg, labels, SPLITS[stream])
+    n_motifs = np.where(in_pair, 2, n_motifs)
     cells = np.argsort(rng.random((n, g * g)), axis=1)[:, :k_max]
     jitter = rng.integers(0, cell - s + 1, size=(n, k_max, 2))
 
@@ -392,7 +431,7 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
     for i in range(n):
         ids, cl = [], []
         for slot in range(n_motifs[i]):
-            gid = labels[i] * cfg.motifs_per_class + chosen[i, slot]
+            gid = pair_ids[i, slot] if in_pair[i] else labels[i] * cfg.motifs_per_class + chosen[i, slot]
             c = cells[i, slot]
             y0 = (c // g) * cell + jitter[i, slot, 0]
             x0 = (c % g) * cell + jitter[i, slot, 1]
@@ -417,7 +456,32 @@ def generate_split(cfg: WorldConfig, split: str, background: str = "id") -> tupl
         "rare_pool": pool,
         "shifted_background": shift,
     })
+    if cfg.cooccurrence.classes:
+        truth["cooccurrence"] = in_pair
     return images, labels.astype(np.int64), truth
+
+
+def cooccurrence_motifs(cfg: WorldConfig, labels: np.ndarray, stream: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two global motif ids of every image of a co-occurrence class (module docstring):
+    ``(ids (n, 2), in_pair (n,) bool)``; rows of other images are −1. Class ``2p`` carries
+    ``{a, b}`` or ``{a', b'}``, class ``2p+1`` ``{a, b'}`` or ``{a', b}``, with ``a, a'`` the
+    dominant motifs 0, 1 of class ``2p`` and ``b, b'`` those of class ``2p+1``. The choice of
+    ``a`` or ``a'`` comes from the stream (``seed``, ``stream``, 11) (and ``draw``)."""
+    labels = np.asarray(labels)
+    n, k = labels.shape[0], cfg.cooccurrence.classes
+    ids = np.full((n, 2), -1, dtype=np.int64)
+    in_pair = labels < k
+    if not k:
+        return ids, in_pair
+    rng = np.random.default_rng([cfg.seed, stream, 11, *([cfg.draw] if cfg.draw else [])])
+    x = rng.random(n) < 0.5                      # True: a, False: a'
+    z = np.where(labels % 2 == 0, x, ~x)          # matched for class 2p, crossed for 2p+1
+    first = (labels - labels % 2) * cfg.motifs_per_class
+    second = first + cfg.motifs_per_class
+    ids[:, 0] = first + np.where(x, 0, 1)
+    ids[:, 1] = second + np.where(z, 0, 1)
+    ids[~in_pair] = -1
+    return ids, in_pair
 
 
 def motif_kind(cfg: WorldConfig, motif_id: np.ndarray | int) -> np.ndarray:

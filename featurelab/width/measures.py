@@ -256,3 +256,37 @@ def shuffled_regression(A_train: np.ndarray, B_train: np.ndarray, A_test: np.nda
         "fit_index_test": idx["test"][0],
         "detail": res,
     }
+
+
+def fse_bootstrap(Y_eval: np.ndarray, predictions: Sequence[np.ndarray], resamples: int = 2000,
+                  seed: int = 0) -> np.ndarray:
+    """FSE of several regressions onto the same targets ``Y_eval`` (n×t), recomputed on
+    ``resamples`` bootstrap resamples of the evaluation points, the same resample for every
+    regression (paired): ``(resamples, len(predictions))``. Each ``predictions[j]`` (n×t) is
+    a fitted regression's prediction on these points (the fit stays fixed: the resamples
+    measure the error of evaluating on finitely many points). Per resample, ``ε_s`` is
+    :func:`~featurelab.width.ridge.relative_squared_error` on the resampled rows (ȳ their
+    mean) and FSE the mean over the targets with variance there, as in
+    :func:`feature_span_error`."""
+    Y = np.asarray(Y_eval, dtype=np.float64)
+    preds = [np.asarray(p, dtype=np.float64) for p in predictions]
+    if any(p.shape != Y.shape for p in preds):
+        raise ValueError(f"every prediction must have the targets' shape {Y.shape}")
+    if resamples < 1:
+        raise ValueError(f"resamples must be ≥ 1, got {resamples}")
+    rng = np.random.default_rng(seed)
+    out = np.empty((resamples, len(preds)))
+    for b in range(resamples):
+        idx = rng.integers(0, Y.shape[0], Y.shape[0])
+        for j, p in enumerate(preds):
+            eps, skipped = relative_squared_error(Y[idx], p[idx])
+            out[b, j] = float(eps[~skipped].mean()) if (~skipped).any() else np.nan
+    return out
+
+
+def probe_correct(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
+                  C: float = 1.0, max_iter: int = 1000) -> np.ndarray:
+    """Per test point, whether the linear probe of :func:`linear_probe` classifies it
+    correctly (bool array; its mean is FP): what paired comparisons of FP resample."""
+    _, model = linear_probe(F_train, y_train, F_test, y_test, C, max_iter, return_model=True)
+    return model.predict(np.asarray(F_test)) == np.asarray(y_test)

@@ -19,7 +19,22 @@ def test_default_and_presets_are_valid(repo_root, default):
     cfg = validate_config(copy.deepcopy(default))
     assert cfg["ensembles"]["synth"]["dataset"] == "synthetic"
     for preset in (repo_root / "presets").glob("*.yaml"):
-        load_config(preset)
+        if preset.name in OVERLAYS:  # an overlay is valid over config.yaml, as Snakemake merges them
+            with open(preset) as fh:
+                validate_config(merged(copy.deepcopy(default), yaml.safe_load(fh)))
+        else:
+            load_config(preset)
+
+
+#: presets meant to be given after config.yaml (`--configfile config.yaml presets/<overlay>`)
+OVERLAYS = ("controls.yaml",)
+
+
+def merged(base, over):
+    """``over`` over ``base`` key by key, as Snakemake merges two --configfile files."""
+    for k, v in over.items():
+        base[k] = merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return base
 
 
 def test_defaults_are_filled():

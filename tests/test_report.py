@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_CATEGORIES = {"Findings", "Ensembles", "Interaction", "Theory", "GDE", "Width", "Toy", "Contamination",
-                    "Diversity"}
+                    "Diversity", "Controls"}
 
 
 def rule_text() -> str:

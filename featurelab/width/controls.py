@@ -181,7 +181,7 @@ def decide_width(arms: Mapping[str, Mapping[str, Part]], settings: Mapping[str, 
               f"{on_b['width']} (two seeds, trained to training accuracy 1.0), {on_n['members']} members of width "
               f"{on_n['width']} concatenated; on: cooccurrence.classes = {sizes['on']['pair_classes']}, off: "
               f"{sizes['off']['pair_classes']}; percentile bootstrap over the paired evaluation points")
-    return control_result("width", "width", FINDING, MECHANISM, SOURCE, results["on"]["verdict"],
+    return control_result("width_only", "width", FINDING, MECHANISM, SOURCE, results["on"]["verdict"],
                           results["off"]["verdict"], sizes=sizes, seeds=seeds, design=design,
                           extra={"arms": {a: {k: v for k, v in r.items() if k != "verdict"}
                                           for a, r in results.items()},

@@ -497,6 +497,20 @@ def _external_problems(config: dict[str, Any]) -> list[str]:
     for name, e in _built_ensembles(config).items():
         taken.update({m.id: f"a member of the ensemble {name}" for m in e.models})
     out = P.external_problems(config, taken)
+    ext = config["external"]
+    # the studies that train their own variants of an ensemble cannot take a set trained elsewhere
+    for key, name, why in (
+            ("contamination.ensemble", (config.get("contamination") or {}).get("ensemble"),
+             "the contamination study retrains its members (padded, teachers) and runs their weights on a shifted "
+             "split"),
+            ("diversity.ensemble", (config.get("diversity") or {}).get("ensemble"),
+             "the diversity study's base recipe is retrained at its held-out target; add the set as a candidate, "
+             "{external: <name>}"),
+            ("diversity.greedy.start.ensemble", ((config.get("diversity") or {}).get("greedy") or {}).get("start")
+             and config["diversity"]["greedy"]["start"].get("ensemble"), "greedy ensembling starts from a zoo model")):
+        study = key.split(".")[0]
+        if name in ext and (config.get(study) or {}).get("enabled"):
+            out.append(f"{key}: {name!r} is an external set; {why}")
     if out:
         return out
     from .external import file_problems, import_problems
@@ -522,9 +536,10 @@ def _interaction_problems(config: dict[str, Any]) -> list[str]:
                                f"(interaction.{key}) of the {inter['split']} split; the external set {name!r} does not "
                                f"give them (external.{name}" + (f".activations.{layer}.{inter['split']}"
                                                                 if s.route == "activations" else ".modules") + ")")
-            if inter["k"] == "auto" and not s.has_logits:
-                out.append(f"interaction.ensembles.{i}: interaction.k auto reads each model's logits (App. E.2); "
-                           f"the external set {name!r} gives none: add external.{name}.logits or set interaction.k")
+            if not s.has_logits:
+                out.append(f"interaction.ensembles.{i}: the interaction study reads each model's predictions (its "
+                           f"errors, Figs 1-3; k auto its logits, App. E.2); the external set {name!r} gives no logits: "
+                           f"add external.{name}.logits")
             if name in inter["epochs"]:
                 out.append(f"interaction.epochs.{name}: the external set {name!r} has no checkpoints over training")
         elif name not in ensembles:

@@ -113,7 +113,8 @@ def import_activations(files: Mapping[str, str], labels_file: str | None, logits
         out[layer] = (act, logits)
     for layer, (act, logits) in out.items():
         pred = logits.argmax(1) if logits is not None else np.full(n, -1, np.int64)
-        lg = logits if logits is not None else np.zeros((n, 0), np.float32)
+        # no logits: one NaN column (Parquet's fixed-size lists have at least one entry), predictions -1
+        lg = logits if logits is not None else np.full((n, 1), np.nan, np.float32)
         acc = float((pred == split_labels).mean()) if logits is not None else None
         write_activations(outputs[layer], index=np.arange(n), label=split_labels, prediction=pred, logits=lg,
                           activation=np.asarray(act, dtype=np.float32),

@@ -138,10 +138,10 @@ def test_a_study_says_what_it_misses(tmp_path):
     cfg = base_config(mine={"dataset": "synthetic", "labels": {"test": str(tmp_path / "y.npy")},
                             "activations": {"penultimate": {"test": [str(tmp_path / "a.npy")] * 2}}})
     cfg["interaction"]["ensembles"] = ["tiny", "mine"]
-    cfg["interaction"]["k"] = "auto"
     msg = problems(cfg)
     assert "the external set 'mine' does not give them (external.mine.activations.block1.test)" in msg
-    assert "interaction.k auto reads each model's logits (App. E.2); the external set 'mine' gives none" in msg
+    assert "the interaction study reads each model's predictions" in msg
+    assert "the external set 'mine' gives no logits: add external.mine.logits" in msg
 
 
 def test_plan_names_external_models_and_their_files(tmp_path):
@@ -277,3 +277,61 @@ def test_round_trip_through_every_route(repo_root, tmp_path):
     assert tv[0].activation.shape == (60, 512) and tv[0].logits.shape == (60, 4)
     assert tv[0].metadata["source"] == str(out / "tv0.pt") and tv[0].metadata["model"] == "tv-m0"
     assert (tmp_path / "results/theory/tv/theory_vs_experiment.csv").stat().st_size > 0
+
+
+def test_diversity_pool_mixes_trained_and_external_models(tmp_path):
+    from test_workflow import tiny_config
+
+    for m in range(2):
+        torch.save(tiny_net(m).state_dict(), tmp_path / f"r{m}.pt")
+    np.save(tmp_path / "a.npy", np.zeros((60, 8), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(60, np.int64))
+    cfg = tiny_config(studies=True)
+    cfg["external"] = {
+        "nets": {"dataset": "synthetic", "arch": "resnet18", "width": 0.0625, "checkpoints": str(tmp_path / "r*.pt")},
+        "dumps": {"dataset": "synthetic", "labels": {"test": str(tmp_path / "y.npy")},
+                  "activations": {"penultimate": {"test": str(tmp_path / "a.npy")}}}}
+    cfg["diversity"]["categories"]["arch"].append({"external": "nets", "members": 1})
+    plan = Plan(validate_config(copy.deepcopy(cfg)))
+    pool = plan.diversity_pool()
+    ext = [p for p in pool if p.get("external")]
+    assert [(p["model"], p["category"], p["source"]) for p in ext] == [("nets-m0", "arch", "external:nets")]
+    assert len(pool) == len(Plan(validate_config(tiny_config(studies=True))).diversity_pool()) + 1
+    assert plan.diversity_external_files() == {
+        "nets-m0__val": "results/external/nets/m0/activations/penultimate/diversity_val.npz".replace(".npz", ".parquet"),
+        "nets-m0__test": "results/external/nets/m0/activations/penultimate/diversity_test.parquet"}
+    assert plan.external_files("nets", 0)["split__diversity_val"] == plan.diversity_eval_files()["val"]
+    assert "nets-m0" not in plan.diversity_models()  # no training record to read
+    # activation files on other points cannot join the pool: the study says what it misses
+    cfg["diversity"]["categories"]["arch"][-1] = {"external": "dumps"}
+    msg = problems(cfg)
+    assert "lacks external.dumps.activations.penultimate.diversity_val" in msg
+    assert "the diversity study reads each model's logits; 'dumps' gives none" in msg
+
+
+def test_parquet_activations_are_aligned_by_index_and_checked(tmp_path):
+    from featurelab.activations import write_activations
+
+    rng = np.random.default_rng(0)
+    y = np.arange(12) % 3
+    act, logits = rng.normal(size=(12, 5)).astype(np.float32), rng.normal(size=(12, 3)).astype(np.float32)
+    order = rng.permutation(12)  # written in another order: the index column puts them back
+    write_activations(tmp_path / "a.parquet", index=order, label=y[order], prediction=logits[order].argmax(1),
+                      logits=logits[order], activation=act[order], metadata={"layer": "penultimate"})
+    import_activations({"penultimate": str(tmp_path / "a.parquet")}, None, None, y,
+                       {"penultimate": tmp_path / "out.parquet"}, meta={"model": "x-m0"}, log=lambda s: None)
+    got = read_activations(tmp_path / "out.parquet")
+    assert np.array_equal(got.activation, act) and np.array_equal(got.logits, logits)
+    assert np.array_equal(got.prediction, logits.argmax(1)) and got.metadata["model"] == "x-m0"
+    keep = order != 7  # point 7 missing: the first point out of place is named
+    write_activations(tmp_path / "b.parquet", index=np.r_[order[keep], 12], label=np.r_[y[order][keep], 0],
+                      prediction=np.zeros(12, int), logits=logits, activation=act, metadata={})
+    with pytest.raises(ValueError, match=r"b\.parquet: row 7 is point 8, not point 7"):
+        import_activations({"penultimate": str(tmp_path / "b.parquet")}, None, None, y,
+                           {"penultimate": tmp_path / "out2.parquet"}, meta={}, log=lambda s: None)
+    # .npy activations without logits: predictions -1 (no study that reads predictions takes them)
+    np.save(tmp_path / "c.npy", act)
+    np.save(tmp_path / "y.npy", y)
+    import_activations({"penultimate": str(tmp_path / "c.npy")}, str(tmp_path / "y.npy"), None, y,
+                       {"penultimate": tmp_path / "out3.parquet"}, meta={}, log=lambda s: None)
+    assert (read_activations(tmp_path / "out3.parquet").prediction == -1).all()

@@ -538,12 +538,13 @@ def _interaction_problems(config: dict[str, Any]) -> list[str]:
                                                                 if s.route == "activations" else ".modules") + ")")
             if not s.has_logits:
                 out.append(f"interaction.ensembles.{i}: the interaction study reads each model's predictions (its "
-                           f"errors, Figs 1-3; k auto its logits, App. E.2); the external set {name!r} gives no logits: "
-                           f"add external.{name}.logits")
+                           f"errors, Figs 1-3; k auto its logits, App. E.2); the external set {name!r} gives no "
+                           f"logits: add external.{name}.logits")
             if name in inter["epochs"]:
                 out.append(f"interaction.epochs.{name}: the external set {name!r} has no checkpoints over training")
         elif name not in ensembles:
-            out.append(f"interaction.ensembles.{i}: {name!r} is not an ensemble; defined: {', '.join(sorted(ensembles))}"
+            out.append(f"interaction.ensembles.{i}: {name!r} is not an ensemble; defined: "
+                       f"{', '.join(sorted(ensembles))}"
                        + (f"; external: {', '.join(sorted(external))}" if external else ""))
         elif ensembles[name]["members"] < 2:
             out.append(f"interaction.ensembles.{i}: {name!r} has {ensembles[name]['members']} member; "

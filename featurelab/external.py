@@ -323,7 +323,8 @@ class ScriptFeatures:
         graph = module.forward.graph
         for _ in range(3):
             selfv = next(iter(graph.inputs()))
-            own = [n for n in graph.nodes() if n.kind() == "prim::CallMethod" and n.inputsAt(0).unique() == selfv.unique()]
+            own = [n for n in graph.nodes()
+                   if n.kind() == "prim::CallMethod" and n.inputsAt(0).unique() == selfv.unique()]
             if len(own) != 1:
                 break
             graph = module._c._get_method(own[0].s("name")).graph

@@ -152,7 +152,8 @@ def test_plan_names_external_models_and_their_files(tmp_path):
     cfg["interaction"]["ensembles"] = ["tiny", "mine"]
     plan = Plan(validate_config(cfg))
     assert plan.ensemble_models("mine") == ["mine-m0", "mine-m1", "mine-m2"]
-    assert plan.activation_files("mine", "block1", "test")[2] == "results/external/mine/m2/activations/block1/test.parquet"
+    assert plan.activation_files("mine", "block1", "test")[2] == \
+        "results/external/mine/m2/activations/block1/test.parquet"
     files = plan.external_files("mine", 1)
     assert files["model"] == str(tmp_path / "r1.pt")
     assert files["split__train"] == "resources/prepared/synthetic/train.npz"  # the zoo's normalisation
@@ -265,7 +266,7 @@ def test_round_trip_through_every_route(repo_root, tmp_path):
 
     def pairwise(name):
         a, b = acts(name)
-        z = np.exp(a.logits - a.logits.max(1, keepdims=True)) / 2 + np.exp(b.logits - b.logits.max(1, keepdims=True)) / 2
+        z = sum(np.exp(e.logits - e.logits.max(1, keepdims=True)) / 2 for e in (a, b))
         return (error_inconsistency(a.prediction, b.prediction, a.label),
                 conversion_rate(a.prediction, b.prediction, z.argmax(1), a.label),
                 linear_cka(a.activation, b.activation))
@@ -298,7 +299,7 @@ def test_diversity_pool_mixes_trained_and_external_models(tmp_path):
     assert [(p["model"], p["category"], p["source"]) for p in ext] == [("nets-m0", "arch", "external:nets")]
     assert len(pool) == len(Plan(validate_config(tiny_config(studies=True))).diversity_pool()) + 1
     assert plan.diversity_external_files() == {
-        "nets-m0__val": "results/external/nets/m0/activations/penultimate/diversity_val.npz".replace(".npz", ".parquet"),
+        "nets-m0__val": "results/external/nets/m0/activations/penultimate/diversity_val.parquet",
         "nets-m0__test": "results/external/nets/m0/activations/penultimate/diversity_test.parquet"}
     assert plan.external_files("nets", 0)["split__diversity_val"] == plan.diversity_eval_files()["val"]
     assert "nets-m0" not in plan.diversity_models()  # no training record to read

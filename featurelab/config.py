@@ -140,6 +140,8 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         if missing:
             out.append(f"{key}.arch: {ens['arch']} has {stages(ens['arch'])} stages, extract.layers asks for "
                        f"{', '.join(missing)}")
+    ext = _external_problems(config)
+    out += ext
     out += _interaction_problems(config)
     out += _gde_problems(config)
     out += _width_problems(config)
@@ -376,9 +378,13 @@ def _diversity_problems(config: dict[str, Any]) -> list[str]:
                        f"the base at {rule[0]} checked {rule[1]}x (recipes.{base['recipe']}); every pool model must "
                        "be selected alike: give it the same stop_at_heldout_acc and heldout_checks, or leave it out")
 
+    external = P.external_sets(config) if config.get("external") else {}
     for category, specs in d["categories"].items():
         for i, spec in enumerate(specs):
             key = f"diversity.categories.{category}.{i}"
+            if spec.get("external"):
+                out += _diversity_external_problems(config, key, spec, external, base["dataset"])
+                continue
             if spec.get("ensemble"):
                 extra = sorted(set(spec) - {"ensemble", "members"})
                 if spec["ensemble"] not in known:
@@ -429,6 +435,37 @@ def _diversity_problems(config: dict[str, Any]) -> list[str]:
     return out
 
 
+def _diversity_external_problems(config: dict[str, Any], key: str, spec: dict[str, Any], external: dict[str, Any],
+                                 base_dataset: str) -> list[str]:
+    """A diversity candidate from an external set: the set exists, runs on the base's dataset
+    and gives its models' penultimate activations and logits on the study's held-out and test
+    points (a network always does; activation files need them as splits diversity_val and
+    diversity_test)."""
+    name = spec["external"]
+    extra = sorted(set(spec) - {"external", "members"})
+    if extra:
+        return [f"{key}: an external candidate takes only `members`, not {', '.join(extra)}"]
+    if name not in (config.get("external") or {}):
+        return [f"{key}.external: {name!r} is not a set of `external` ({', '.join(sorted(external)) or 'none'})"]
+    if name not in external:
+        return []  # its own problem is reported under external.<name>
+    s, out = external[name], []
+    if s.dataset != base_dataset:
+        out.append(f"{key}.external: {name!r} runs on {s.dataset!r}; the pool is compared on the base's dataset "
+                   f"{base_dataset!r}")
+    for split in ("diversity_val", "diversity_test"):
+        if not s.has("penultimate", split):
+            out.append(f"{key}.external: the diversity study reads each model's penultimate activations and logits "
+                       f"on its held-out and test points; {name!r} lacks external.{name}.activations.penultimate."
+                       f"{split} (activations of resources/prepared/{base_dataset}/{split}.npz)")
+    if not s.has_logits:
+        out.append(f"{key}.external: the diversity study reads each model's logits; {name!r} gives none "
+                   f"(external.{name}.logits)")
+    if spec.get("members") is not None and int(spec["members"]) > s.members:
+        out.append(f"{key}.members: {spec['members']} models asked of {name!r}, which has {s.members}")
+    return out
+
+
 def _stopping(config: dict[str, Any], recipe: str) -> tuple[float | None, int]:
     """A recipe's held-out stopping rule: (stop_at_heldout_acc, heldout_checks)."""
     r = config["recipes"].get(recipe, {})
@@ -447,13 +484,68 @@ def _built_ensembles(config: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
+def _external_problems(config: dict[str, Any]) -> list[str]:
+    """The ``external`` section: names, routes, files and counts (:func:`featurelab.plan.
+    external_problems`), then the contents of every checkpoint and TorchScript file
+    (:func:`featurelab.external.file_problems`) and the labels of activation files against a
+    dataset already prepared (else the import job checks them before any study reads them)."""
+    if not config.get("external"):
+        return []
+    taken = {n: f"the ensemble ensembles.{n}" for n in config["ensembles"]}
+    taken.update({n: f"an ensemble the {study} study generates" for n, study in P.generated_names(config).items()})
+    taken.update({n: f"the results folder results/{n}/" for n in P.RESERVED})
+    for name, e in _built_ensembles(config).items():
+        taken.update({m.id: f"a member of the ensemble {name}" for m in e.models})
+    out = P.external_problems(config, taken)
+    ext = config["external"]
+    # the studies that train their own variants of an ensemble cannot take a set trained elsewhere
+    for key, name, why in (
+            ("contamination.ensemble", (config.get("contamination") or {}).get("ensemble"),
+             "the contamination study retrains its members (padded, teachers) and runs their weights on a shifted "
+             "split"),
+            ("diversity.ensemble", (config.get("diversity") or {}).get("ensemble"),
+             "the diversity study's base recipe is retrained at its held-out target; add the set as a candidate, "
+             "{external: <name>}"),
+            ("diversity.greedy.start.ensemble", ((config.get("diversity") or {}).get("greedy") or {}).get("start")
+             and config["diversity"]["greedy"]["start"].get("ensemble"), "greedy ensembling starts from a zoo model")):
+        study = key.split(".")[0]
+        if name in ext and (config.get(study) or {}).get("enabled"):
+            out.append(f"{key}: {name!r} is an external set; {why}")
+    if out:
+        return out
+    from .external import file_problems, import_problems
+
+    sets = P.external_sets(config)
+    return file_problems(sets, config) + import_problems(sets)
+
+
 def _interaction_problems(config: dict[str, Any]) -> list[str]:
     inter, ensembles = config["interaction"], config["ensembles"]
     layers, splits = config["extract"]["layers"], config["extract"]["splits"]
+    external = P.external_sets(config) if config.get("external") else {}
     out = []
     for i, name in enumerate(inter["ensembles"]):
-        if name not in ensembles:
-            out.append(f"interaction.ensembles.{i}: {name!r} is not an ensemble; defined: {', '.join(sorted(ensembles))}")
+        if name in external:
+            s = external[name]
+            if s.members < 2:
+                out.append(f"interaction.ensembles.{i}: the external set {name!r} has {s.members} model; the "
+                           "interaction tensor needs at least 2")
+            for key, layer in [("layer", inter["layer"])] + [(f"depths.{j}", d) for j, d in enumerate(inter["depths"])]:
+                if not s.has(layer, inter["split"]):
+                    out.append(f"interaction.ensembles.{i}: the interaction study reads the {layer} activations "
+                               f"(interaction.{key}) of the {inter['split']} split; the external set {name!r} does not "
+                               f"give them (external.{name}" + (f".activations.{layer}.{inter['split']}"
+                                                                if s.route == "activations" else ".modules") + ")")
+            if not s.has_logits:
+                out.append(f"interaction.ensembles.{i}: the interaction study reads each model's predictions (its "
+                           f"errors, Figs 1-3; k auto its logits, App. E.2); the external set {name!r} gives no "
+                           f"logits: add external.{name}.logits")
+            if name in inter["epochs"]:
+                out.append(f"interaction.epochs.{name}: the external set {name!r} has no checkpoints over training")
+        elif name not in ensembles:
+            out.append(f"interaction.ensembles.{i}: {name!r} is not an ensemble; defined: "
+                       f"{', '.join(sorted(ensembles))}"
+                       + (f"; external: {', '.join(sorted(external))}" if external else ""))
         elif ensembles[name]["members"] < 2:
             out.append(f"interaction.ensembles.{i}: {name!r} has {ensembles[name]['members']} member; "
                        "the interaction tensor needs at least 2")
@@ -466,6 +558,8 @@ def _interaction_problems(config: dict[str, Any]) -> list[str]:
         if name in P.RESERVED_VARIANTS or name.startswith("epoch"):
             out.append(f"interaction.sensitivity.{name}: the name is reserved (main, blockN, epochN)")
     for name, epochs in inter["epochs"].items():
+        if name in external:
+            continue
         if name not in inter["ensembles"]:
             out.append(f"interaction.epochs.{name}: {name!r} is not in interaction.ensembles")
             continue

@@ -215,6 +215,27 @@ def training_summary_outputs():
     return out
 
 
+# ---------------------------------------------------------------- external models
+
+
+def external_inputs(name):
+    """The input function of one external set's rule: a model's file(s) and the prepared
+    splits it is run over or checked against."""
+
+    def inputs(wildcards):
+        return PLAN.external_files(name, int(wildcards.member))
+
+    return inputs
+
+
+def external_rule_outputs(name):
+    """The files one external model's job writes, by ``<layer>__<split>``."""
+    return {
+        f"{layer}__{split}": f.replace(f"/m0/", "/m{member}/")
+        for (layer, split), f in PLAN.external_outputs(name, 0).items()
+    }
+
+
 # ---------------------------------------------------------------- the interaction study
 
 INTERACTION_PANELS = {
@@ -298,13 +319,13 @@ def ensemble_epochs(wildcards):
 
 def interaction_split(wildcards):
     """The prepared split the ensemble's tensor was computed on (its images)."""
-    dataset = PLAN.ensembles[wildcards.ensemble].dataset
+    dataset = PLAN.dataset_of(wildcards.ensemble)
     return f"resources/prepared/{dataset}/{PLAN.interaction['split']}.npz"
 
 
 def synthetic_truth(wildcards):
     """The world and the ground truth of the split, for ensembles on a synthetic world."""
-    dataset = PLAN.ensembles[wildcards.ensemble].dataset
+    dataset = PLAN.dataset_of(wildcards.ensemble)
     if dataset not in ("synthetic", "synthetic_gde"):
         raise WorkflowError(f"{wildcards.ensemble} is not trained on a synthetic world")
     return {
@@ -640,6 +661,7 @@ def diversity_analysis_inputs(wildcards):
         inputs[f"{m}__metrics"] = f"results/zoo/{m}/metrics.json"
     files = PLAN.diversity_eval_files()
     inputs.update({k: v for k, v in files.items() if k.endswith("_truth")})
+    inputs.update(PLAN.diversity_external_files())
     return inputs
 
 
@@ -706,6 +728,7 @@ def study_targets():
             layer=LAYERS,
             split=SPLITS,
         )
+    targets += PLAN.external_targets()
     for name in PLAN.interaction_ensembles():
         targets += interaction_targets(name)
         targets.append(f"results/theory/{name}/theory_vs_experiment.csv")

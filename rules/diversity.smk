@@ -93,6 +93,7 @@ rule diversity_analysis:
         pool=PLAN.diversity_pool(),
         settings=config["diversity"],
         greedy_start=PLAN.diversity_greedy_start(),
+        external_metrics=PLAN.diversity_external_metrics(),
         rule=PLAN.diversity_rule() if PLAN.diversity else None,
         level=config["verdicts"]["level"],
     script:

@@ -24,10 +24,12 @@ with logged(snakemake.log[0]):
         m = entry["model"]
         outputs[m] = {}
         for s in ("val", "test"):
-            a = read_activations(Path(inp[entry["ensemble"]]) / m / "penultimate" / f"{s}.parquet",
-                                 ("label", "logits", "activation"))
+            # an external model's activations on the study's points (results/external/), else the study's own
+            path = inp[f"{m}__{s}"] if entry.get("external") else \
+                Path(inp[entry["ensemble"]]) / m / "penultimate" / f"{s}.parquet"
+            a = read_activations(path, ("label", "logits", "activation"))
             outputs[m][s] = {"labels": a.label, "logits": a.logits, "features": a.activation}
-        metrics[m] = read_json(inp[f"{m}__metrics"])
+        metrics[m] = p.external_metrics[m] if entry.get("external") else read_json(inp[f"{m}__metrics"])
     truth = pd.read_parquet(inp.test_truth) if "test_truth" in inp.keys() else None
     truth_val = pd.read_parquet(inp.val_truth) if "val_truth" in inp.keys() else None
     tables, findings = analyse(p.pool, outputs, metrics, p.settings, truth=truth, truth_val=truth_val,

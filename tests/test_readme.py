@@ -36,3 +36,19 @@ def test_folder_snippet_is_a_valid_config(tmp_path):
     cfg = yaml.safe_load(block("yaml", "folder:"))
     validate_config(cfg)
     assert cfg["ensembles"]["mine"]["dataset"] == "folder" and cfg["recipes"]["mine"]["augment"] == "crop_flip"
+
+
+def test_external_snippet_names_only_its_missing_files():
+    """The `external` snippet is valid config: what stops it is that its files are not here."""
+    import pytest
+
+    from featurelab.config import ConfigError
+
+    snippet = yaml.safe_load(block("yaml", "external:"))
+    assert snippet["interaction"]["ensembles"] == list(snippet["external"]) == ["myresnets", "scripted", "dumps"]
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    cfg["external"] = snippet["external"]  # over the default, whose interaction study follows synth's epochs
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+    lines = [line for line in str(err.value).splitlines()[1:]]
+    assert lines and all("does not exist" in line or "matches no file" in line for line in lines), lines

@@ -26,10 +26,10 @@ def headline_table(features: Any, seeds: Sequence[int], probe_c: float = 1.0) ->
     (ID) and its background-shifted copy (OOD), and of the plain members' checkpoints
     (``model`` plain_checkpoint, with their ``epoch``; final models have epoch −1); the probes
     are fit on each representation of the ID training split
-    (:func:`featurelab.width.measures.linear_probe`: standardised features, multinomial logistic
+    (:func:`featurelab.stats.linear_probe`: standardised features, multinomial logistic
     regression). ``features`` maps ``s<seed>/<kind>/<split>``, ``line/s<seed>/e<epoch>/<split>``
     and ``labels/<split>`` to arrays (the contamination_headline rule's file)."""
-    from ..width.measures import linear_probe
+    from ..stats import linear_probe
 
     def probe(key: str, **row: Any) -> list[dict[str, Any]]:
         train, labels = features[f"{key}/train"], features["labels/train"]

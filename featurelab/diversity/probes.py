@@ -21,7 +21,7 @@ on their concatenation, each fitted for a task neither model was trained for.
 Feature compression (:func:`rank_dimensions`, :func:`compression_curve`): rank the feature
 dimensions by the one-way ANOVA F statistic between classes and probe the top ``k``.
 
-The probes are :func:`featurelab.width.measures.linear_probe` (standardised features,
+The probes are :func:`featurelab.stats.linear_probe` (standardised features,
 multinomial logistic regression).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..width.measures import linear_probe
+from ..stats import linear_probe
 
 __all__ = ["linear_cka", "hsic", "cka_from_grams", "cka_matrix", "linear_probe", "overlap_probe", "transfer_probe",
            "anova_f", "rank_dimensions", "compression_curve"]

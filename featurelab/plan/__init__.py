@@ -105,6 +105,7 @@ from .controls import (
     enabled_controls,
 )
 from .zoo import MODEL_ID, Ensemble, Model, pack_plan
+from .external import EXTERNAL_SPLITS, ExternalSet, external_problems, external_sets, member_id, resolve
 
 
 class Plan:
@@ -142,6 +143,8 @@ class Plan:
             **pack_plan([m for m in packable if m.id not in shared | div], config["train"]["pack"], prefix="c")}
         self.pack_of: dict[str, str] = {m: p for p, ms in self.packs.items() for m in ms}
         self.toy = toy_conditions(config)
+        #: the config's external sets (models trained elsewhere, or their activations)
+        self.external: dict[str, ExternalSet] = external_sets(config)
 
     # ---- the zoo
     def packable(self, model: Model) -> bool:
@@ -187,10 +190,59 @@ class Plan:
 
     # ---- ensembles and their files
     def ensemble_models(self, name: str) -> list[str]:
+        """The models of an ensemble, or of an external set (``<name>-m<i>``)."""
+        if name in self.external:
+            return self.external[name].models
         return [m.id for m in self.ensembles[name].models]
 
     def activation_files(self, name: str, layer: str, split: str) -> list[str]:
+        """The members' activation files of an ensemble or of an external set."""
+        if name in self.external:
+            s = self.external[name]
+            return [s.activation_file(i, layer, split) for i in range(s.members)]
         return [f"results/zoo/{m}/activations/{layer}/{split}.parquet" for m in self.ensemble_models(name)]
+
+    def dataset_of(self, name: str) -> str:
+        """The dataset of an ensemble or of an external set."""
+        return self.external[name].dataset if name in self.external else self.ensembles[name].dataset
+
+    # ---- external models
+    def external_outputs(self, name: str, member: int) -> dict[tuple[str, str], str]:
+        """``{(layer, split): file}`` one external model's extraction or import writes."""
+        s = self.external[name]
+        if s.route == "activations":
+            return {(layer, split): s.activation_file(member, layer, split)
+                    for layer, by_split in s.files.items() for split in by_split}
+        return {(layer, split): s.activation_file(member, layer, split) for layer in s.layers for split in s.splits}
+
+    def external_files(self, name: str, member: int) -> dict[str, Any]:
+        """What one external model's job reads, by key: ``model`` (its checkpoint or TorchScript
+        file), or ``<layer>__<split>`` (its activation file), ``labels__<split>``,
+        ``logits__<split>``; and the prepared splits it is checked against (``split__<split>``)
+        and, for a network without ``normalize``, the training split (``split__train``)."""
+        s = self.external[name]
+        out: dict[str, Any] = {}
+        if s.route == "activations":
+            for layer, by_split in s.files.items():
+                for split, fs in by_split.items():
+                    out[f"{layer}__{split}"] = fs[member]
+            for split, f in (s.spec.get("labels") or {}).items():
+                out[f"labels__{split}"] = f
+            for split, fs in (s.spec.get("logits") or {}).items():
+                out[f"logits__{split}"] = resolve(fs)[0][member]
+            splits = s.splits
+        else:
+            out["model"] = s.files[member]
+            splits = s.splits
+            if not s.spec.get("normalize"):
+                splits = tuple(dict.fromkeys((*splits, "train")))
+        out.update({f"split__{sp}": f"resources/prepared/{s.dataset}/{sp}.npz" for sp in splits})
+        return out
+
+    def external_targets(self) -> list[str]:
+        """Every file of every external set (each set is extracted or imported, and checked)."""
+        return [f for name, s in self.external.items() for i in range(s.members)
+                for f in self.external_outputs(name, i).values()]
 
     def feature_files(self, name: str, state: str) -> list[str]:
         """The width study's features of every member of ``name``, member-major, splits in
@@ -259,7 +311,7 @@ class Plan:
 
     def has_truth(self, name: str) -> bool:
         """Whether ensemble ``name`` trains on a synthetic world, whose ground truth is known."""
-        ds = self.ensembles[name].dataset
+        ds = self.dataset_of(name)
         return ds in ("synthetic", "synthetic_gde") or (ds.startswith("synthetic__ctl") and ds.count("__") == 1)
 
     def variant_files(self, name: str, variant: str) -> list[str]:
@@ -397,10 +449,38 @@ class Plan:
             if e is not None:
                 out += [{"model": m.id, "category": category, "source": s, "ensemble": name}
                         for m, s in zip(e.models, e.info["sources"])]
+            for spec in (self.config["diversity"]["categories"].get(category) or []) if self.diversity else []:
+                if spec.get("external"):
+                    ext = self.external[spec["external"]]
+                    n = ext.members if spec.get("members") is None else int(spec["members"])
+                    out += [{"model": m, "category": category, "source": f"external:{ext.name}", "ensemble": None,
+                             "external": ext.name} for m in ext.models[:n]]
         return out
 
     def diversity_models(self) -> list[str]:
-        return list(dict.fromkeys(p["model"] for p in self.diversity_pool()))
+        """The pool's zoo models (those with a training record, metrics.json)."""
+        return list(dict.fromkeys(p["model"] for p in self.diversity_pool() if not p.get("external")))
+
+    def diversity_external_files(self) -> dict[str, str]:
+        """The external pool models' penultimate activations on the study's held-out and test
+        points, by ``<model>__val`` and ``<model>__test``."""
+        out = {}
+        for p in self.diversity_pool():
+            if p.get("external"):
+                ext, i = self.external[p["external"]], int(p["model"].rsplit("-m", 1)[1])
+                for s in ("val", "test"):
+                    out[f"{p['model']}__{s}"] = ext.activation_file(i, "penultimate", f"diversity_{s}")
+        return out
+
+    def diversity_external_metrics(self) -> dict[str, dict[str, Any]]:
+        """What the pool table states of an external model (it has no training record)."""
+        out = {}
+        for p in self.diversity_pool():
+            if p.get("external"):
+                spec = self.external[p["external"]].spec
+                out[p["model"]] = {"arch": spec.get("arch") or ("torchscript" if spec.get("torchscript") else None),
+                                   "width": spec.get("width"), "dataset": spec["dataset"], "recipe_name": "external"}
+        return out
 
     def diversity_eval_files(self) -> dict[str, str]:
         """The held-out (``val``) and ``test`` splits every pool model is evaluated on, with
@@ -514,5 +594,5 @@ class Plan:
         return name_problems(self.config)
 
 
-__all__ = ["ARM_KEYS", "CONTROLS", "control_datasets", "control_ensemble", "control_ensembles", "control_problems", "control_world", "control_world_dataset", "enabled_controls", "ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
+__all__ = ["EXTERNAL_SPLITS", "ExternalSet", "external_problems", "external_sets", "member_id", "ARM_KEYS", "CONTROLS", "control_datasets", "control_ensemble", "control_ensembles", "control_problems", "control_world", "control_world_dataset", "enabled_controls", "ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
            "diversity_eval_world", "diversity_world", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_dataset", "world_of"]

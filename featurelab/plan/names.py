@@ -14,7 +14,7 @@ from ..architecture import LAYERS
 STUDIES = ("interaction", "theory", "gde", "width", "toy", "contamination", "diversity")
 
 #: Folders of ``results/`` that are not studies.
-FOLDERS = ("zoo", "ensembles", "logs", "benchmarks")
+FOLDERS = ("zoo", "ensembles", "external", "logs", "benchmarks")
 
 #: Names no user ensemble may take (the folders of ``results/``).
 RESERVED = frozenset(STUDIES + FOLDERS)

@@ -197,6 +197,8 @@ def diversity_ensembles(config: dict[str, Any], ensembles: dict[str, Ensemble]) 
         if category == "reinit":
             models, sources = list(src.models[:-1]), [d["ensemble"]] * (src.members - 1)
         for spec in d["categories"].get(category) or []:
+            if spec.get("external"):
+                continue  # models trained elsewhere: in the pool (Plan.diversity_pool), in no ensemble
             if spec.get("ensemble"):
                 reused = ensembles[spec["ensemble"]].models
                 n = len(reused) if spec.get("members") is None else int(spec["members"])

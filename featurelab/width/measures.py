@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..stats import linear_probe, probe_correct  # noqa: F401  (shared statistics; their old home)
 from .ridge import _SELECT, RidgeSolver, _as_2d, relative_squared_error
 
 if TYPE_CHECKING:
@@ -167,27 +168,6 @@ def residuals(X_fit: np.ndarray, Y_fit: np.ndarray, X_eval: np.ndarray, Y_eval: 
     return out
 
 
-def linear_probe(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
-                 C: float = 1.0, max_iter: int = 1000, *, return_model: bool = False):
-    """``FP``: test accuracy of a linear classifier on a feature set (paper
-    Def. 2.5). Features are standardised on the training split, then a multinomial logistic
-    regression (scikit-learn ``LogisticRegression``, lbfgs, L2 with inverse strength ``C``)
-    is fitted. Returns the accuracy (and the fitted pipeline if ``return_model``)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, solver="lbfgs"))
-    F_train = np.asarray(F_train)
-    # lbfgs on a small problem is a long series of tiny BLAS calls: threads only add overhead
-    # (measured 40x slower with 2 threads on a busy 2-core machine), so small probes run on one
-    with threadpool_limits(1 if F_train.size < 20_000_000 else None):
-        model.fit(F_train, np.asarray(y_train))
-    acc = float(np.mean(model.predict(np.asarray(F_test)) == np.asarray(y_test)))
-    return (acc, model) if return_model else acc
-
-
 def feature_performance(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
                         R_train: np.ndarray | None = None, R_test: np.ndarray | None = None,
                         C: float = 1.0, max_iter: int = 1000) -> dict:
@@ -282,11 +262,3 @@ def fse_bootstrap(Y_eval: np.ndarray, predictions: Sequence[np.ndarray], resampl
             eps, skipped = relative_squared_error(Y[idx], p[idx])
             out[b, j] = float(eps[~skipped].mean()) if (~skipped).any() else np.nan
     return out
-
-
-def probe_correct(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
-                  C: float = 1.0, max_iter: int = 1000) -> np.ndarray:
-    """Per test point, whether the linear probe of :func:`linear_probe` classifies it
-    correctly (bool array; its mean is FP): what paired comparisons of FP resample."""
-    _, model = linear_probe(F_train, y_train, F_test, y_test, C, max_iter, return_model=True)
-    return model.predict(np.asarray(F_test)) == np.asarray(y_test)

@@ -37,9 +37,10 @@ def world_owners(controls: dict) -> tuple[dict[str, set[str]], dict[str, set[str
             continue
         for parts in block["arms"].values():
             for part in parts.values():
-                if part.get("world"):
-                    owners[part["world"]].add(name)
-                elif part.get("recipe", controls.get("recipe")) != controls.get("recipe"):
+                world, recipe = part.get("world"), part.get("recipe") or controls.get("recipe")
+                if world and world != "base":  # the validated config writes the base world as "base"
+                    owners[world].add(name)
+                elif recipe != controls.get("recipe"):
                     recipes[part["recipe"]].add(name)
     return owners, recipes
 

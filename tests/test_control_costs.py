@@ -11,7 +11,8 @@ def test_jobs_are_attributed_by_world_and_recipe():
     controls = {"recipe": "small",
                 "o4": {"arms": {"positive": {"a": {"world": "s0"}}, "negative": {"b": {"members": 4}}}},
                 "gde": {"arms": {"positive": {"x": {"world": "look"}}, "negative": {"x": {"world": "s0"}}}},
-                "padding": {"arms": {"positive": {"p": {"recipe": "padded_c"}, "q": {}}}},
+                "padding": {"arms": {"positive": {"p": {"recipe": "padded_c", "world": "base"},
+                                                         "q": {"recipe": None, "world": "base"}}}},
                 "theory": {"enabled": False, "arms": {"positive": {"a": {"world": "gone"}}}}}
     owners, recipes = world_owners(controls)
     assert owners == {"s0": {"o4", "gde"}, "look": {"gde"}} and recipes == {"padded_c": {"padding"}}

@@ -561,7 +561,8 @@ def _interaction_problems(config: dict[str, Any]) -> list[str]:
         if name in external:
             continue
         if name not in inter["ensembles"]:
-            out.append(f"interaction.epochs.{name}: {name!r} is not in interaction.ensembles")
+            if epochs:  # an empty list is how an overlay switches a preset's Fig 2a epochs off
+                out.append(f"interaction.epochs.{name}: {name!r} is not in interaction.ensembles")
             continue
         have = set(config["recipes"].get(ensembles[name]["recipe"], {}).get("checkpoint_epochs", []))
         missing = sorted(set(epochs) - have)

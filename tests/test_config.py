@@ -195,3 +195,16 @@ def test_numerical_setting_and_thresholds_defaults_match_the_code(default):
     bad["contamination"]["thresholds"] = {"grwoth": 2.0}
     with pytest.raises(ConfigError, match=r"contamination\.thresholds: Additional properties are not allowed"):
         validate_config(bad)
+
+
+def test_an_overlay_switches_a_presets_epochs_off_with_an_empty_list(repo_root):
+    """Snakemake merges configfiles key by key, so an overlay cannot delete
+    interaction.epochs.synth: an empty list for an ensemble no longer studied is accepted,
+    epochs for it are not (analysis/cpu_tier_f.yaml)."""
+    tier = yaml.safe_load((repo_root / "presets/cpu.yaml").read_text())
+    off = merged(copy.deepcopy(tier), {"interaction": {"ensembles": [], "epochs": {"synth": []}}})
+    assert validate_config(off)["interaction"]["epochs"] == {"synth": []}
+    with pytest.raises(ConfigError, match="interaction.epochs.synth: 'synth' is not in interaction.ensembles"):
+        validate_config(merged(copy.deepcopy(tier), {"interaction": {"ensembles": []}}))
+    f = merged(tier, yaml.safe_load((repo_root / "analysis/cpu_tier_f.yaml").read_text()))
+    assert validate_config(f)["interaction"]["ensembles"] == []

@@ -15,12 +15,20 @@ A typical pair (the default under two float orders; bench_workflow.py --keep kee
     python benchmarks/bench_workflow.py --cores 2 --keep                    # channels-last on
     python benchmarks/bench_workflow.py --cores 2 --keep --config-overlay analysis/float_order_b.yaml
 
+A run recorded only in the docs can stand in for a results tree: ``PAGE.md#heading`` reads
+the first table after that heading (rows ``| study | finding | estimate [lo, hi] | verdict |``,
+as docs/findings.md records them), e.g.
+
+    python analysis/verdict_stability.py "docs/findings.md#Contamination and diversity (NCHW)" \
+        RUN/results --names NCHW CL
+
 Writes nothing unless ``--csv``; prints a Markdown table and the count of flips.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -43,12 +51,51 @@ def summaries(results: Path) -> dict[str, dict]:
     return out
 
 
+VERDICTS = ("holds", "fails", "undecided", "no verdict")
+
+
+def markdown_findings(text: str, heading: str) -> pd.DataFrame:
+    """The findings table recorded under ``heading`` of a Markdown page: columns study,
+    finding, estimate, lo, hi, verdict, basis (empty) and rule (empty), as
+    :func:`featurelab.verdicts.findings_table` gives them."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("#") and heading in line), None)
+    if start is None:
+        raise ValueError(f"no heading {heading!r} in the page")
+    rows, seen = [], False
+    for line in lines[start + 1:]:
+        if not line.startswith("|"):
+            if seen:
+                break
+            continue
+        seen = True
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[3].strip("*") not in VERDICTS:
+            continue
+        m = re.fullmatch(r"(\S+)?\s*(?:\[(\S+), (\S+)\])?", cells[2])
+        num = (lambda x: float(x) if x else None)
+        est, lo, hi = (num(m.group(1)), num(m.group(2)), num(m.group(3))) if m else (None, None, None)
+        rows.append({"study": cells[0], "finding": cells[1], "estimate": est, "lo": lo, "hi": hi,
+                     "verdict": cells[3].strip("*"), "basis": None, "rule": None})
+    if not rows:
+        raise ValueError(f"no findings table under {heading!r}")
+    return pd.DataFrame(rows)
+
+
+def run_table(results: str | Path) -> pd.DataFrame:
+    """A run's findings: a results tree, or ``PAGE.md#heading`` (a table the docs recorded)."""
+    page, _, heading = str(results).partition("#")
+    if page.endswith(".md") and heading:
+        return markdown_findings(Path(page).read_text(), heading)
+    return findings_table(summaries(Path(results)))
+
+
 def verdict_table(runs: dict[str, Path]) -> pd.DataFrame:
     """One row per (study, finding), with ``<run>_estimate``, ``<run>_lo``, ``<run>_hi``,
     ``<run>_verdict`` per run and ``stable`` (the same verdict in every run that has it)."""
     frames = []
     for name, results in runs.items():
-        df = findings_table(summaries(Path(results)))
+        df = run_table(results)
         frames.append(df.set_index(["study", "finding"]).rename(
             columns={c: f"{name}_{c}" for c in ("estimate", "lo", "hi", "verdict", "basis")}).drop(columns="rule"))
     table = pd.concat(frames, axis=1)
@@ -63,7 +110,7 @@ def _fmt(x: object) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", nargs="+", type=Path, help="results folders of the runs to compare")
+    ap.add_argument("results", nargs="+", help="results folders of the runs to compare (or PAGE.md#heading)")
     ap.add_argument("--names", nargs="+", help="a short name per run (default: A, B, ...)")
     ap.add_argument("--csv", type=Path, help="write the whole table here")
     args = ap.parse_args()
@@ -71,8 +118,9 @@ def main() -> None:
     if len(names) != len(args.results):
         sys.exit("give one name per results folder")
     for r in args.results:
-        if not r.is_dir():
-            sys.exit(f"{r}: no such results folder")
+        page, _, heading = r.partition("#")
+        if not (Path(r).is_dir() or (page.endswith(".md") and heading and Path(page).is_file())):
+            sys.exit(f"{r}: no such results folder (nor PAGE.md#heading)")
     t = verdict_table(dict(zip(names, args.results)))
     if args.csv:
         t.to_csv(args.csv, index=False)

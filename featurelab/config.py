@@ -145,6 +145,9 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     out += _interaction_problems(config)
     out += _gde_problems(config)
     out += _width_problems(config)
+    if not ext and (config["gde"].get("external") or config["width"].get("external")):
+        sets = P.external_sets(config)
+        out += P.gde_external_problems(config, sets) + P.width_external_problems(config, sets)
     out += _toy_problems(config)
     out += _contamination_problems(config)
     out += _diversity_problems(config)

@@ -815,6 +815,7 @@ def gde_targets():
         ]
     if PLAN.gde_fractions():
         targets.append("results/gde/fig5b.png")
+    targets += [f"results/gde/external/{n}.json" for n in PLAN.gde_external()]
     return targets
 
 

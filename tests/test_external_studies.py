@@ -164,3 +164,113 @@ def test_gde_on_external_logits_in_the_workflow(repo_root, tmp_path):
     assert np.isclose(got["difference_mean"], agr - acc.mean())
     assert got["gde"]["rule"].startswith("|agreement − accuracy| < 0.05")
     assert (tmp_path / "results/gde/external/mine_calibration.csv").stat().st_size > 0
+
+
+# ---------------------------------------------------------------- width
+
+
+def width_sets(tmp):
+    """A narrow set of four models with 4 features and a wide set of two with 8: the first wide
+    model's features are the first two narrow models' side by side (they span it exactly)."""
+    narrow = npy_set(tmp, "thin", 4, 4, splits=("train", "val", "test"), logits=False)
+    wide = npy_set(tmp, "wide", 2, 8, splits=("train", "val", "test"), logits=False, seed=1)
+    for split in ("train", "val", "test"):
+        parts = [np.load(f) for f in narrow["activations"]["penultimate"][split][:2]]
+        np.save(wide["activations"]["penultimate"][split][0], np.concatenate(parts, 1))
+    return wide, narrow
+
+
+def test_width_external_refusals(tmp_path):
+    wide, narrow = width_sets(tmp_path)
+    no_val = copy.deepcopy(narrow)
+    del no_val["activations"]["penultimate"]["val"]
+    one = copy.deepcopy(wide)
+    for split in one["activations"]["penultimate"]:
+        one["activations"]["penultimate"][split] = one["activations"]["penultimate"][split][:1]
+    block = {**copy.deepcopy(narrow), "activations": {"block1": narrow["activations"]["penultimate"]}}
+    cfg = config(external={"wide": wide, "noval": no_val, "one": one, "block": block},
+                 width={"external": {"base": "one", "narrow": "noval"}})
+    msg = problems(cfg)
+    assert "width.external.base: the external set 'one' has 1 model; the width study needs at least 2 " \
+           "(M_1 and M_1', another seed)" in msg
+    assert "width.external.narrow: the width study reads penultimate activations on train (fit), val and test; " \
+           "the external set 'noval' lacks external.noval.activations.penultimate.val" in msg
+    cfg["width"]["external"] = {"base": "wide", "narrow": "block"}
+    msg = problems(cfg)
+    for split in ("train", "val", "test"):
+        assert f"the external set 'block' lacks external.block.activations.penultimate.{split}" in msg
+    cfg["width"]["external"] = {"base": "wide", "narrow": "mine"}
+    assert "width.external.narrow: 'mine' is not a set of `external` (block, noval, one, wide)" in problems(cfg)
+    cfg["width"]["external"] = {"base": "wide"}
+    assert "width.external.narrow: name the narrow external set" in problems(cfg)
+    # a dataset without a validation split: the world of cifar10 has none (and neither has n_val 0)
+    nets = {"dataset": "synthetic", "arch": "resnet18", "width": 0.0625, "checkpoints": str(tmp_path / "*.pt")}
+    import torch
+
+    from featurelab.models import build_model
+
+    torch.save(build_model("resnet18", 4, 0.0625).state_dict(), tmp_path / "a.pt")
+    torch.save(build_model("resnet18", 4, 0.0625).state_dict(), tmp_path / "b.pt")
+    cfg = config(external={"nets": nets, "wide": wide}, width={"external": {"base": "wide", "narrow": "nets"}})
+    cfg["data"]["synthetic"]["n_val"] = 0
+    msg = problems(cfg)
+    assert "width.external.narrow: the width study evaluates on a validation split held out of training; the " \
+           "dataset 'synthetic' of 'nets' has none (a synthetic world with n_val > 0 has one)" in msg
+
+
+def test_width_external_plan_and_counts(tmp_path):
+    from featurelab.width.study import measure_external
+
+    wide, narrow = width_sets(tmp_path)
+    cfg = validate_config(config(external={"wide": wide, "thin": narrow},
+                                 width={"external": {"base": "wide", "narrow": "thin"}}))
+    plan = Plan(cfg)
+    assert plan.width_external() == {"base": "wide", "narrow": "thin"}
+    files = plan.width_external_files("narrow")
+    assert len(files) == 12 and files[:3] == [f"results/external/thin/m0/activations/penultimate/{s}.parquet"
+                                              for s in ("train", "val", "test")]
+    rng = np.random.default_rng(0)
+    y = {s: rng.integers(0, 3, 30) for s in ("train", "val", "test")}
+
+    def members(count, d):
+        return [{s: rng.normal(size=(30, d)) for s in y} for _ in range(count)]
+
+    with pytest.raises(ValueError, match="name the wider set as base"):
+        measure_external(members(2, 4), members(4, 8), y)
+    with pytest.raises(ValueError, match="n_p = 1 is below N_f = 3"):
+        measure_external(members(2, 9), members(6, 3), y, n_p=1)
+    with pytest.raises(ValueError, match="one repetition needs 2 base models and N_p = 3 narrow ones"):
+        measure_external(members(2, 9), members(2, 3), y)
+    with pytest.raises(ValueError, match="3 narrow models cannot give two disjoint concatenations of N_f = 3"):
+        measure_external(members(2, 9), members(3, 3), y)
+
+
+@pytest.mark.slow
+def test_width_on_external_activations_in_the_workflow(repo_root, tmp_path):
+    """The wide and narrow sets of :func:`width_sets` as .npy files: results/width/external/ holds
+    the measurements of :func:`featurelab.width.study.measure_alpha` on the same arrays, and the
+    feature span error of the narrow pair that makes up the wide model is 0 (about 20 s)."""
+    import pandas as pd
+
+    from featurelab.width.study import measure_alpha
+
+    wide, narrow = width_sets(tmp_path)
+    cfg = config(external={"wide": wide, "thin": narrow}, width={"external": {"base": "wide", "narrow": "thin"}})
+    res = snakemake(repo_root, tmp_path, cfg, "results/width/external/summary.json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = pd.read_csv(tmp_path / "results/width/external/measurements.csv")
+    summary = json.loads((tmp_path / "results/width/external/summary.json").read_text())
+    assert {k: summary[k] for k in ("alpha", "d_base", "d_narrow", "n_f", "n_p", "repeats")} == \
+        {"alpha": 0.5, "d_base": 8, "d_narrow": 4, "n_f": 2, "n_p": 2, "repeats": 1}
+    assert summary["sets"] == {"base": "wide", "narrow": "thin"} and "fsg_np_val_by_alpha" in summary["findings"]
+    fse = got[(got.quantity == "fse") & (got.n == 2)].set_index("split")["value"]
+    assert fse["val"] < 1e-3 and fse["test"] < 1e-3
+    feats = lambda spec: [{s: np.load(spec["activations"]["penultimate"][s][m]).astype(np.float64)  # noqa: E731
+                           for s in ("train", "val", "test")} for m in range(len(spec["activations"]["penultimate"]["test"]))]
+    y = {s: np.load(narrow["labels"][s]) for s in ("train", "val", "test")}
+    w = validate_config(copy.deepcopy(cfg))["width"]
+    want = measure_alpha(feats(wide), feats(narrow), y, n_f=2, n_p=2, repeats=1, pool=4, select=w["select"],
+                         loo_subsample=w["loo_subsample"], probe_c=w["probe_c"], probe_max_iter=w["probe_max_iter"],
+                         shuffled_fit_fraction=w["shuffled_fit_fraction"], seed=w["seed"], log=lambda s: None)
+    assert got["quantity"].tolist() == want["quantity"].tolist()
+    assert np.allclose(got["value"], want["value"], atol=1e-9, equal_nan=True)

@@ -38,7 +38,8 @@ with logged(snakemake.log[0]):
         "paper": "Duzgun, Jelassi, Li, \"How Does Overparameterization Affect Features?\", arXiv 2407.00968, 2024",
         "sets": dict(p.sets), **info,
         "note": ("N_p is n_p as given" if info["n_p_given"] else
-                 "N_p = N_f: the parameter counts of models given by their activations are not known (width.external.n_p)"),
+                 "N_p = N_f: the parameter counts of models given by their activations are not known "
+                 "(width.external.n_p)"),
         "findings": T.findings(agg, counts, table, p.level).get("trained", {}),
         "aggregate": agg.to_dict("records"),
     })

@@ -40,16 +40,15 @@ def problems(cfg):
 
 def npy_set(tmp, name, models, dims, splits=("test",), logits=True, seed=0):
     """An activations-route set of ``models`` .npy files per split with the world's labels."""
+    from featurelab.data.synthetic import WorldConfig, generate_split
+
     rng = np.random.default_rng(seed)
     train, test = world_splits(**WORLD)
-    val_labels = None
     spec = {"dataset": "synthetic", "activations": {"penultimate": {}}, "labels": {}}
     for split in splits:
-        n = {"train": WORLD["n_train"], "val": WORLD["n_val"], "test": WORLD["n_test"]}[split]
-        y = {"train": train.labels, "test": test.labels}.get(split, val_labels)
-        if y is None:
-            from featurelab.data.synthetic import WorldConfig, generate_split
-            y = generate_split(WorldConfig(**WORLD), "val")[1]
+        y = {"train": train.labels, "test": test.labels}.get(split)
+        y = generate_split(WorldConfig(**WORLD), "val")[1] if y is None else y
+        n = len(y)
         np.save(tmp / f"{name}_y_{split}.npy", y)
         spec["labels"][split] = str(tmp / f"{name}_y_{split}.npy")
         files = []
@@ -265,8 +264,10 @@ def test_width_on_external_activations_in_the_workflow(repo_root, tmp_path):
     assert summary["sets"] == {"base": "wide", "narrow": "thin"} and "fsg_np_val_by_alpha" in summary["findings"]
     fse = got[(got.quantity == "fse") & (got.n == 2)].set_index("split")["value"]
     assert fse["val"] < 1e-3 and fse["test"] < 1e-3
-    feats = lambda spec: [{s: np.load(spec["activations"]["penultimate"][s][m]).astype(np.float64)  # noqa: E731
-                           for s in ("train", "val", "test")} for m in range(len(spec["activations"]["penultimate"]["test"]))]
+    def feats(spec):
+        files = spec["activations"]["penultimate"]
+        return [{s: np.load(files[s][m]).astype(np.float64) for s in files} for m in range(len(files["test"]))]
+
     y = {s: np.load(narrow["labels"][s]) for s in ("train", "val", "test")}
     w = validate_config(copy.deepcopy(cfg))["width"]
     want = measure_alpha(feats(wide), feats(narrow), y, n_f=2, n_p=2, repeats=1, pool=4, select=w["select"],
@@ -274,3 +275,15 @@ def test_width_on_external_activations_in_the_workflow(repo_root, tmp_path):
                          shuffled_fit_fraction=w["shuffled_fit_fraction"], seed=w["seed"], log=lambda s: None)
     assert got["quantity"].tolist() == want["quantity"].tolist()
     assert np.allclose(got["value"], want["value"], atol=1e-9, equal_nan=True)
+
+
+# ---------------------------------------------------------------- contamination
+
+
+def test_contamination_refuses_an_external_set_naming_what_it_misses(tmp_path):
+    spec = npy_set(tmp_path, "mine", 2, 8)
+    cfg = config(external={"mine": spec}, contamination={"enabled": True, "ensemble": "mine"})
+    msg = problems(cfg)
+    assert "contamination.ensemble: 'mine' is an external set; the contamination study retrains its members" in msg
+    assert "read each stage's spatial post-ReLU outputs of the network and of its own random initialisation on the " \
+           "test and background-shifted splits" in msg

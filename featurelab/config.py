@@ -145,6 +145,9 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     out += _interaction_problems(config)
     out += _gde_problems(config)
     out += _width_problems(config)
+    if not ext and (config["gde"].get("external") or config["width"].get("external")):
+        sets = P.external_sets(config)
+        out += P.gde_external_problems(config, sets) + P.width_external_problems(config, sets)
     out += _toy_problems(config)
     out += _contamination_problems(config)
     out += _diversity_problems(config)
@@ -501,8 +504,11 @@ def _external_problems(config: dict[str, Any]) -> list[str]:
     # the studies that train their own variants of an ensemble cannot take a set trained elsewhere
     for key, name, why in (
             ("contamination.ensemble", (config.get("contamination") or {}).get("ensemble"),
-             "the contamination study retrains its members (padded, teachers) and runs their weights on a shifted "
-             "split"),
+             "the contamination study retrains its members (padded, teachers), and its deep measures (activation "
+             "rates and selectivity per stage, Sec. 5, App. F.2-F.3) read each stage's spatial post-ReLU outputs of "
+             "the network and of its own random initialisation on the test and background-shifted splits; an "
+             "external set gives neither the training nor the initialisation (activation files not even the "
+             "stages' spatial outputs), so it cannot stand for the contamination ensemble"),
             ("diversity.ensemble", (config.get("diversity") or {}).get("ensemble"),
              "the diversity study's base recipe is retrained at its held-out target; add the set as a candidate, "
              "{external: <name>}"),

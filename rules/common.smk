@@ -815,12 +815,13 @@ def gde_targets():
         ]
     if PLAN.gde_fractions():
         targets.append("results/gde/fig5b.png")
+    targets += [f"results/gde/external/{n}.json" for n in PLAN.gde_external()]
     return targets
 
 
 def width_targets():
     if not PLAN.width:
-        return []
+        return ["results/width/external/summary.json"] if PLAN.width_external() else []
     targets = [
         "results/width/member_counts.csv",
         "results/width/summary.json",
@@ -836,6 +837,8 @@ def width_targets():
             f"results/width/{arch}/shuffled_regression.csv",
             f"results/width/{arch}/accuracy.csv",
         ]
+    if PLAN.width_external():
+        targets.append("results/width/external/summary.json")
     return targets
 
 

@@ -32,6 +32,7 @@ rule gde_tables:
         unpack(gde_condition_members),
         controls=study_controls("gde"),
         blue_groups=gde_blue_group_info,
+        external=[f"results/gde/external/{n}.json" for n in PLAN.gde_external()],
     output:
         table=report(
             "results/gde/table1.csv",
@@ -86,3 +87,26 @@ rule gde_fractions:
         fractions=PLAN.gde_fractions(),
     script:
         "../scripts/gde_fractions.py"
+
+
+if PLAN.gde_external():
+
+    rule gde_external:
+        # the base-condition measure on an external set's test-split logits (gde.external):
+        # the interventions retrain their members, which a set trained elsewhere cannot give
+        input:
+            lambda wildcards: PLAN.gde_external_files(wildcards.name),
+        output:
+            summary="results/gde/external/{name}.json",
+            calibration="results/gde/external/{name}_calibration.csv",
+        log:
+            "results/logs/gde/external/{name}.log",
+        wildcard_constraints:
+            name="|".join(PLAN.gde_external()),
+        conda:
+            "../envs/analysis.yaml"
+        params:
+            tolerance=lambda wildcards: PLAN.gde_external()[wildcards.name]["tolerance"],
+            level=config["verdicts"]["level"],
+        script:
+            "../scripts/gde_external.py"

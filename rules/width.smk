@@ -84,3 +84,30 @@ rule width_report:
         level=config["verdicts"]["level"],
     script:
         "../scripts/width_report.py"
+
+
+if PLAN.width_external():
+
+    rule width_external:
+        # the measurements between a wide and a narrow external set (width.external)
+        input:
+            base=PLAN.width_external_files("base"),
+            narrow=PLAN.width_external_files("narrow"),
+        output:
+            measurements="results/width/external/measurements.csv",
+            summary="results/width/external/summary.json",
+        log:
+            "results/logs/width/external.log",
+        conda:
+            "../envs/analysis.yaml"
+        threads: 2
+        resources:
+            mem_mb=16000,
+            runtime=480,
+        params:
+            sets=PLAN.width_external(),
+            external=config["width"]["external"],
+            settings=config["width"],
+            level=config["verdicts"]["level"],
+        script:
+            "../scripts/width_external.py"

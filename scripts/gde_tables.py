@@ -30,6 +30,8 @@ with logged(snakemake.log[0]):
     Path(o.latex).write_text(format_latex(table, paper))
     save(*F.fig_accuracy_vs_agreement(table, paper), o.figure, o.figure_csv)
     save(*F.fig_calibration(bins), o.calibration, o.calibration_csv)
+    if snakemake.input.external:  # the base-condition measure on external sets (gde.external)
+        summary["external"] = {Path(f).stem: read_json(f) for f in snakemake.input.external}
     write_json(o.summary, with_controls(summary, snakemake.input.controls))
     log(Path(o.markdown).read_text())
     log(json.dumps(read_json(o.summary)["blue_groups"], indent=1))

@@ -336,3 +336,74 @@ def test_parquet_activations_are_aligned_by_index_and_checked(tmp_path):
     import_activations({"penultimate": str(tmp_path / "c.npy")}, str(tmp_path / "y.npy"), None, y,
                        {"penultimate": tmp_path / "out3.parquet"}, meta={}, log=lambda s: None)
     assert (read_activations(tmp_path / "out3.parquet").prediction == -1).all()
+
+
+def diversity_config():
+    """A tiny diversity pool: the base and its Reinit candidate (tpool), the model greedy
+    ensembling starts from (top), on the tiny world of :func:`base_config`."""
+    stop = {"lr": 0.05, "batch_size": 50, "max_epochs": 2, "checkpoint_epochs": []}
+    return {
+        "data": {"synthetic": {"n_train": 200, "n_test": 60, "num_classes": 4, "seed": 1}},
+        "recipes": {"tiny": stop, "tiny_stop": {**stop, "stop_at_heldout_acc": 0.99}},
+        "ensembles": {"tpool": {"dataset": "synthetic", "arch": "resnet18", "width": 0.0625, "members": 2,
+                                "recipe": "tiny_stop", "seed": 50},
+                      "top": {"dataset": "synthetic", "arch": "resnet18", "width": 0.0625, "members": 1,
+                              "recipe": "tiny"}},
+        "extract": {"layers": ["penultimate"], "splits": ["test"]},
+        "interaction": {"ensembles": []},
+        "diversity": {"enabled": True, "ensemble": "tpool", "base": "last", "window": [0.0, 1.0], "heldout": 100,
+                      "test": 100, "bootstrap": 10, "interaction_k": 4, "categories": {},
+                      "greedy": {"start": {"ensemble": "top", "member": 0}, "steps": 2},
+                      "overlap": {"fractions": [1.0, 0.0], "draws": 1}, "compression": {"dims": [2]},
+                      "transfer": {"task": "none"}},
+        "device": "cpu",
+    }
+
+
+@pytest.mark.slow
+def test_diversity_with_an_external_candidate_end_to_end(repo_root, tmp_path):
+    """The Reinit member trained by the workflow, exported as a state dict, joins the Arch
+    category as an external candidate: run over the study's own held-out and test points by its
+    import job, it has the internal member's accuracies, pairwise measures with the base and
+    probes, and a CKA of 1 with it (about 1 minute on 2 cores)."""
+    import pandas as pd
+
+    from featurelab.training.solo import load_member
+
+    cfg = diversity_config()
+    base, reinit = zoo_models(cfg, "tpool")[1], zoo_models(cfg, "tpool")[0]  # base: last
+    res = snakemake(repo_root, tmp_path, cfg, f"results/zoo/{reinit}/model.pt")
+    assert res.returncode == 0, res.stderr[-3000:]
+    net, _ = load_member(tmp_path / f"results/zoo/{reinit}/model.pt")
+    torch.save(net.state_dict(), tmp_path / "mine.pt")
+    trained = (tmp_path / f"results/zoo/{reinit}/model.pt").stat().st_mtime_ns
+    cfg["external"] = {"mine": {"dataset": "synthetic", "arch": "resnet18", "width": 0.0625,
+                                "checkpoints": str(tmp_path / "mine.pt")}}
+    cfg["diversity"]["categories"] = {"arch": [{"external": "mine"}]}
+    res = snakemake(repo_root, tmp_path, cfg, "results/diversity/summary.json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / f"results/zoo/{reinit}/model.pt").stat().st_mtime_ns == trained  # not trained again
+
+    out = tmp_path / "results/diversity"
+    for s in ("val", "test"):
+        a = read_activations(out / f"outputs/div_reinit/{reinit}/penultimate/{s}.parquet")
+        b = read_activations(tmp_path / f"results/external/mine/m0/activations/penultimate/diversity_{s}.parquet")
+        assert np.array_equal(a.label, b.label) and np.array_equal(a.prediction, b.prediction)
+        assert np.allclose(a.activation, b.activation, atol=1e-5) and np.allclose(a.logits, b.logits, atol=1e-5)
+    pool = pd.read_csv(out / "pool.csv").set_index("model")
+    assert pool.loc["mine-m0", ["category", "source", "recipe"]].tolist() == ["arch", "external:mine", "external"]
+    for col in ("heldout_acc", "test_acc", "temperature", "feature_dim"):
+        assert np.isclose(pool.loc["mine-m0", col], pool.loc[reinit, col], atol=1e-4), col
+    pairs = pd.read_csv(out / "pairs.csv").set_index("model")
+    assert (pairs["base"] == base).all() and pairs.loc["mine-m0", "category"] == "arch"
+    cols = ["acc_i", "acc_j", "ei", "ei_floor", "ei_excess", "gain", "conversion", "both_correct", "both_wrong",
+            "only_i", "only_j", "ens_acc"]
+    assert np.allclose(pairs.loc["mine-m0", cols].astype(float), pairs.loc[reinit, cols].astype(float), atol=1e-6)
+    sim = pd.read_csv(out / "similarity.csv")
+    same = sim[(sim.model_a == reinit) & (sim.model_b == "mine-m0")].iloc[0]
+    assert same["ei"] == 0 and np.isclose(same["cka"], 1, atol=1e-5)
+    with_base = sim[sim.model_a == base].set_index("model_b")
+    assert np.allclose(with_base.loc["mine-m0", ["ei", "cka"]].astype(float),
+                       with_base.loc[reinit, ["ei", "cka"]].astype(float), atol=1e-5)
+    overlap = pd.read_csv(out / "overlap.csv")
+    assert np.allclose(overlap[overlap.model == "mine-m0"]["accuracy"], overlap[overlap.model == reinit]["accuracy"])

@@ -9,7 +9,8 @@ module                   what it holds
 :mod:`.metrics`          accuracy, agreement, their difference, standard errors
 :mod:`.calibration_bins` reliability bins, ECE, class-aggregated calibration error
 :mod:`.tables`           Tables 1-2 (CSV, Markdown, LaTeX) and the conditions' names
-:mod:`.summary`          one row per condition and the summary's comparisons and verdicts
+:mod:`.summary`          one row per condition, the summary's comparisons and verdicts, the
+                         base-condition measure on an external set
 :mod:`.figures`          accuracy against agreement, calibration, Fig 5b
 :mod:`.design`           the closed-form design of a world in which GDE holds (the control)
 :mod:`.controls`         the gde control's decision
@@ -28,7 +29,8 @@ _WHERE = {
     "calibration": "calibration_bins",
     **dict.fromkeys(["METRIC_COLUMNS", "results_table", "format_markdown", "format_latex", "superclass_condition",
                      "blue_condition", "parse_condition", "condition_label"], "tables"),
-    **dict.fromkeys(["condition_row", "study_tables", "summarize", "compare_spreads", "blue_trend"], "summary"),
+    **dict.fromkeys(["condition_row", "study_tables", "summarize", "compare_spreads", "blue_trend",
+                     "external_measure"], "summary"),
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

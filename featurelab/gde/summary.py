@@ -53,6 +53,29 @@ def condition_row(condition: str, ens: Ensemble) -> tuple[dict[str, Any], dict[s
     return row, summary, bins
 
 
+#: Why an external set gets the base-condition measure only.
+EXTERNAL_NOTE = ("the base-condition measure only: the interventions (superclasses, blue groups, training fractions; "
+                 "§6, App. F.8-F.9, Fig 5b) retrain every member on changed data, which a set trained elsewhere "
+                 "cannot give")
+
+
+def external_measure(name: str, ens: Ensemble, tolerance: float = 0.05, level: float = LEVEL
+                     ) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The GDE study's base-condition measure on an external set's test-split logits: the row
+    of Tables 1-2 (:func:`condition_row`), the calibration summary (ECE, the vote ensemble's
+    CACE and the GDE gap it bounds, Jiang et al. 2022, Thm 4.2) and the GDE verdict over member
+    pairs (:func:`featurelab.gde.controls.gde_verdict`); and the reliability bins."""
+    from .controls import gde_verdict
+
+    models = len(ens.predictions)
+    if models < 2:
+        raise ValueError(f"external set {name}: agreement needs at least 2 models, got {models}")
+    row, cal, bins = condition_row(name, ens)
+    row.pop("condition")
+    return {"set": name, "split": "test", "models": models, **row, "calibration": cal, "tolerance": tolerance,
+            "gde": gde_verdict(ens.predictions, ens.labels, tolerance, level), "note": EXTERNAL_NOTE}, bins
+
+
 def _column(table: pd.DataFrame, prefix: str, name: str) -> np.ndarray:
     return table[table["condition"].str.startswith(prefix)][name].to_numpy(dtype=float)
 

@@ -105,7 +105,19 @@ from .controls import (
     enabled_controls,
 )
 from .zoo import MODEL_ID, Ensemble, Model, pack_plan
-from .external import EXTERNAL_SPLITS, ExternalSet, external_problems, external_sets, member_id, resolve
+from .external import (
+    EXTERNAL_SPLITS,
+    WIDTH_EXTERNAL_SPLITS,
+    ExternalSet,
+    external_problems,
+    external_sets,
+    gde_external,
+    gde_external_problems,
+    member_id,
+    resolve,
+    width_external,
+    width_external_problems,
+)
 
 
 class Plan:
@@ -243,6 +255,28 @@ class Plan:
         """Every file of every external set (each set is extracted or imported, and checked)."""
         return [f for name, s in self.external.items() for i in range(s.members)
                 for f in self.external_outputs(name, i).values()]
+
+    def gde_external(self) -> dict[str, dict[str, Any]]:
+        """The external sets the GDE study measures on its base condition (``gde.external``)."""
+        return gde_external(self.config)
+
+    def gde_external_files(self, name: str) -> list[str]:
+        """The test-split files (with logits) of every model of external set ``name``: its
+        penultimate layer's, else the first layer it gives on test."""
+        s = self.external[name]
+        layers = [layer for layer in ("penultimate", *s.layers, *(s.files if s.route == "activations" else ()))
+                  if s.has(layer, "test")]
+        return self.activation_files(name, layers[0] if layers else "penultimate", "test")
+
+    def width_external(self) -> dict[str, str]:
+        """The wide (``base``) and narrow external sets of ``width.external``."""
+        return width_external(self.config)
+
+    def width_external_files(self, role: str) -> list[str]:
+        """The penultimate activations of the ``base`` or ``narrow`` external set on train, val
+        and test, member-major (as :func:`featurelab.width.study.read_members` reads them)."""
+        s = self.external[self.width_external()[role]]
+        return [s.activation_file(i, "penultimate", split) for i in range(s.members) for split in WIDTH_EXTERNAL_SPLITS]
 
     def feature_files(self, name: str, state: str) -> list[str]:
         """The width study's features of every member of ``name``, member-major, splits in
@@ -594,5 +628,6 @@ class Plan:
         return name_problems(self.config)
 
 
-__all__ = ["EXTERNAL_SPLITS", "ExternalSet", "external_problems", "external_sets", "member_id", "ARM_KEYS", "CONTROLS", "control_datasets", "control_ensemble", "control_ensembles", "control_problems", "control_world", "control_world_dataset", "enabled_controls", "ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
+__all__ = ["EXTERNAL_SPLITS", "WIDTH_EXTERNAL_SPLITS", "ExternalSet", "external_problems", "external_sets", "member_id",
+           "gde_external", "gde_external_problems", "width_external", "width_external_problems", "ARM_KEYS", "CONTROLS", "control_datasets", "control_ensemble", "control_ensembles", "control_problems", "control_world", "control_world_dataset", "enabled_controls", "ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
            "diversity_eval_world", "diversity_world", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_dataset", "world_of"]

@@ -127,7 +127,7 @@ def external_sets(config: dict[str, Any], strict: bool = False) -> dict[str, Ext
         else:
             files = resolve(spec[route])[0]
             have = arch_layers(spec)
-            extra = ("diversity_val", "diversity_test") if _in_diversity(config, name) else ()
+            extra = study_splits(config, name)
             out[name] = ExternalSet(name, route, spec["dataset"], len(files),
                                     tuple(layer for layer in layers if layer in have) or ("penultimate",),
                                     tuple(splits) + extra, tuple(files), spec)
@@ -138,6 +138,136 @@ def _in_diversity(config: dict[str, Any], name: str) -> bool:
     d = config.get("diversity") or {}
     return bool(d.get("enabled")) and any(spec.get("external") == name for specs in (d.get("categories") or {}).values()
                                           for spec in specs or [])
+
+
+def study_splits(config: dict[str, Any], name: str) -> tuple[str, ...]:
+    """The splits a network of set ``name`` is run over beyond ``extract.splits``, for the
+    studies that name it: the diversity study's held-out and test points, the test split of
+    ``gde.external``, the train, val and test splits of ``width.external``."""
+    out: list[str] = []
+    if _in_diversity(config, name):
+        out += ["diversity_val", "diversity_test"]
+    if name in gde_external(config):
+        out.append("test")
+    if name in width_external(config).values():
+        out += ["train", "val", "test"]
+    splits = set(config["extract"]["splits"]) | {config["interaction"]["split"]}
+    return tuple(s for s in dict.fromkeys(out) if s not in splits)
+
+
+# ---------------------------------------------------------------- studies on external sets
+#: The GDE study's interventions: each retrains every member on changed data (Jiang, Baek,
+#: Kolter, ICLR 2024, §6, App. F.8-F.9, Fig 5b), which a set trained elsewhere cannot give.
+GDE_INTERVENTIONS = {
+    "superclasses": "the superclass intervention (App. F.8) retrains every member on labels merged into superclasses",
+    "blue_groups": "the blue-intensity intervention (App. F.9) retrains every member on one blue group's images",
+    "fractions": "Fig 5b retrains every member on a fraction of the training set",
+}
+#: Settings an item of ``gde.external`` may give (the rest are refused by name).
+GDE_EXTERNAL_KEYS = {"set": None, "tolerance": 0.05}
+WIDTH_EXTERNAL_SPLITS = ("train", "val", "test")
+
+
+def gde_external(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``gde.external`` by set name: ``{name: {"tolerance": t}}`` (an item is a set's name or
+    ``{set, tolerance}``)."""
+    out = {}
+    for item in (config.get("gde") or {}).get("external") or []:
+        spec = {"set": item} if isinstance(item, str) else dict(item)
+        if spec.get("set"):
+            out[str(spec["set"])] = {"tolerance": float(spec.get("tolerance", GDE_EXTERNAL_KEYS["tolerance"]))}
+    return out
+
+
+def width_external(config: dict[str, Any]) -> dict[str, str]:
+    """``width.external``: ``{"base": <set>, "narrow": <set>}`` (empty when not given)."""
+    w = (config.get("width") or {}).get("external") or {}
+    return {role: w[role] for role in ("base", "narrow") if w.get(role)}
+
+
+def gde_external_problems(config: dict[str, Any], sets: dict[str, ExternalSet]) -> list[str]:
+    """``gde.external``: each item names an external set of at least two models with logits on
+    the test split; an intervention asked for on it is refused, naming what it needs."""
+    out = []
+    for i, item in enumerate((config.get("gde") or {}).get("external") or []):
+        key = f"gde.external.{i}"
+        spec = {"set": item} if isinstance(item, str) else dict(item)
+        name = spec.get("set")
+        for k in spec:
+            if k in GDE_INTERVENTIONS:
+                out.append(f"{key}.{k}: {GDE_INTERVENTIONS[k]}; the external set {name!r} gives trained models, "
+                           f"not the training that made them (the missing piece: a recipe the workflow can run on "
+                           f"the changed data). The base-condition measure runs on it; for the interventions set "
+                           f"gde.enabled, whose ensembles the workflow trains")
+            elif k not in GDE_EXTERNAL_KEYS:
+                out.append(f"{key}.{k}: not a setting of an external GDE set (set, tolerance)")
+        if not name:
+            out.append(f"{key}: name the external set (a name, or {{set: <name>}})")
+            continue
+        if name not in (config.get("external") or {}):
+            have = ", ".join(sorted(config.get("external") or {})) or "none"
+            out.append(f"{key}: {name!r} is not a set of `external` ({have}); the GDE study's own conditions are "
+                       "trained when gde.enabled")
+            continue
+        if name not in sets:
+            continue  # its own problem is reported under external.<name>
+        s = sets[name]
+        if s.members < 2:
+            out.append(f"{key}: the external set {name!r} has {s.members} model; agreement needs at least 2")
+        if not s.has_logits:
+            out.append(f"{key}: the GDE measure reads each model's predictions and logits on the test split; the "
+                       f"external set {name!r} gives no logits: add external.{name}.logits.test")
+        if s.route == "activations" and not any("test" in by_split for by_split in s.files.values()):
+            out.append(f"{key}: the GDE measure reads the test split; the external set {name!r} gives no test "
+                       f"activations (external.{name}.activations.<layer>.test)")
+    return out
+
+
+def width_external_problems(config: dict[str, Any], sets: dict[str, ExternalSet]) -> list[str]:
+    """``width.external``: a wide (``base``) and a narrow set, each of at least two models on one
+    dataset with a validation split, with penultimate activations on train, val and test."""
+    from .names import world_of
+
+    w = (config.get("width") or {}).get("external")
+    if not w:
+        return []
+    out = []
+    names = width_external(config)
+    for role in ("base", "narrow"):
+        key = f"width.external.{role}"
+        name = names.get(role)
+        if not name:
+            out.append(f"{key}: name the {'wide' if role == 'base' else 'narrow'} external set")
+            continue
+        if name not in (config.get("external") or {}):
+            have = ", ".join(sorted(config.get("external") or {})) or "none"
+            out.append(f"{key}: {name!r} is not a set of `external` ({have})")
+            continue
+        if name not in sets:
+            continue
+        s = sets[name]
+        if s.members < 2:
+            need = "M_1 and M_1', another seed" if role == "base" else "two disjoint concatenations"
+            out.append(f"{key}: the external set {name!r} has {s.members} model; the width study needs at least 2 "
+                       f"({need})")
+        for split in WIDTH_EXTERNAL_SPLITS:
+            if not s.has("penultimate", split):
+                where = (f"external.{name}.activations.penultimate.{split}" if s.route == "activations"
+                         else f"the {split} split")
+                out.append(f"{key}: the width study reads penultimate activations on train (fit), val and test; the "
+                           f"external set {name!r} lacks {where}")
+        world = world_of(config, s.dataset)
+        if not (world and world.get("n_val")):
+            out.append(f"{key}: the width study evaluates on a validation split held out of training; the dataset "
+                       f"{s.dataset!r} of {name!r} has none (a synthetic world with n_val > 0 has one)")
+    if len(names) == 2 and all(n in sets for n in names.values()):
+        a, b = (sets[names[r]] for r in ("base", "narrow"))
+        if a.dataset != b.dataset:
+            out.append(f"width.external: the base set {a.name!r} runs on {a.dataset!r}, the narrow set {b.name!r} on "
+                       f"{b.dataset!r}; the study compares features on the same points")
+        if a.name == b.name:
+            out.append("width.external: base and narrow name the same set")
+    return out
 
 
 def split_size(config: dict[str, Any], dataset: str, split: str) -> int | None:

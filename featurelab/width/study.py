@@ -41,7 +41,7 @@ import pandas as pd
 
 from .measures import concat_features, feature_span_error, linear_probe, residuals, shuffled_regression
 
-__all__ = ["RepeatPlan", "repeat_plan", "measure_alpha", "MEASUREMENT_COLUMNS"]
+__all__ = ["RepeatPlan", "repeat_plan", "measure_alpha", "measure_external", "MEASUREMENT_COLUMNS"]
 
 MEASUREMENT_COLUMNS = ["repeat", "quantity", "n", "split", "value", "lambda"]
 SPLITS = ("train", "val", "test")
@@ -61,13 +61,16 @@ class RepeatPlan:
         return self.window[:n]
 
 
-def repeat_plan(repeats: int, n_f: int, n_p: int) -> list[RepeatPlan]:
+def repeat_plan(repeats: int, n_f: int, n_p: int, pool: int | None = None) -> list[RepeatPlan]:
     """The plan of every repetition for ``repeats·N_p`` low-width and ``repeats + 1`` base
-    members. Raises if the pool cannot give ``concat M_α'`` members disjoint from the
-    repetition's own ``N_f``."""
+    members (``pool``: the low-width members ``concat M_α'`` may draw on, ``repeats·N_p`` when
+    not given; more when a set trained elsewhere has them). Raises if the pool cannot give
+    ``concat M_α'`` members disjoint from the repetition's own ``N_f``."""
     if repeats < 1 or n_f < 1 or n_p < n_f:
         raise ValueError(f"need repeats ≥ 1 and 1 ≤ N_f ≤ N_p, got {repeats}, {n_f}, {n_p}")
-    pool = repeats * n_p
+    if pool is not None and pool < repeats * n_p:
+        raise ValueError(f"{pool} low-width members cannot give {repeats} repetition(s) of N_p = {n_p}")
+    pool = repeats * n_p if pool is None else pool
     if pool < 2 * n_f:
         raise ValueError(f"{pool} low-width members cannot give two disjoint concatenations of N_f = {n_f}")
     plans = []
@@ -84,12 +87,13 @@ Features = Mapping[str, np.ndarray]  # split → (points × features)
 def measure_alpha(base: Sequence[Features], narrow: Sequence[Features], labels: Mapping[str, np.ndarray], *,
                   n_f: int, n_p: int, repeats: int, select: str = "loo", loo_subsample: int | None = None,
                   probe_c: float = 1.0, probe_max_iter: int = 1000, shuffled_fit_fraction: float = 0.5,
-                  seed: int = 0, log: Callable[[str], None] = print) -> pd.DataFrame:
+                  seed: int = 0, pool: int | None = None, log: Callable[[str], None] = print) -> pd.DataFrame:
     """Every measurement of one α (module docstring) for ``repeats`` repetitions.
 
     ``base[i]`` / ``narrow[i]`` hold member i's penultimate features per split
     (``train``, ``val``, ``test``) on the same points in the same order; ``labels`` the
-    labels per split. Returns a DataFrame with :data:`MEASUREMENT_COLUMNS`.
+    labels per split; ``pool`` as :func:`repeat_plan`'s. Returns a DataFrame with
+    :data:`MEASUREMENT_COLUMNS`.
     """
     rows: list[dict] = []
     reg = dict(select=select, loo_subsample=loo_subsample)
@@ -118,7 +122,7 @@ def measure_alpha(base: Sequence[Features], narrow: Sequence[Features], labels: 
     def probe_fp(F: Features) -> float:
         return linear_probe(F["train"], y_tr, F["test"], y_te, **probe)
 
-    for plan in repeat_plan(repeats, n_f, n_p):
+    for plan in repeat_plan(repeats, n_f, n_p, pool):
         r = plan.repeat
         B, B_ref = base[plan.base], base[plan.base_ref]
         ref, e_ref = regress(B_ref, B)
@@ -167,6 +171,46 @@ def measure_alpha(base: Sequence[Features], narrow: Sequence[Features], labels: 
             f"FSG reverse on val {e_rev['val'] - e_rev_ref['val']:+.4f}  "
             f"FP base {fp['base']:.3f}  FP concat(N_p) {fp[n_p]:.3f}")
     return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)
+
+
+def measure_external(base: Sequence[Features], narrow: Sequence[Features], labels: Mapping[str, np.ndarray], *,
+                     n_p: int | None = None, repeats: int | None = None, **settings) -> tuple[pd.DataFrame, dict]:
+    """The measurements of :func:`measure_alpha` between a wide and a narrow set of models
+    trained elsewhere (their penultimate features on train, val and test).
+
+    α is the ratio of their feature counts d_narrow / d_base, ``N_f = ⌈d_base / d_narrow⌉``
+    (paper §2.4); ``N_p`` (members matched in parameters) is ``n_p``, N_f when not given (the
+    parameter counts are not known from activations); the repetitions are as many as the sets
+    allow, at most ``repeats``: repetition r needs base models r and r + 1 and narrow models
+    r·N_p .. (r+1)·N_p − 1. ``settings`` go to :func:`measure_alpha`. Returns the table and
+    ``{alpha, d_base, d_narrow, n_f, n_p, repeats, base_models, narrow_models}``."""
+    import math
+
+    dims = {role: sorted({m[s].shape[1] for m in members for s in SPLITS})
+            for role, members in (("base", base), ("narrow", narrow))}
+    for role, d in dims.items():
+        if len(d) != 1:
+            raise ValueError(f"the {role} set's models have different feature counts {d}")
+    d_base, d_narrow = dims["base"][0], dims["narrow"][0]
+    if d_narrow >= d_base:
+        raise ValueError(f"the narrow set's models have {d_narrow} features, the base set's {d_base}: name the wider "
+                         "set as base")
+    nf = math.ceil(d_base / d_narrow)
+    npp = int(n_p) if n_p else nf
+    if npp < nf:
+        raise ValueError(f"n_p = {npp} is below N_f = {nf} (= ⌈{d_base} / {d_narrow}⌉): N_p models match the base's "
+                         "parameters, at least its features")
+    possible = min(len(base) - 1, len(narrow) // npp)
+    if possible < 1:
+        raise ValueError(f"one repetition needs 2 base models and N_p = {npp} narrow ones; the sets have {len(base)} "
+                         f"and {len(narrow)}")
+    r = min(int(repeats), possible) if repeats else possible
+    if len(narrow) < 2 * nf:
+        raise ValueError(f"{len(narrow)} narrow models cannot give two disjoint concatenations of N_f = {nf}; give at "
+                         f"least {2 * nf}")
+    table = measure_alpha(base, narrow, labels, n_f=nf, n_p=npp, repeats=r, pool=len(narrow), **settings)
+    return table, {"alpha": d_narrow / d_base, "d_base": d_base, "d_narrow": d_narrow, "n_f": nf, "n_p": npp,
+                   "n_p_given": bool(n_p), "repeats": r, "base_models": len(base), "narrow_models": len(narrow)}
 
 
 def read_members(paths: Sequence[str]) -> tuple[list[dict[str, np.ndarray]], dict[str, np.ndarray]]:

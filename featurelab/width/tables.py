@@ -213,7 +213,7 @@ def alpha_label(alpha: float) -> str:
 def _pick(agg: pd.DataFrame, state: str, quantity: str, split: str, n_kind: str | None = None,
           counts: pd.DataFrame | None = None) -> pd.DataFrame:
     d = agg[(agg.state == state) & (agg.quantity == quantity) & (agg.split == split)]
-    if n_kind and counts is not None:
+    if n_kind and counts is not None and len(d):  # (an empty frame's row-wise apply is a frame)
         want = counts.set_index("alpha")[n_kind]
         d = d[d.apply(lambda row: row["n"] == want.get(row["alpha"], -1), axis=1)]
     return d.sort_values("alpha", ascending=False)

@@ -7,6 +7,30 @@
 # them (results/controls/summary.json, controls.md: the report's Controls page).
 
 
+# ---------------------------------------------------------------- inputs and targets
+
+# the named worlds the enabled controls train on, and the worlds derived from them
+CONTROL_WORLD_NAMES = [d[len("synthetic__ctl") :] for d in control_datasets(config)]
+CONTROL_DERIVED = PLAN.control_derived()
+
+
+def control_derived_outputs(dataset, derived):
+    files = ["train.npz", "test.npz"]
+    if derived["kind"] == "blue":
+        files.append("blue_thresholds.json")
+    return {f.split(".")[0]: f"resources/prepared/{dataset}/{f}" for f in files}
+
+
+def control_inputs(wildcards):
+    return PLAN.control_inputs(wildcards.control)
+
+
+def control_targets():
+    if not PLAN.control_names():
+        return []
+    return ["results/controls/summary.json"]
+
+
 for _name in CONTROL_WORLD_NAMES:
 
     rule:

@@ -6,6 +6,92 @@
 # greedy ensembles, the probes and the similarity bridge, and one draws the figures.
 
 
+# ---------------------------------------------------------------- inputs and targets
+
+
+def diversity_world_params(wildcards):
+    """A Dataset-category world of the diversity study (diversity.worlds)."""
+    return diversity_world(config, wildcards.name)
+
+
+def diversity_eval_inputs(wildcards):
+    """The test split the held-out and test points are cut from (a public or the user's
+    dataset); nothing for a synthetic base world, whose points are a fresh draw."""
+    if not PLAN.diversity or diversity_eval_world(config) is not None:
+        return {}
+    return {"source": f"resources/prepared/{diversity_base_dataset(config)}/test.npz"}
+
+
+def diversity_output_inputs(wildcards):
+    """The trained models of one of the study's ensembles, and the held-out and test points."""
+    files = PLAN.diversity_eval_files()
+    inputs = {
+        m: f"results/zoo/{m}/model.pt" for m in PLAN.ensemble_models(wildcards.ensemble)
+    }
+    return {**inputs, "val": files["val"], "test": files["test"]}
+
+
+def diversity_ensemble_models(wildcards):
+    return PLAN.ensemble_models(wildcards.ensemble)
+
+
+def diversity_analysis_inputs(wildcards):
+    inputs = {e: f"results/diversity/outputs/{e}" for e in PLAN.diversity}
+    for m in PLAN.diversity_models():
+        inputs[f"{m}__metrics"] = f"results/zoo/{m}/metrics.json"
+    files = PLAN.diversity_eval_files()
+    inputs.update({k: v for k, v in files.items() if k.endswith("_truth")})
+    inputs.update(PLAN.diversity_external_files())
+    return inputs
+
+
+#: The diversity study's tables (results/diversity/<name>.csv).
+DIVERSITY_TABLES = (
+    "pool",
+    "pairs",
+    "categories",
+    "angles",
+    "subgroups",
+    "greedy",
+    "overlap",
+    "compression",
+    "transfer",
+    "similarity",
+)
+#: The diversity study's figures and their labels in the report.
+DIVERSITY_FIGURES = {
+    "fig1": "Fig 1: error inconsistency",
+    "fig2": "Fig 2: ensemble gain and conversion",
+    "fig3": "Fig 3: specialisation angle",
+    "fig4": "Fig 4: specialisation by subgroup",
+    "fig5": "Fig 5: greedy ensembling",
+    "fig6": "Fig 6: feature overlap and compression",
+    "bridge": "Shared features and CKA against error inconsistency",
+}
+
+
+def diversity_report_outputs():
+    out = {}
+    for fig, label in DIVERSITY_FIGURES.items():
+        out[fig] = report(
+            f"results/diversity/{fig}.png",
+            caption=f"../report/diversity/{fig}.rst",
+            category="Diversity",
+            labels={"figure": label},
+        )
+        out[f"{fig}_csv"] = f"results/diversity/{fig}.csv"
+    return out
+
+
+def diversity_targets():
+    if not PLAN.diversity:
+        return []
+    return [
+        "results/diversity/summary.json",
+        *(f"results/diversity/{fig}.png" for fig in DIVERSITY_FIGURES),
+    ]
+
+
 rule diversity_world:
     # a Dataset-category world: the base world's classes, data collected differently
     output:

@@ -3,6 +3,58 @@
 # generates them), Tables 1-2 and Fig 5b.
 
 
+# ---------------------------------------------------------------- inputs and targets
+
+
+def gde_condition_members(wildcards):
+    """Test-split penultimate activations of every member of each condition."""
+    return {
+        name: PLAN.activation_files(name, "penultimate", "test")
+        for name in PLAN.gde_conditions()
+    }
+
+
+def gde_blue_group_info(wildcards):
+    """Each blue group's thresholds (and, on a synthetic world, its mean rare pool)."""
+    return [
+        f"resources/prepared/{d}/blue_thresholds.json" for d in PLAN.gde_blue_datasets()
+    ]
+
+
+def gde_dataset_outputs():
+    """The files of every derived dataset of the GDE study, as patterns of its base."""
+    out = []
+    for k in PLAN.gde_superclass_counts():
+        name = SUPERCLASS_DATASET.format(base="{base}", k=k)
+        out += [f"resources/prepared/{name}/{s}.npz" for s in ("train", "test")]
+    for g in range(1, config["gde"]["blue_groups"] + 1):
+        name = BLUE_DATASET.format(base="{base}", group=g)
+        out += [
+            f"resources/prepared/{name}/{f}"
+            for f in ("train.npz", "test.npz", "blue_thresholds.json")
+        ]
+    return out
+
+
+def gde_fraction_metrics(wildcards):
+    return {name: PLAN.metrics_files(name) for name in PLAN.gde_fractions()}
+
+
+def gde_targets():
+    targets = []
+    if PLAN.gde_conditions():
+        targets += [
+            "results/gde/table1.csv",
+            "results/gde/accuracy_vs_agreement.png",
+            "results/gde/calibration.png",
+            "results/gde/summary.json",
+        ]
+    if PLAN.gde_fractions():
+        targets.append("results/gde/fig5b.png")
+    targets += [f"results/gde/external/{n}.json" for n in PLAN.gde_external()]
+    return targets
+
+
 if PLAN.gde_derived_datasets():
 
     rule gde_datasets:

@@ -4,6 +4,19 @@
 # concatenations of narrow networks lose.
 
 
+# ---------------------------------------------------------------- inputs and targets
+
+
+def toy_targets():
+    if not config["toy"]["enabled"]:
+        return []
+    return [
+        "results/toy/fig5.png",
+        "results/toy/learned.md",
+        "results/toy/summary.json",
+    ]
+
+
 rule toy_seed:
     output:
         curves=expand(

@@ -5,6 +5,113 @@
 # state, then figures and tables.
 
 
+# ---------------------------------------------------------------- inputs and targets
+
+
+def width_measure_inputs(wildcards):
+    """Per state, the features of the base (``<state>__a1``) and of every α = 1/k (``<state>__a<k>``)."""
+    return {
+        f"{state}__a{k}": PLAN.feature_files(
+            PLAN.width_pair(wildcards.arch, k)["narrow"].name, state
+        )
+        for state in PLAN.width_states()
+        for k in PLAN.width_denominators()
+    }
+
+
+def width_measure_counts(wildcards):
+    """N_f and N_p of every α = 1/k < 1 of the architecture."""
+    counts = {}
+    for k in PLAN.width_denominators()[1:]:
+        info = PLAN.width_pair(wildcards.arch, k)["narrow"].info
+        counts[k] = {"n_f": info["n_f"], "n_p": info["n_p"]}
+    return counts
+
+
+def width_report_inputs(wildcards):
+    """Per architecture, its measurements and its members' metrics."""
+    inputs = {}
+    for arch in config["width"]["archs"]:
+        inputs[f"{arch}__measurements"] = f"results/width/{arch}/measurements.csv"
+        inputs[f"{arch}__metrics"] = [
+            f
+            for e in PLAN.width.values()
+            if e.info["arch"] == arch
+            for f in PLAN.metrics_files(e.name)
+        ]
+    return inputs
+
+
+#: The width study's figures: (FSG of the trained networks, reverse, FP, residuals; FSG and
+#: reverse at initialisation) and their labels in the report.
+WIDTH_FIGURES = {
+    "fig1": "Fig 1: FSG",
+    "fig2": "Fig 2: reverse FSG",
+    "fig3": "Fig 3: FP",
+    "fig4": "Fig 4: residuals",
+}
+WIDTH_INIT_FIGURES = (
+    {"fig7": "Fig 7: FSG at init", "fig8": "Fig 8: reverse FSG at init"}
+    if config["width"]["random_init"]
+    else {}
+)
+WIDTH_TABLES = {
+    "shuffled_regression": "Tables 4-5: shuffled regression",
+    "accuracy": "Table 2: accuracy",
+}
+
+
+def width_report_outputs():
+    """Per architecture: Figs 1-4 (and 7-8), Tables 2 and 4-5, the aggregate and the findings."""
+    out = {}
+    for arch in config["width"]["archs"]:
+        root = f"results/width/{arch}"
+        for fig, label in {**WIDTH_FIGURES, **WIDTH_INIT_FIGURES}.items():
+            out[f"{arch}__{fig}"] = report(
+                f"{root}/{fig}.png",
+                caption=f"../report/width/{fig}.rst",
+                category="Width",
+                subcategory=arch,
+                labels={"figure": label},
+            )
+            out[f"{arch}__{fig}_csv"] = f"{root}/{fig}.csv"
+        for table, label in WIDTH_TABLES.items():
+            out[f"{arch}__{table}"] = report(
+                f"{root}/{table}.csv",
+                caption=f"../report/width/{table}.rst",
+                category="Width",
+                subcategory=arch,
+                labels={"table": label},
+            )
+            out[f"{arch}__{table}_md"] = f"{root}/{table}.md"
+        out[f"{arch}__aggregate"] = f"{root}/aggregate.csv"
+        out[f"{arch}__findings"] = f"{root}/findings.json"
+    return out
+
+
+def width_targets():
+    if not PLAN.width:
+        return ["results/width/external/summary.json"] if PLAN.width_external() else []
+    targets = [
+        "results/width/member_counts.csv",
+        "results/width/summary.json",
+        "results/width/table3.csv",
+    ]
+    for arch in config["width"]["archs"]:
+        targets += expand(
+            "results/width/{arch}/{fig}.png",
+            arch=arch,
+            fig=[*WIDTH_FIGURES, *WIDTH_INIT_FIGURES],
+        )
+        targets += [
+            f"results/width/{arch}/shuffled_regression.csv",
+            f"results/width/{arch}/accuracy.csv",
+        ]
+    if PLAN.width_external():
+        targets.append("results/width/external/summary.json")
+    return targets
+
+
 rule holdout_dataset:
     input:
         train="resources/prepared/{base}/train.npz",

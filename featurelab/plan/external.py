@@ -289,7 +289,7 @@ def external_problems(config: dict[str, Any], taken: dict[str, str]) -> list[str
     headers): a name the config's ensembles, a study or a results folder already take
     (``taken``: ``{name: what}``), a route not given once, a missing file, activation lists of
     unequal length or rows against the split's size."""
-    from ..external import row_count
+    from ..external_files import row_count
 
     out = []
     for name, spec in (config.get("external") or {}).items():

@@ -10,7 +10,6 @@ PyTorch is imported only by the functions that need it.
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 

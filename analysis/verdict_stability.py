@@ -57,9 +57,13 @@ VERDICTS = ("holds", "fails", "undecided", "no verdict")
 def markdown_findings(text: str, heading: str) -> pd.DataFrame:
     """The findings table recorded under ``heading`` of a Markdown page: columns study,
     finding, estimate, lo, hi, verdict, basis (empty) and rule (empty), as
-    :func:`featurelab.verdicts.findings_table` gives them."""
+    :func:`featurelab.verdicts.findings_table` gives them. A table of several runs (columns
+    ``| study | finding | A: estimate [interval] | A | B: … | B | same |``) gives run ``X``
+    with ``heading@X``."""
+    heading, _, run = heading.partition("@")
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("#") and heading in line), None)
+    start = next((i for i, line in enumerate(lines)
+                  if line.startswith(("#", "<details>", "<summary>")) and heading in line), None)
     if start is None:
         raise ValueError(f"no heading {heading!r} in the page")
     rows, seen = [], False
@@ -68,10 +72,19 @@ def markdown_findings(text: str, heading: str) -> pd.DataFrame:
             if seen:
                 break
             continue
-        seen = True
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 4 or cells[3].strip("*") not in VERDICTS:
+        if not seen:  # the header: which columns hold the estimate and the verdict
+            seen = True
+            col = 2
+            if run:
+                named = [i for i, c in enumerate(cells) if c.startswith(f"{run}:")]
+                if not named:
+                    raise ValueError(f"no run {run!r} in the table under {heading!r} ({cells})")
+                col = named[0]
             continue
+        if len(cells) < col + 2 or cells[col + 1].strip("*") not in VERDICTS:
+            continue
+        cells = cells[:2] + cells[col:col + 2]
         m = re.fullmatch(r"(\S+)?\s*(?:\[(\S+), (\S+)\])?", cells[2])
         num = (lambda x: float(x) if x else None)
         est, lo, hi = (num(m.group(1)), num(m.group(2)), num(m.group(3))) if m else (None, None, None)

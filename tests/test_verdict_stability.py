@@ -67,3 +67,14 @@ def test_replicates_needed_against_the_t_quantiles():
     # a bootstrap interval shrinks as 1/√n: twice the distance's half-width needs 4x the points
     assert needed("95% percentile bootstrap interval", 100, 0.05, 0.1, 0.0) == 400
     assert needed("one-sided Mantel permutation test", 190, 0.1, 0.2, 0.0) is None
+
+
+def test_one_run_of_a_recorded_table_of_several():
+    page = """## Both
+
+| study | finding | A: estimate [interval] | A | B: estimate [interval] | B | same |
+|---|---|---|---|---|---|---|
+| toy | verdict | 0.5 [0.1, 0.9] | undecided | 0.7 [0.2, 1.0] | holds | **no** |
+"""
+    assert markdown_findings(page, "Both@B").iloc[0][["estimate", "lo", "verdict"]].tolist() == [0.7, 0.2, "holds"]
+    assert markdown_findings(page, "Both@A").iloc[0].verdict == "undecided"

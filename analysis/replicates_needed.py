@@ -93,7 +93,9 @@ def rows(runs: list[Path]) -> list[dict]:
         if not any(straddles) and len(verdict_set) == 1:
             continue
         est = sum(c["estimate"] for c in cs) / len(cs)
-        half = max((c["hi"] - c["lo"]) / 2 for c in cs)
+        # the interval's reach on the threshold's side (a bootstrap or Fisher-z interval is
+        # not symmetric about its estimate): the side that has to clear the threshold
+        half = max((c["hi"] - c["estimate"]) if thr >= c["estimate"] else (c["estimate"] - c["lo"]) for c in cs)
         n = min(int(c.get("n") or 0) for c in cs)
         out.append({"study": study, "finding": path + (f"[{i}]" if i else ""), "verdicts": "/".join(c["verdict"] for c in cs),
                     "estimate": est, "threshold": thr, "half": half, "n": n, "basis": cs[0]["basis"],

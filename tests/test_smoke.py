@@ -88,6 +88,8 @@ def smoke_run(repo_root, tmp_path, name):
         assert CATEGORIES[study] in html, study
     for name_ in ("findings.csv", "training_curves.png", "fig4.png"):
         assert name_ in html, name_
+    figures = {p.name for p in (tmp_path / "results").rglob("*.png") if "zoo" not in p.parts}
+    assert not {f for f in figures if f not in html}, "figures missing from the report"
     return config, summaries
 
 

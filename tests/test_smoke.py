@@ -69,9 +69,11 @@ def smoke_run(repo_root, tmp_path, name):
     for s in summaries:
         summary = json.loads((tmp_path / s).read_text())
         assert summary, s
+    # the Findings table lists every study (interaction/<ensemble>, gde, ...), verdict or not
     findings = pd.read_csv(tmp_path / "results/findings.csv")
+    labels = {s[len("results/"):-len("/summary.json")] for s in summaries}
+    assert labels <= set(findings.study), (labels, set(findings.study))
     studies = {s.split("/")[1] for s in summaries}
-    assert studies <= set(findings.study), (studies, set(findings.study))
     # every study folder holds figures
     for study in studies | {"theory"}:
         figures = list((tmp_path / "results" / study).rglob("*.png"))
@@ -79,7 +81,7 @@ def smoke_run(repo_root, tmp_path, name):
     # the fast path ran where asked: bfloat16 autocast and channels-last on the CPU
     if RUNS[name]:
         logs = "\n".join(p.read_text() for p in (tmp_path / "results/logs/train").glob("*.log"))
-        assert "bfloat16 autocast on the CPU" in logs and "channels_last on" in logs
+        assert "autocast bf16 (amp: bf16 on the CPU)" in logs and "channels_last on" in logs
 
     rep = run(repo_root, tmp_path, files, "--report", str(tmp_path / "report.html"))
     assert rep.returncode == 0, rep.stderr[-3000:]

@@ -273,20 +273,20 @@ def choose_amp(amp: str | bool, dev: torch.device,
     if amp not in ("auto", "bf16", "fp32", "off", False):
         raise ValueError(f"amp must be auto, bf16 or fp32, not {amp!r}")
     if amp in ("fp32", "off", False):
-        return None, "float32 (amp: fp32)"
+        return None, "amp: fp32"
     if dev.type != "cuda":
-        return (torch.bfloat16, "bfloat16 autocast on the CPU (amp: bf16)") if amp == "bf16" \
-            else (None, "float32 (amp: auto on the CPU)")
+        return (torch.bfloat16, "amp: bf16 on the CPU") if amp == "bf16" \
+            else (None, "amp: auto on the CPU")
     major, minor = capability if capability is not None else torch.cuda.get_device_capability(dev)
     native = (major, minor) >= (8, 0)
     if amp == "bf16":
-        return torch.bfloat16, ("bfloat16 autocast (amp: bf16)" if native else
-                                f"bfloat16 autocast (amp: bf16) on compute capability {major}.{minor}, which has "
+        return torch.bfloat16, ("amp: bf16" if native else
+                                f"amp: bf16 on compute capability {major}.{minor}, which has "
                                 "no native bfloat16: emulated, likely slower than float32")
     if native:
-        return torch.bfloat16, f"bfloat16 autocast (amp: auto, compute capability {major}.{minor} >= 8.0)"
-    return None, (f"float32 (amp: auto; compute capability {major}.{minor} < 8.0 has no native bfloat16, "
-                  "and float16 would need a gradient scaler)")
+        return torch.bfloat16, f"amp: auto, compute capability {major}.{minor} >= 8.0"
+    return None, (f"amp: auto; compute capability {major}.{minor} < 8.0 has no native bfloat16, "
+                  "and float16 would need a gradient scaler: float32")
 
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")

@@ -97,6 +97,9 @@ def test_known_answers_of_paper000(repo_root):
     assert small["interaction"]["k"] == 8 and small["interaction"]["sensitivity"]["k30"] == {"k": 8}
     g = small["gde"]
     assert (g["superclasses"], g["fractions"], g["blue_groups"], g["members"]) == ([2, 10], [0.05, 1.0], 2, 2)
+    # validated with smoke: true, CIFAR-10 counts as 300 images: Fig 5b's 5% is 15 of them
+    plan = Plan(validate_config(preset(repo_root, "paper000", smoke=True)))
+    assert plan.gde["gde_frac0050"].models[0].subset == 15
 
 
 def test_packing_survives_the_smoke_alphas(repo_root):

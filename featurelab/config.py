@@ -109,6 +109,14 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None
     _coerce(config, schema)
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems = [f"  - {_key(e.absolute_path)}: {_describe(e)}" for e in errors]
+    if not problems and config.get("smoke"):
+        # the smoke overlay (featurelab.plan.smoke): the same DAG at a tiny size, checked as
+        # any config is
+        shrunk = P.smoke_config(config)
+        config.clear()
+        config.update(shrunk)
+        errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+        problems = [f"  - {_key(e.absolute_path)}: {_describe(e)} (after the smoke overlay)" for e in errors]
     if not problems:
         problems = [f"  - {p}" for p in _semantic_problems(config)]
     if problems:
@@ -126,6 +134,12 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         WorldConfig.from_dict(data["synthetic"]).validate()
     except ValueError as exc:
         out.append(f"data.synthetic: {exc}")
+    if data.get("checksums"):
+        from .data.sources import load_checksums
+        try:
+            load_checksums(data["checksums"])
+        except (OSError, ValueError) as exc:
+            out.append(f"data.checksums: {exc}")
     out += _simclr_problems(config)
     for name, ens in config["ensembles"].items():
         key = f"ensembles.{name}"

@@ -258,10 +258,21 @@ FINDING_COLUMNS = ("study", "finding", "estimate", "lo", "hi", "rule", "basis", 
 def findings_table(summaries: Mapping[str, Mapping[str, Any]]) -> Any:
     """Every verdict of every study's summary as one pandas DataFrame
     (:data:`FINDING_COLUMNS`), ``summaries`` being ``{study label: summary}``; a verdict a
-    summary repeats under another key is listed once."""
+    summary repeats under another key is listed once. A study whose summary holds no verdict
+    (e.g. the diversity study when no pool model lies in its window) is listed too, in one row
+    ``finding`` whose verdict is "no verdict" and whose basis says why (the summary's own
+    ``finding`` when it is a sentence)."""
     import pandas as pd
 
-    rows = [r for study, s in summaries.items() for r in collect(s, study=study)]
+    rows = []
+    for study, s in summaries.items():
+        found = collect(s, study=study)
+        if not found:
+            why = s.get("finding") if isinstance(s, Mapping) and isinstance(s.get("finding"), str) else None
+            found = [{"study": study, "finding": "finding", "estimate": None, "lo": None, "hi": None,
+                      "rule": "the study's findings", "basis": why or "the summary holds no verdict",
+                      "verdict": NO_VERDICT}]
+        rows += found
     table = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
     # a summary may repeat a verdict under two keys (the interaction study's main variant is
     # also its headline): keep the first

@@ -214,11 +214,13 @@ rule contamination_student:
         "../envs/torch.yaml"
     threads: 1
     resources:
+        gpu=1,
         mem_mb=4000,
         runtime=120,
     params:
         recipe=student_recipe(),
         device=config["device"],
+        gpu=config["gpu"],
     script:
         "../scripts/contamination_student.py"
 

@@ -67,6 +67,7 @@ rule download_cifar10:
     params:
         dataset="cifar10",
         mirror=config["data"]["mirror"],
+        checksums=config["data"]["checksums"],
     script:
         "../scripts/download.py"
 
@@ -82,6 +83,7 @@ rule download_svhn:
     params:
         dataset="svhn",
         mirror=config["data"]["mirror"],
+        checksums=config["data"]["checksums"],
     script:
         "../scripts/download.py"
 
@@ -99,6 +101,7 @@ rule download_fashion_mnist:
     params:
         dataset="fashion_mnist",
         mirror=config["data"]["mirror"],
+        checksums=config["data"]["checksums"],
     script:
         "../scripts/download.py"
 
@@ -117,6 +120,7 @@ rule prepare_dataset:
         "../envs/data.yaml"
     params:
         pad_to=config["data"]["pad_to"],
+        checksums=config["data"]["checksums"],
     script:
         "../scripts/prepare_dataset.py"
 

@@ -9,7 +9,8 @@ from featurelab.data.sources import fetch
 
 with logged(snakemake.log[0]):
     dest = Path(snakemake.output[0]).parent
-    files = fetch(snakemake.params.dataset, dest, mirror=snakemake.params.mirror, progress=log)
+    files = fetch(snakemake.params.dataset, dest, mirror=snakemake.params.mirror, progress=log,
+                  checksums=snakemake.params.checksums)
     missing = [f for f in snakemake.output if not Path(f).exists()]
     if missing:
         raise RuntimeError(f"fetch did not produce {missing}")

@@ -10,4 +10,4 @@ from featurelab.data.sources import prepare_dataset
 with logged(snakemake.log[0]):
     prepare_dataset(snakemake.wildcards.dataset, Path(snakemake.output.train).parent,
                     raw_dir=Path(snakemake.input[0]).parent, pad_to=snakemake.params.pad_to,
-                    progress=log)
+                    progress=log, checksums=snakemake.params.checksums)

@@ -9,7 +9,7 @@ from test_workflow import snakemake
 
 from featurelab.controls import with_controls
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.smoke]  # about 5 minutes: with the smoke runs
 
 
 def tiny_controls_config():

@@ -8,6 +8,8 @@ from conftest import sgd_step, world_splits, zoo_models
 from featurelab.training import (
     FastPath,
     Recipe,
+    choose_amp,
+    describe_fast,
     evaluate,
     initial_model,
     load_member,
@@ -178,10 +180,12 @@ def test_a_member_that_reaches_the_target_stops_with_its_weights_of_that_epoch(w
         assert evaluate(model, x, torch.as_tensor(test.labels)) == pytest.approx(m["test_acc"])
 
 
-def test_fast_path_options_resolve_per_device():
+def test_fast_path_options_resolve_per_device(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert FastPath().resolve(cpu) == {"amp_dtype": None, "channels_last": False, "compile": None}
-    assert FastPath().resolve(cuda) == {"amp_dtype": torch.bfloat16, "channels_last": True, "compile": None}
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda dev=None: (9, 0))  # an H100
+    drop = lambda d: {k: v for k, v in d.items() if k != "amp_note"}  # noqa: E731
+    assert drop(FastPath().resolve(cpu)) == {"amp_dtype": None, "channels_last": False, "compile": None}
+    assert drop(FastPath().resolve(cuda)) == {"amp_dtype": torch.bfloat16, "channels_last": True, "compile": None}
     assert FastPath(compile=True).resolve(cpu)["compile"] == "default"
     assert FastPath(compile="reduce-overhead").resolve(cuda)["compile"] == "reduce-overhead"
     with pytest.raises(ValueError, match="compile"):
@@ -190,6 +194,28 @@ def test_fast_path_options_resolve_per_device():
     assert FastPath(amp="bf16").resolve(cpu)["amp_dtype"] is torch.bfloat16
     with pytest.raises(ValueError, match="amp"):
         FastPath(amp="fp8").resolve(cpu)
+
+
+@pytest.mark.parametrize("capability, dtype", [((6, 0), None), ((7, 0), None), ((7, 5), None),
+                                               ((8, 0), torch.bfloat16), ((8, 6), torch.bfloat16),
+                                               ((9, 0), torch.bfloat16)])
+def test_amp_auto_takes_bf16_only_where_the_gpu_has_it(monkeypatch, capability, dtype):
+    """amp auto: bfloat16 from compute capability 8.0 (Ampere) on; a V100 (7.0) or T4 (7.5)
+    keeps float32, and the log says why."""
+    cuda = torch.device("cuda")
+    assert choose_amp("auto", cuda, capability)[0] is dtype
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda dev=None: capability)
+    opts = FastPath().resolve(cuda)
+    assert opts["amp_dtype"] is dtype
+    note = describe_fast(opts)
+    assert f"compute capability {capability[0]}.{capability[1]}" in note
+    assert ("no native bfloat16" in note) == (dtype is None)
+    # asked for explicitly, bf16 is autocast anyway (and the log warns); fp32 never; the CPU: fp32 unless asked
+    assert choose_amp("bf16", cuda, capability)[0] is torch.bfloat16
+    assert ("emulated" in choose_amp("bf16", cuda, capability)[1]) == (dtype is None)
+    assert choose_amp("fp32", cuda, capability)[0] is None
+    assert choose_amp("auto", torch.device("cpu"))[0] is None
+    assert choose_amp("bf16", torch.device("cpu"))[0] is torch.bfloat16
 
 
 def test_bf16_channels_last_pack_on_cpu_runs(world, tmp_path):

@@ -130,6 +130,10 @@ def test_findings_table_and_markdown():
     md = findings_markdown(t)
     assert "| gde | x | 0.11 | [" in md and "**no verdict**" in md
     assert "holds: 1, no verdict: 1 (of 2 verdicts)" in md
+    # a study without any verdict is still listed, saying why
+    t = findings_table({**s, "diversity": {"finding": "no pairs in the window", "pool": {"n": 3}}})
+    row = t[t.study == "diversity"].iloc[0]
+    assert len(t) == 3 and row.verdict == NO_VERDICT and row.basis == "no pairs in the window"
 
 
 def test_the_basis_names_the_interval_it_rests_on():

@@ -28,9 +28,15 @@ input is read and verified before the first split is written, so a refused
 file leaves nothing in ``out_dir``. :func:`prepare_dataset` is the single
 entry point used by the workflow.
 
-The checksum tables (:data:`RAW_FILES`, :data:`CIFAR10_MEMBER_MD5`) are
-module-level and looked up at call time, so tests can patch them with the
-checksums of tiny fake archives.
+The checksum tables (:data:`RAW_FILES`, :data:`CIFAR10_MEMBER_MD5`) hold the
+published checksums. Besides them, a file is accepted when it matches a
+checksum the user vouches for in a checksum file (config key
+``data.checksums``, :func:`load_checksums`): ``<hex digest>  <file name>``
+lines as ``md5sum`` or ``sha256sum`` print them. It serves verified mirrors of
+one's own and the small real-format copies of :mod:`featurelab.data.fakes`; a
+file matching neither is refused, and a CIFAR-10 archive accepted by a listed
+checksum is read from the very bytes that were hashed before any member is
+unpickled.
 """
 from __future__ import annotations
 
@@ -66,6 +72,7 @@ __all__ = [
     "DATASETS",
     "IMAGE_EXTENSIONS",
     "md5_file",
+    "load_checksums",
     "verify_file",
     "fetch",
     "prepare",
@@ -193,6 +200,76 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
+#: The user's checksums: ``{file name: ((algorithm, hex digest), ...)}``.
+Checksums = Mapping[str, tuple[tuple[str, str], ...]]
+_ALGORITHMS = {32: "md5", 64: "sha256"}
+
+
+def load_checksums(path: str | os.PathLike | None) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Read a checksum file (config key ``data.checksums``): one ``<hex digest>  <file name>``
+    line per file, as ``md5sum``/``sha256sum`` print them (``*`` before a binary-mode name is
+    dropped; only the name's last path component counts); 32 hex digits are an MD5, 64 a
+    SHA-256; blank lines and lines starting with ``#`` are skipped. ``None``: no file, ``{}``.
+    Raises ``FileNotFoundError`` or ``ValueError`` naming the file (and the line)."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"the checksum file {path} (config key `data.checksums`) does not exist")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for no, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 1)
+        digest = parts[0].lower()
+        if len(parts) != 2 or len(digest) not in _ALGORITHMS or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"{path}, line {no}: expected '<md5 or sha256 hex digest>  <file name>' "
+                             f"(as md5sum or sha256sum print it), got {line!r}")
+        name = parts[1].strip().lstrip("*").replace("\\", "/").rsplit("/", 1)[-1]
+        out.setdefault(name, []).append((_ALGORITHMS[len(digest)], digest))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _as_checksums(checksums: Checksums | str | os.PathLike | None) -> Checksums:
+    if checksums is None or isinstance(checksums, Mapping):
+        return checksums or {}
+    return load_checksums(checksums)
+
+
+def _digests(data: bytes | None, path: Path | None, algorithms: set[str]) -> dict[str, str]:
+    """``{algorithm: hex digest}`` of ``data`` (or the file ``path``, read in chunks)."""
+    hs = {a: hashlib.new(a) for a in algorithms}
+    if data is not None:
+        for h in hs.values():
+            h.update(data)
+    else:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                for h in hs.values():
+                    h.update(chunk)
+    return {a: h.hexdigest() for a, h in hs.items()}
+
+
+def _user_match(listed: tuple[tuple[str, str], ...], data: bytes | None = None,
+                path: Path | None = None) -> tuple[bool, dict[str, str]]:
+    """Whether ``data`` (or the file) matches one of the user's ``listed`` checksums; with
+    the digests computed (for the error message)."""
+    if not listed:
+        return False, {}
+    found = _digests(data, path, {a for a, _ in listed})
+    return any(found[a] == d for a, d in listed), found
+
+
+def _describe_user(name: str, listed: tuple[tuple[str, str], ...], found: dict[str, str]) -> tuple[str, str]:
+    """(found, expected) phrases of the user's checksums of file ``name``."""
+    if not listed:
+        return "", ""
+    got = ", ".join(f"{a} {d}" for a, d in sorted(found.items()) if a != "md5")
+    want = " or ".join(f"{a} {d}" for a, d in listed)
+    return (f", {got}" if got else ""), f"; or {want} (data.checksums, for {name})"
+
+
 def _raw_files(dataset: str) -> tuple[RawFile, ...]:
     try:
         return RAW_FILES[dataset]
@@ -208,14 +285,16 @@ def _spec(dataset: str, name: str) -> RawFile:
     raise KeyError(f"{name!r} is not a raw file of {dataset!r}")
 
 
-def _gunzip_verified(path: Path, spec: RawFile) -> bytes:
-    """Verify a ``.gz`` file (archive or content checksum); return its content.
+def _gunzip_verified(path: Path, spec: RawFile, checksums: Checksums | None = None) -> bytes:
+    """Verify a ``.gz`` file (archive, content or user checksum); return its content.
 
     Decompression is bounded by the known content size, so a corrupt or
     hostile file cannot expand without limit.
     """
     raw = path.read_bytes()
     archive_md5 = _md5(raw)
+    listed = (checksums or {}).get(spec.name, ())
+    user_ok, user_found = _user_match(listed, data=raw)
     limit = spec.content_size + 1 if spec.content_size is not None else -1
     content: bytes | None
     try:
@@ -223,7 +302,7 @@ def _gunzip_verified(path: Path, spec: RawFile) -> bytes:
             content = g.read(limit)
     except (OSError, EOFError, zlib.error):
         content = None
-    if archive_md5 == spec.md5 and content is not None:
+    if (archive_md5 == spec.md5 or user_ok) and content is not None:
         return content
     content_md5 = _md5(content) if content is not None else None
     if (spec.content_md5 is not None and content is not None and content_md5 == spec.content_md5
@@ -236,18 +315,25 @@ def _gunzip_verified(path: Path, spec: RawFile) -> bytes:
                   if content is not None else ", content not decompressible")
         expected += (f" or decompressed content {spec.content_md5}"
                      f" ({spec.content_size} bytes)")
+    if user_ok:  # the listed bytes are no gzip stream
+        raise ChecksumError(f"{path} matches its data.checksums entry but is not a readable gzip file")
+    more_found, more_expected = _describe_user(spec.name, listed, user_found)
+    found += more_found
+    expected += more_expected
     raise ChecksumError(f"checksum mismatch for {path}: found {found}; expected {expected}")
 
 
-def _read_tar_members(path: Path, names: tuple[str, ...]) -> dict[str, bytes]:
-    """Bytes of the regular-file members of a tar whose base names are in ``names``.
+def _read_tar_members(path: Path, names: tuple[str, ...], data: bytes | None = None) -> dict[str, bytes]:
+    """Bytes of the regular-file members of a tar whose base names are in ``names``
+    (read from ``data``, the archive's bytes, when given).
 
     Nothing is extracted to disk and nothing is interpreted: the caller must
     verify the bytes before parsing them.
     """
     wanted = set(names)
     out: dict[str, bytes] = {}
-    with tarfile.open(path, "r:*") as tar:
+    opened = tarfile.open(fileobj=io.BytesIO(data), mode="r:*") if data is not None else tarfile.open(path, "r:*")
+    with opened as tar:
         for member in tar:
             base = member.name.rsplit("/", 1)[-1]
             if base not in wanted or not member.isfile():
@@ -260,17 +346,37 @@ def _read_tar_members(path: Path, names: tuple[str, ...]) -> dict[str, bytes]:
     return out
 
 
-def _cifar_members_verified(path: Path, archive_md5: str | None = None) -> dict[str, bytes]:
+def _cifar_members_verified(path: Path, archive_md5: str | None = None,
+                            checksums: Checksums | None = None) -> dict[str, bytes]:
     """Read and verify every CIFAR-10 member of ``path``; return their bytes.
 
-    Raises :class:`ChecksumError` unless every member in
-    :data:`CIFAR10_MEMBER_MD5` is present and matches. The bytes returned are
-    safe to unpickle; nothing is unpickled here.
+    Raises :class:`ChecksumError` unless the archive's bytes match a checksum the
+    user listed for it (``checksums``; the members are then read from those very
+    bytes) or every member in :data:`CIFAR10_MEMBER_MD5` is present and matches.
+    The bytes returned are safe to unpickle; nothing is unpickled here.
     """
     spec = _spec("cifar10", CIFAR10_ARCHIVE)
-    archive_md5 = archive_md5 or md5_file(path)
     expected = dict(CIFAR10_MEMBER_MD5)
-    context = f"archive md5 {archive_md5}, expected {spec.md5}"
+    listed = (checksums or {}).get(CIFAR10_ARCHIVE, ())
+    user_found: dict[str, str] = {}
+    if listed:
+        raw = path.read_bytes()
+        user_ok, user_found = _user_match(listed, data=raw)
+        archive_md5 = _md5(raw)
+        if user_ok:
+            try:
+                members = _read_tar_members(path, tuple(expected), data=raw)
+            except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+                raise ChecksumError(f"{path} matches its data.checksums entry but is not a readable tar "
+                                    f"archive ({e})") from e
+            missing = sorted(set(expected) - set(members))
+            if missing:
+                raise ValueError(f"{path} (accepted by data.checksums) lacks the CIFAR-10 members "
+                                 f"{', '.join(missing)}")
+            return members
+    archive_md5 = archive_md5 or md5_file(path)
+    more_found, more_expected = _describe_user(CIFAR10_ARCHIVE, listed, user_found)
+    context = f"archive md5 {archive_md5}{more_found}, expected {spec.md5}{more_expected}"
     try:
         members = _read_tar_members(path, tuple(expected))
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
@@ -289,29 +395,35 @@ def _cifar_members_verified(path: Path, archive_md5: str | None = None) -> dict[
     return members
 
 
-def verify_file(path: str | os.PathLike, spec: RawFile) -> str:
-    """Check ``path`` against ``spec``; return how it was accepted.
+def verify_file(path: str | os.PathLike, spec: RawFile,
+                checksums: Checksums | str | os.PathLike | None = None) -> str:
+    """Check ``path`` against ``spec`` and the user's ``checksums`` (a mapping from
+    :func:`load_checksums` or the checksum file's path); return how it was accepted.
 
-    Returns ``"archive"`` (MD5 equals the published one), ``"content"``
-    (a ``.gz`` whose decompressed content is the known one) or ``"members"``
-    (the CIFAR-10 tar whose every member matches). Raises
-    :class:`ChecksumError`, naming the file, the MD5 found and the expected
-    checksum(s), otherwise.
+    Returns ``"archive"`` (MD5 equals the published one), ``"user"`` (a checksum
+    the user listed for the file's name), ``"content"`` (a ``.gz`` whose
+    decompressed content is the known one) or ``"members"`` (the CIFAR-10 tar
+    whose every member matches). Raises :class:`ChecksumError`, naming the file,
+    the checksums found and the expected ones, otherwise.
     """
     path = Path(path)
-    if spec.name.endswith(".gz") and spec.content_md5 is not None:
-        raw_md5 = md5_file(path)
-        if raw_md5 == spec.md5:
-            return "archive"
-        _gunzip_verified(path, spec)
-        return "content"
-    found = md5_file(path)
-    if found == spec.md5:
+    checksums = _as_checksums(checksums)
+    listed = checksums.get(spec.name, ())
+    algorithms = {"md5"} | {a for a, _ in listed}
+    found = _digests(None, path, algorithms)
+    if found["md5"] == spec.md5:
         return "archive"
+    if any(found[a] == d for a, d in listed):
+        return "user"
+    if spec.name.endswith(".gz") and spec.content_md5 is not None:
+        _gunzip_verified(path, spec, checksums)
+        return "content"
     if spec.name == CIFAR10_ARCHIVE:
-        _cifar_members_verified(path, found)
+        _cifar_members_verified(path, found["md5"], checksums)
         return "members"
-    raise ChecksumError(f"checksum mismatch for {path}: found md5 {found}; expected {spec.md5}")
+    more_found, more_expected = _describe_user(spec.name, listed, found)
+    raise ChecksumError(f"checksum mismatch for {path}: found md5 {found['md5']}{more_found}; "
+                        f"expected md5 {spec.md5} (published){more_expected}")
 
 
 # --------------------------------------------------------------------------
@@ -327,7 +439,7 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _download(spec: RawFile, dst: Path, progress: Progress) -> None:
+def _download(spec: RawFile, dst: Path, progress: Progress, checksums: Checksums | None = None) -> None:
     """Stream ``spec.url`` to a temporary name, verify it, rename it to ``dst``."""
     tmp = dst.with_name(f".{dst.name}.part")
     progress(f"downloading {spec.url}")
@@ -353,7 +465,7 @@ def _download(spec: RawFile, dst: Path, progress: Progress) -> None:
             raise FetchError(f"could not download {spec.url} ({reason}). {_MIRROR_HINT} "
                              f"Needed here: {spec.name}.") from e
         try:
-            verify_file(tmp, spec)
+            verify_file(tmp, spec, checksums)
         except ChecksumError as e:
             raise ChecksumError(f"the download of {spec.url} failed verification and was "
                                 f"deleted: {e}") from None
@@ -363,7 +475,7 @@ def _download(spec: RawFile, dst: Path, progress: Progress) -> None:
 
 
 def fetch(dataset: str, dest_dir: str | os.PathLike, mirror: str | os.PathLike | None = None,
-          progress: Progress = print) -> dict[str, Path]:
+          progress: Progress = print, checksums: Checksums | str | os.PathLike | None = None) -> dict[str, Path]:
     """Make the verified raw files of ``dataset`` available in ``dest_dir``.
 
     Per file, in this order: reuse a verified copy already in ``dest_dir``;
@@ -377,6 +489,7 @@ def fetch(dataset: str, dest_dir: str | os.PathLike, mirror: str | os.PathLike |
     be downloaded.
     """
     specs = _raw_files(dataset)
+    checksums = _as_checksums(checksums)
     dest = Path(dest_dir)
     mirror_dir = Path(mirror) if mirror is not None else None
     if mirror_dir is not None and not mirror_dir.is_dir():
@@ -388,7 +501,7 @@ def fetch(dataset: str, dest_dir: str | os.PathLike, mirror: str | os.PathLike |
         target = dest / spec.name
         if target.is_file():
             try:
-                how = verify_file(target, spec)
+                how = verify_file(target, spec, checksums)
                 progress(f"{dataset}: {spec.name}: verified copy in {dest} ({how} checksum)")
                 out[spec.name] = target
                 continue
@@ -396,14 +509,14 @@ def fetch(dataset: str, dest_dir: str | os.PathLike, mirror: str | os.PathLike |
                 progress(f"{dataset}: {spec.name}: existing copy refused, fetching again: {e}")
         source = mirror_dir / spec.name if mirror_dir is not None else None
         if source is not None and source.is_file():
-            how = verify_file(source, spec)  # a refused mirror file raises, nothing is copied
+            how = verify_file(source, spec, checksums)  # a refused mirror file raises, nothing is copied
             if source.resolve() != target.resolve():
                 _copy_atomic(source, target)
             progress(f"{dataset}: {spec.name}: copied from mirror {mirror_dir} ({how} checksum)")
         else:
             if mirror_dir is not None:
                 progress(f"{dataset}: {spec.name}: not in mirror {mirror_dir}")
-            _download(spec, target, progress)
+            _download(spec, target, progress, checksums)
             progress(f"{dataset}: {spec.name}: downloaded and verified")
         out[spec.name] = target
     return out
@@ -449,10 +562,11 @@ def _cifar_batches(members: Mapping[str, bytes], names: tuple[str, ...],
     return np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels)
 
 
-def _load_cifar10(paths: Mapping[str, Path]) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
+def _load_cifar10(paths: Mapping[str, Path], checksums: Checksums | None = None,
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
     """Parse the CIFAR-10 tar; every member is verified before any is unpickled."""
     path = paths[CIFAR10_ARCHIVE]
-    members = _cifar_members_verified(path)  # raises before anything is unpickled
+    members = _cifar_members_verified(path, checksums=checksums)  # raises before anything is unpickled
     classes = CIFAR10_CLASSES
     if CIFAR10_META in members:
         meta = _unpickle_batch(members[CIFAR10_META])
@@ -465,12 +579,13 @@ def _load_cifar10(paths: Mapping[str, Path]) -> dict[str, tuple[np.ndarray, np.n
     }
 
 
-def _load_svhn(paths: Mapping[str, Path]) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
+def _load_svhn(paths: Mapping[str, Path], checksums: Checksums | None = None,
+               ) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
     """Parse SVHN ``.mat`` files (X: H×W×C×N, y: N×1 with 10 meaning digit 0)."""
     import scipy.io
 
     for name, path in paths.items():
-        verify_file(path, _spec("svhn", name))
+        verify_file(path, _spec("svhn", name), checksums)
     out = {}
     for split, name in (("train", "train_32x32.mat"), ("test", "test_32x32.mat")):
         mat = scipy.io.loadmat(paths[name])
@@ -499,12 +614,12 @@ def _parse_idx(content: bytes, magic: int, name: str) -> np.ndarray:
     return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _load_fashion_mnist(paths: Mapping[str, Path], pad_to: int | None = 32,
+def _load_fashion_mnist(paths: Mapping[str, Path], pad_to: int | None = 32, checksums: Checksums | None = None,
                         ) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
     """Parse Fashion-MNIST idx files into NHWC (C = 1), zero-padded to ``pad_to``."""
     if pad_to is not None and pad_to < 28:
         raise ValueError(f"pad_to must be at least 28 (or None), got {pad_to}")
-    content = {name: _gunzip_verified(path, _spec("fashion_mnist", name))
+    content = {name: _gunzip_verified(path, _spec("fashion_mnist", name), checksums)
                for name, path in paths.items()}
     out = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
@@ -522,7 +637,8 @@ def _load_fashion_mnist(paths: Mapping[str, Path], pad_to: int | None = 32,
 
 
 def prepare(dataset: str, raw_files_or_dir: Mapping[str, str | os.PathLike] | str | os.PathLike,
-            out_dir: str | os.PathLike, *, pad_to: int | None = 32) -> dict[str, Path]:
+            out_dir: str | os.PathLike, *, pad_to: int | None = 32,
+            checksums: Checksums | str | os.PathLike | None = None) -> dict[str, Path]:
     """Turn the raw files of ``dataset`` into ``out_dir/train.npz`` and ``out_dir/test.npz``.
 
     ``raw_files_or_dir`` is the mapping :func:`fetch` returns or a directory
@@ -531,18 +647,21 @@ def prepare(dataset: str, raw_files_or_dir: Mapping[str, str | os.PathLike] | st
     before the first one is written, so a refused input leaves ``out_dir``
     untouched. ``pad_to`` applies to Fashion-MNIST only: the 28×28 images are
     zero-padded (centred) to ``pad_to``×``pad_to``; ``None`` keeps 28×28.
+    ``checksums``: the user's (:func:`load_checksums`), accepted besides the
+    published ones.
 
     Returns ``{"train": path, "test": path}``.
     """
     if dataset == "folder":
         raise ValueError("use prepare_folder() (or prepare_dataset()) for the 'folder' dataset")
     paths = _resolve_raw(dataset, raw_files_or_dir)
+    checksums = _as_checksums(checksums)
     if dataset == "cifar10":
-        splits = _load_cifar10(paths)
+        splits = _load_cifar10(paths, checksums)
     elif dataset == "svhn":
-        splits = _load_svhn(paths)
+        splits = _load_svhn(paths, checksums)
     elif dataset == "fashion_mnist":
-        splits = _load_fashion_mnist(paths, pad_to)
+        splits = _load_fashion_mnist(paths, pad_to, checksums)
     else:  # pragma: no cover - RAW_FILES and this dispatch list the same names
         raise ValueError(f"no parser for dataset {dataset!r}")
     out = Path(out_dir)
@@ -627,14 +746,17 @@ def prepare_folder(root: str | os.PathLike, out_dir: str | os.PathLike,
 def prepare_dataset(name: str, out_dir: str | os.PathLike, raw_dir: str | os.PathLike,
                     mirror: str | os.PathLike | None = None,
                     folder_root: str | os.PathLike | None = None, image_size: int = 32,
-                    pad_to: int | None = 32, progress: Progress = print) -> dict[str, Path]:
+                    pad_to: int | None = 32, progress: Progress = print,
+                    checksums: Checksums | str | os.PathLike | None = None) -> dict[str, Path]:
     """Fetch (if needed) and prepare dataset ``name`` into ``out_dir/{train,test}.npz``.
 
     ``cifar10``, ``svhn`` and ``fashion_mnist`` are fetched into ``raw_dir``
     (from ``mirror`` or their canonical URLs, see :func:`fetch`) and parsed by
     :func:`prepare` (``pad_to`` is Fashion-MNIST's padding). ``folder`` reads
     ``folder_root`` with :func:`prepare_folder` (``image_size``). The
-    ``synthetic`` dataset is generated by the workflow, not here.
+    ``synthetic`` dataset is generated by the workflow, not here. ``checksums``
+    (config key ``data.checksums``): the user's checksum file, see
+    :func:`load_checksums`.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}"
@@ -645,5 +767,6 @@ def prepare_dataset(name: str, out_dir: str | os.PathLike, raw_dir: str | os.Pat
             raise ValueError("the 'folder' dataset needs folder_root "
                              "(a directory with train/<class>/ and test/<class>/)")
         return prepare_folder(folder_root, out_dir, image_size=image_size)
-    files = fetch(name, raw_dir, mirror=mirror, progress=progress)
-    return prepare(name, files, out_dir, pad_to=pad_to)
+    checksums = _as_checksums(checksums)
+    files = fetch(name, raw_dir, mirror=mirror, progress=progress, checksums=checksums)
+    return prepare(name, files, out_dir, pad_to=pad_to, checksums=checksums)

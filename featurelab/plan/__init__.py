@@ -104,6 +104,7 @@ from .controls import (
     control_world_dataset,
     enabled_controls,
 )
+from .smoke import smoke_config
 from .zoo import MODEL_ID, Ensemble, Model, pack_plan
 from .external import (
     EXTERNAL_SPLITS,
@@ -630,4 +631,4 @@ class Plan:
 
 __all__ = ["EXTERNAL_SPLITS", "WIDTH_EXTERNAL_SPLITS", "ExternalSet", "external_problems", "external_sets", "member_id",
            "gde_external", "gde_external_problems", "width_external", "width_external_problems", "ARM_KEYS", "CONTROLS", "control_datasets", "control_ensemble", "control_ensembles", "control_problems", "control_world", "control_world_dataset", "enabled_controls", "ARCHITECTURES", "BASE_DATASETS", "BLUE_DATASET", "BGMIX_DATASET", "CONTROL_ENSEMBLE", "DIVERSITY_CATEGORIES", "EVAL_DRAW", "WORLD_DATASET", "WORLD_FIXED", "Ensemble", "FOLDERS", "HOLDOUT_DATASET", "LAYERS", "PADDED_ENSEMBLE", "MODEL_ID", "Model", "Plan", "RESERVED", "RESERVED_VARIANTS", "STUDIES", "SUPERCLASS_DATASET", "TEACHER_ENSEMBLE", "TRAIN_SIZES", "WIDTH_SPLITS", "bgmix_dataset", "blue_condition", "blue_dataset", "contamination_ensembles", "contamination_runs", "diversity_base_dataset", "diversity_ensemble", "diversity_ensembles",
-           "diversity_eval_world", "diversity_world", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_dataset", "world_of"]
+           "diversity_eval_world", "diversity_world", "fraction_size", "gde_base_dataset", "gde_ensembles", "gde_world", "generated_names", "holdout_dataset", "in_channels", "name_problems", "num_classes", "pack_plan", "smoke_config", "superclass_condition", "superclass_dataset", "toy_conditions", "train_size", "width_denominators", "width_ensemble", "width_ensembles", "world_dataset", "world_of"]

@@ -183,9 +183,19 @@ def num_classes(config: dict[str, Any], dataset: str) -> int | None:
 
 
 def train_size(config: dict[str, Any], dataset: str) -> int | None:
-    """Training images of a base dataset; None for 'folder' (known only once prepared)."""
+    """Training images of a base dataset; None for 'folder' (known only once prepared). In a
+    smoke run (``smoke: true``) a public dataset counts as at most
+    :data:`featurelab.plan.smoke.TRAIN_IMAGES` images, what its smoke subsets and the GDE
+    study's training fractions are drawn from (the real-format fakes hold that many)."""
     world = world_of(config, dataset)
-    return world["n_train"] if world is not None else TRAIN_SIZES.get(dataset)
+    if world is not None:
+        return world["n_train"]
+    size = TRAIN_SIZES.get(dataset)
+    if size is not None and config.get("smoke"):
+        from .smoke import TRAIN_IMAGES
+
+        return min(size, TRAIN_IMAGES)
+    return size
 
 
 def in_channels(dataset: str) -> int:

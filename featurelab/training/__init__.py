@@ -18,7 +18,7 @@ from .._lazy import lazy_exports
 
 _WHERE = {
     **dict.fromkeys(["Recipe", "FastPath", "select_device", "COMPILE_MODES", "compiled", "autocast", "fused_sgd",
-                     "sgd", "setup_device"], "recipe"),
+                     "sgd", "setup_device", "choose_amp", "describe_fast"], "recipe"),
     **dict.fromkeys(["member_subset", "channel_stats", "to_input", "batch_order"], "inputs"),
     **dict.fromkeys(["Augmenter", "crop_flip"], "augment"),
     **dict.fromkeys(["train_member", "initial_model", "load_member", "evaluate"], "solo"),

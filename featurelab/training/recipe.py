@@ -253,13 +253,40 @@ class FastPath:
 
     def resolve(self, dev: torch.device) -> dict[str, Any]:
         """The settings on ``dev``: ``amp_dtype`` (None = float32), ``channels_last``, ``compile``."""
-        if self.amp not in ("auto", "bf16", "fp32", "off", False):
-            raise ValueError(f"amp must be auto, bf16 or fp32, not {self.amp!r}")
-        amp = self.amp == "bf16" or (self.amp == "auto" and dev.type == "cuda")
+        amp_dtype, note = choose_amp(self.amp, dev)
         cl = self.channels_last
         cl = dev.type == "cuda" if cl in (None, "auto") else cl in (True, "on", "true")
-        return {"amp_dtype": torch.bfloat16 if amp else None, "channels_last": bool(cl),
+        return {"amp_dtype": amp_dtype, "amp_note": note, "channels_last": bool(cl),
                 "compile": _compile_mode(self.compile)}
+
+
+def choose_amp(amp: str | bool, dev: torch.device,
+               capability: tuple[int, int] | None = None) -> tuple[torch.dtype | None, str]:
+    """The autocast dtype of ``amp`` on ``dev`` (None: float32) and why, for the log.
+
+    ``auto`` takes bfloat16 only on a CUDA device with native bfloat16, compute capability
+    8.0 (Ampere) or newer; on an older GPU (a V100: 7.0, a T4: 7.5) bfloat16 is emulated,
+    slower than float32, and float16 would need a gradient scaler: ``auto`` keeps float32
+    there. On the CPU ``auto`` is float32. ``bf16`` is autocast wherever it is asked for (the
+    CPU too: the smoke runs exercise that path), ``fp32``/``off`` never. ``capability``
+    overrides the device's own (``torch.cuda.get_device_capability``), for tests."""
+    if amp not in ("auto", "bf16", "fp32", "off", False):
+        raise ValueError(f"amp must be auto, bf16 or fp32, not {amp!r}")
+    if amp in ("fp32", "off", False):
+        return None, "amp: fp32"
+    if dev.type != "cuda":
+        return (torch.bfloat16, "amp: bf16 on the CPU") if amp == "bf16" \
+            else (None, "amp: auto on the CPU")
+    major, minor = capability if capability is not None else torch.cuda.get_device_capability(dev)
+    native = (major, minor) >= (8, 0)
+    if amp == "bf16":
+        return torch.bfloat16, ("amp: bf16" if native else
+                                f"amp: bf16 on compute capability {major}.{minor}, which has "
+                                "no native bfloat16: emulated, likely slower than float32")
+    if native:
+        return torch.bfloat16, f"amp: auto, compute capability {major}.{minor} >= 8.0"
+    return None, (f"amp: auto; compute capability {major}.{minor} < 8.0 has no native bfloat16, "
+                  "and float16 would need a gradient scaler: float32")
 
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -284,8 +311,9 @@ def compiled(fn: Callable, mode: str | None) -> Callable:
 
 
 def describe_fast(opts: dict[str, Any]) -> str:
-    return (f"autocast {'bf16' if opts['amp_dtype'] is not None else 'off'}, "
-            f"channels_last {'on' if opts['channels_last'] else 'off'}, "
+    return (f"autocast {'bf16' if opts['amp_dtype'] is not None else 'off'}"
+            + (f" ({opts['amp_note']}), " if opts.get("amp_note") else ", ")
+            + f"channels_last {'on' if opts['channels_last'] else 'off'}, "
             f"compile {opts['compile'] or 'off'}")
 
 

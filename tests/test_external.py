@@ -361,6 +361,7 @@ def diversity_config():
 
 
 @pytest.mark.slow
+@pytest.mark.smoke  # a whole diversity pool trained (about a minute): with the long workflow runs
 def test_diversity_with_an_external_candidate_end_to_end(repo_root, tmp_path):
     """The Reinit member trained by the workflow, exported as a state dict, joins the Arch
     category as an external candidate: run over the study's own held-out and test points by its

@@ -358,34 +358,31 @@ def _cifar_members_verified(path: Path, archive_md5: str | None = None,
     spec = _spec("cifar10", CIFAR10_ARCHIVE)
     expected = dict(CIFAR10_MEMBER_MD5)
     listed = (checksums or {}).get(CIFAR10_ARCHIVE, ())
-    user_found: dict[str, str] = {}
-    if listed:
+    user_ok, user_found, raw = False, {}, None
+    if listed:  # the archive's own bytes: hashed, and (if a listed checksum matches) read from
         raw = path.read_bytes()
         user_ok, user_found = _user_match(listed, data=raw)
         archive_md5 = _md5(raw)
-        if user_ok:
-            try:
-                members = _read_tar_members(path, tuple(expected), data=raw)
-            except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-                raise ChecksumError(f"{path} matches its data.checksums entry but is not a readable tar "
-                                    f"archive ({e})") from e
-            missing = sorted(set(expected) - set(members))
-            if missing:
-                raise ValueError(f"{path} (accepted by data.checksums) lacks the CIFAR-10 members "
-                                 f"{', '.join(missing)}")
-            return members
     archive_md5 = archive_md5 or md5_file(path)
     more_found, more_expected = _describe_user(CIFAR10_ARCHIVE, listed, user_found)
     context = f"archive md5 {archive_md5}{more_found}, expected {spec.md5}{more_expected}"
     try:
-        members = _read_tar_members(path, tuple(expected))
+        members = _read_tar_members(path, tuple(expected), data=raw)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        if user_ok:
+            raise ChecksumError(f"{path} matches its data.checksums entry but is not a readable tar "
+                                f"archive ({e})") from e
         raise ChecksumError(f"checksum mismatch for {path}: {context}; and it is not a "
                             f"readable tar archive ({e})") from e
     missing = sorted(set(expected) - set(members))
+    if missing and user_ok:
+        raise ValueError(f"{path} (accepted by data.checksums) lacks the CIFAR-10 members "
+                         f"{', '.join(missing)}")
     if missing:
         raise ChecksumError(f"checksum mismatch for {path}: {context}; members missing: "
                             f"{', '.join(missing)}")
+    if user_ok:
+        return members
     for name, want in expected.items():
         found = _md5(members[name])
         if found != want:
